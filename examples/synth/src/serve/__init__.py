@@ -1,0 +1,1 @@
+"""HTTP serving code for the synthetic tabular classifier."""

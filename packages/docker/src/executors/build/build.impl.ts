@@ -1,0 +1,184 @@
+import { ExecutorContext, logger } from '@nx/devkit';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { BuildRecord, defaultRecordPath, ImageRecord, writeJsonAtomic } from '../../lib/build-record';
+import { explainBuildFailure } from '../../lib/build-output';
+import { declaredArgs } from '../../lib/dockerfile';
+import {
+  buildCommand,
+  describeEngine,
+  Engine,
+  inspectImage,
+  needsBuildKit,
+  resolveEngine,
+} from '../../lib/engine';
+import { fail } from '../../lib/errors';
+import { runExecutor } from '../../lib/executor-boundary';
+import { GitInfo, gitInfo } from '../../lib/git';
+import { assertTag, contentTag, imageRef, repoName } from '../../lib/image-ref';
+import { run } from '../../lib/process';
+import { projectInfo, ProjectImage, resolveImages, taskHash } from '../../lib/project-images';
+import { BuildExecutorSchema } from './schema';
+
+export interface NormalizedBuildOptions extends BuildExecutorSchema {
+  latest: boolean;
+  gitShaTag: boolean;
+  engine: NonNullable<BuildExecutorSchema['engine']>;
+  recordPath: string;
+  contentTag?: string;
+}
+
+export function normalizeOptions(options: BuildExecutorSchema, context: ExecutorContext): NormalizedBuildOptions {
+  const project = projectInfo(context);
+  const hash = taskHash(context);
+  for (const tag of options.tags ?? []) assertTag(tag, 'the tags option');
+  return {
+    ...options,
+    latest: options.latest ?? true,
+    gitShaTag: options.gitShaTag ?? true,
+    engine: options.engine ?? 'auto',
+    baseImage: options.baseImage ?? process.env.ML_DOCKER_BASE_IMAGE ?? undefined,
+    recordPath: options.outputPath
+      ? join(context.root, options.outputPath, 'build-record.json')
+      : defaultRecordPath(context.root, project.root),
+    contentTag: hash ? contentTag(hash) : undefined,
+  };
+}
+
+export function tagsFor(options: NormalizedBuildOptions, git: GitInfo): string[] {
+  const tags: string[] = [];
+  if (options.contentTag) tags.push(options.contentTag);
+  if (options.gitShaTag && git.shortSha && !git.dirty) tags.push(git.shortSha);
+  if (options.latest) tags.push('latest');
+  tags.push(...(options.tags ?? []));
+  return [...new Set(tags)];
+}
+
+/** OCI labels from git. `created` is the commit time, so rebuilding the same commit yields the same image. */
+export async function ociLabels(git: GitInfo, workspaceRoot: string): Promise<Record<string, string>> {
+  const labels: Record<string, string> = {};
+  if (git.remoteUrl) labels['org.opencontainers.image.source'] = git.remoteUrl;
+  if (git.sha) labels['org.opencontainers.image.revision'] = git.sha;
+  let created = new Date().toISOString();
+  if (git.sha && !git.dirty) {
+    const r = await run('git', ['show', '-s', '--format=%cI', 'HEAD'], { cwd: workspaceRoot });
+    if (r.exitCode === 0 && r.stdout.trim()) created = new Date(r.stdout.trim()).toISOString();
+  }
+  labels['org.opencontainers.image.created'] = created;
+  return labels;
+}
+
+export async function pickEngine(requested: NormalizedBuildOptions['engine']): Promise<Engine> {
+  const best = await resolveEngine();
+  if (requested === 'auto' || requested === best.mode) return best;
+  if (requested === 'classic') return { ...best, mode: 'classic' };
+  if (requested === 'buildkit' && best.mode === 'buildx') return { ...best, mode: 'buildkit' };
+  fail(
+    `engine "${requested}" was requested but this machine only offers ${describeEngine(best)}. Install buildx or a Docker client that supports BuildKit, or set engine to "auto".`,
+  );
+}
+
+export async function buildImages(options: BuildExecutorSchema, context: ExecutorContext): Promise<BuildRecord> {
+  const project = projectInfo(context);
+  const opts = normalizeOptions(options, context);
+  const images = resolveImages(project, opts);
+  const engine = await pickEngine(opts.engine);
+  logger.info(`@ml/docker: ${describeEngine(engine)}`);
+  const git = await gitInfo(context.root, project.root);
+  if (opts.gitShaTag && git.dirty) {
+    logger.info(`@ml/docker: ${project.root} has uncommitted changes: not tagging the git SHA ${git.shortSha}`);
+  }
+  if (!opts.contentTag) {
+    logger.info('@ml/docker: no Nx task hash (not run by nx): building without a content tag');
+  }
+  const tags = tagsFor(opts, git);
+  const labels = { ...(await ociLabels(git, context.root)), ...(opts.labels ?? {}) };
+
+  const records: ImageRecord[] = [];
+  for (const image of images) {
+    records.push(await buildOne(image, { opts, engine, project, tags, labels }));
+  }
+  const record: BuildRecord = { version: 1, project: project.name, images: records };
+  writeJsonAtomic(opts.recordPath, record);
+  logger.info(`@ml/docker: build record ${relative(context.root, opts.recordPath)}`);
+  return record;
+}
+
+async function buildOne(
+  image: ProjectImage,
+  ctx: {
+    opts: NormalizedBuildOptions;
+    engine: Engine;
+    project: ReturnType<typeof projectInfo>;
+    tags: string[];
+    labels: Record<string, string>;
+  },
+): Promise<ImageRecord> {
+  const { opts, engine, project } = ctx;
+  const text = readFileSync(image.dockerfile, 'utf8');
+  const feature = needsBuildKit(text);
+  if (feature && engine.mode === 'classic') {
+    fail(
+      `${relative(project.absRoot, image.dockerfile)} uses ${feature}, which needs BuildKit, and this machine has only the classic builder. Install docker buildx (or use a Docker client older than 23 with DOCKER_BUILDKIT=1), or remove ${feature}.`,
+    );
+  }
+  const declared = declaredArgs(text);
+  const buildArgs: Record<string, string> = {};
+  if (opts.baseImage && declared.has('BASE_IMAGE')) buildArgs.BASE_IMAGE = opts.baseImage;
+  Object.assign(buildArgs, opts.buildArgs ?? {});
+
+  const refs = ctx.tags.map((t) => imageRef(image.repo, t));
+  const scratch = mkdtempSync(join(tmpdir(), 'ml-docker-build-'));
+  try {
+    const iidFile = join(scratch, 'iid');
+    const cmd = buildCommand(engine, {
+      context: project.absRoot,
+      dockerfile: image.dockerfile,
+      tags: refs,
+      buildArgs,
+      labels: ctx.labels,
+      target: opts.target,
+      platform: opts.platform,
+      pull: opts.pull,
+      noCache: opts.noCache,
+      cacheFrom: opts.cacheFrom,
+      iidFile,
+    });
+    logger.info(`@ml/docker: building ${image.image} → ${refs.join(', ')}`);
+    const started = Date.now();
+    const result = await run(cmd.file, cmd.args, { env: cmd.env, stream: true, cwd: project.absRoot });
+    const durationMs = Date.now() - started;
+    if (result.exitCode !== 0) {
+      fail(
+        `Build of ${project.name}/${image.image} failed at ${explainBuildFailure(result.all || result.spawnError || '')}. Fix the Dockerfile or its inputs and rerun.`,
+      );
+    }
+    const imageId = readFileSync(iidFile, 'utf8').trim();
+    const info = await inspectImage(imageId);
+    logger.info(
+      `@ml/docker: built ${image.image} ${imageId.slice(0, 19)} (${((info?.size ?? 0) / 1e6).toFixed(1)} MB) in ${(durationMs / 1000).toFixed(1)} s`,
+    );
+    return {
+      image: image.image,
+      dockerfile: relative(project.absRoot, image.dockerfile),
+      repository: repoName(image.repo),
+      registry: image.repo.registry,
+      tags: ctx.tags,
+      contentTag: opts.contentTag,
+      imageId,
+      sizeBytes: info?.size ?? 0,
+      durationMs,
+      builtWith: engine.mode,
+      createdAt: new Date().toISOString(),
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export default async function buildExecutor(options: BuildExecutorSchema, context: ExecutorContext) {
+  return runExecutor('build', async () => {
+    await buildImages(options, context);
+  });
+}

@@ -1,0 +1,112 @@
+import { ExecutorContext, logger } from '@nx/devkit';
+import { dirname, join } from 'node:path';
+import { ImageRecord, writeJsonAtomic } from '../../lib/build-record';
+import { docker, firstLine } from '../../lib/engine';
+import { fail } from '../../lib/errors';
+import { runExecutor } from '../../lib/executor-boundary';
+import { ensureLocalImage } from '../../lib/image-availability';
+import { splitRegistry } from '../../lib/image-ref';
+import { projectInfo } from '../../lib/project-images';
+import { recordedImages } from '../../lib/recorded-images';
+import { RegistryClient } from '../../lib/registry-client';
+import { PushExecutorSchema } from './schema';
+
+export type PushFailure = 'auth' | 'transient' | 'fatal';
+
+/** Which push failures are worth retrying: network blips and 5xx, never a refused login. */
+export function classifyPushFailure(output: string): PushFailure {
+  if (/unauthorized|authentication required|denied|no basic auth credentials|forbidden|401|403/i.test(output)) {
+    return 'auth';
+  }
+  if (
+    /connection refused|connection reset|timeout|timed out|EOF|temporarily unavailable|50[0-9]|broken pipe|i\/o|TLS handshake|no such host|dial tcp/i.test(
+      output,
+    )
+  ) {
+    return 'transient';
+  }
+  return 'fatal';
+}
+
+export function backoffMs(attempt: number): number {
+  return 1000 * 2 ** (attempt - 1);
+}
+
+export interface PushedTag {
+  ref: string;
+  digest: string;
+  uploaded: boolean;
+}
+
+export async function pushImages(options: PushExecutorSchema, context: ExecutorContext): Promise<PushedTag[]> {
+  const project = projectInfo(context);
+  const buildTarget = options.buildTarget ?? 'docker-build';
+  const retries = options.retries ?? 3;
+  const { recordPath, images } = recordedImages(context, project, buildTarget, options.images);
+  const clients = new Map<string, RegistryClient>();
+  const results: PushedTag[] = [];
+  for (const image of images) {
+    if (!image.registry) fail(`${image.image} has no registry in its build record. Set the registry option of ${buildTarget}.`);
+    const path = image.repository.slice(image.registry.length + 1);
+    const client = clients.get(image.registry) ?? new RegistryClient(image.registry);
+    clients.set(image.registry, client);
+    await client.ping();
+    if (!options.dryRun) await ensureLocalImage(project.name, image);
+    for (const tag of image.tags) {
+      const ref = `${image.repository}:${tag}`;
+      const remote = await client.manifest(path, tag);
+      if (remote?.configDigest === image.imageId) {
+        logger.info(`@ml/docker: ${ref} already in the registry (${remote.digest}); nothing uploaded`);
+        results.push({ ref, digest: remote.digest, uploaded: false });
+        continue;
+      }
+      if (options.dryRun) {
+        logger.info(`@ml/docker: [dry run] would push ${ref} (image ${image.imageId.slice(0, 19)})`);
+        continue;
+      }
+      const digest = await pushWithRetry(ref, image, retries);
+      logger.info(`@ml/docker: pushed ${ref} ${digest}`);
+      results.push({ ref, digest, uploaded: true });
+    }
+  }
+  if (!options.dryRun) {
+    writeJsonAtomic(join(dirname(recordPath), 'push-record.json'), {
+      version: 1,
+      project: project.name,
+      pushedAt: new Date().toISOString(),
+      tags: results,
+    });
+  }
+  return results;
+}
+
+async function pushWithRetry(ref: string, image: ImageRecord, retries: number): Promise<string> {
+  const host = splitRegistry(image.registry).host;
+  for (let attempt = 1; ; attempt++) {
+    const r = await docker(['push', ref], { stream: true, timeoutMs: 60 * 60_000 });
+    if (r.exitCode === 0) {
+      const m = r.all.match(/digest: (sha256:[0-9a-f]{64})/);
+      return m ? m[1] : 'digest unknown';
+    }
+    const output = r.all || r.spawnError || '';
+    const kind = classifyPushFailure(output);
+    const reason = firstLine(output.split('\n').reverse().find((l) => l.trim()) ?? '');
+    if (kind === 'auth') {
+      fail(
+        `Registry ${host} refused the push of ${ref} (${reason}). Log in first: docker login ${host} (for Artifact Registry: gcloud auth configure-docker ${host}).`,
+      );
+    }
+    if (kind === 'fatal' || attempt >= retries) {
+      fail(`Pushing ${ref} failed after ${attempt} attempt(s): ${reason}. Check that the registry is up and has space, then rerun.`);
+    }
+    const wait = backoffMs(attempt);
+    logger.warn(`@ml/docker: push of ${ref} failed (${reason}); retrying in ${wait / 1000} s (${attempt}/${retries})`);
+    await new Promise((res) => setTimeout(res, wait));
+  }
+}
+
+export default async function pushExecutor(options: PushExecutorSchema, context: ExecutorContext) {
+  return runExecutor('push', async () => {
+    await pushImages(options, context);
+  });
+}

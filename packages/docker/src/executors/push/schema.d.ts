@@ -1,0 +1,8 @@
+export interface PushExecutorSchema {
+  buildTarget?: string;
+  images?: string[];
+  /** Say what would be pushed; push nothing. */
+  dryRun?: boolean;
+  /** Attempts per tag for transient failures. */
+  retries?: number;
+}

@@ -1,0 +1,46 @@
+export interface SmokeRequest {
+  method?: string;
+  path: string;
+  /** JSON body. */
+  body?: unknown;
+  /** File (relative to the project root) whose content is sent as the JSON body. */
+  bodyFile?: string;
+  expectStatus?: number;
+  /** Top-level keys the JSON response must have. */
+  expectKeys?: string[];
+}
+
+export interface ServiceTestOptions {
+  /** Container port; default: the image's first EXPOSE, else 8000. */
+  port?: number;
+  healthPath?: string;
+  /** Seconds to wait for a healthy answer. */
+  timeout?: number;
+  /** Milliseconds between polls. */
+  pollInterval?: number;
+  /** Also run the image's own HEALTHCHECK command once the app answers. */
+  checkHealthcheck?: boolean;
+  env?: Record<string, string>;
+  smoke?: SmokeRequest[];
+}
+
+export interface JobTestOptions {
+  /** Command and args replacing the image's CMD. */
+  command?: string[];
+  env?: Record<string, string>;
+  /** Files (relative to the image's working directory) the run must produce. */
+  artifacts?: string[];
+  /** Seconds the run may take. */
+  timeout?: number;
+  /** Copy the artifacts here (relative to the workspace root) after a passing run. */
+  artifactsOutputPath?: string;
+}
+
+export interface TestExecutorSchema {
+  buildTarget?: string;
+  images?: string[];
+  /** Images that expose a port are tested as services, the others as jobs. */
+  service?: ServiceTestOptions;
+  job?: JobTestOptions;
+  allowRoot?: boolean;
+}

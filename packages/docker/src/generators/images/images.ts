@@ -1,0 +1,237 @@
+import {
+  formatFiles,
+  generateFiles,
+  joinPathFragments,
+  readProjectConfiguration,
+  TargetConfiguration,
+  Tree,
+  updateProjectConfiguration,
+  visitNotIgnoredFiles,
+} from '@nx/devkit';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail } from '../../lib/errors';
+import { ImageKind, ImagesGeneratorSchema } from './schema';
+import { markGenerated, wasEditedByHand } from './generated-marker';
+
+export interface NormalizedImagesSchema {
+  projectName: string;
+  projectRoot: string;
+  images: ImageKind[];
+  baseImage: string;
+  port: number;
+  healthPath: string;
+  appModule?: string;
+  trainingModule: string;
+  user: string;
+  uid: number;
+  overwrite: boolean;
+  skipFormat: boolean;
+  installFrom: 'requirements' | 'pyproject';
+  sourceDir: string;
+  pipelineFiles: string[];
+}
+
+const PIPELINE_FILES = ['params.yaml', 'dvc.yaml', 'dvc.lock', 'configs', '.dvc/config'];
+const MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const APP_MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$/;
+const HEALTH_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
+const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+// Characters a Docker image reference allows (with an optional @sha256 digest).
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/;
+
+export function normalizeOptions(tree: Tree, options: ImagesGeneratorSchema): NormalizedImagesSchema {
+  let projectRoot: string;
+  try {
+    projectRoot = readProjectConfiguration(tree, options.project).root;
+  } catch {
+    fail(`Project "${options.project}" does not exist in this workspace. Check the name with: nx show projects`);
+  }
+  const image = options.image ?? 'all';
+  if (!['all', 'training', 'inference'].includes(image)) {
+    fail(`--image must be all, training or inference (got "${image}").`);
+  }
+  const images: ImageKind[] = image === 'all' ? ['training', 'inference'] : [image];
+
+  const installFrom = tree.exists(join(projectRoot, 'requirements.txt'))
+    ? 'requirements'
+    : tree.exists(join(projectRoot, 'pyproject.toml'))
+      ? 'pyproject'
+      : fail(
+          `Project "${options.project}" has nothing to install: no requirements.txt or pyproject.toml in ${projectRoot}. Add one listing the Python dependencies, then rerun.`,
+        );
+
+  const pythonVersion = options.pythonVersion ?? '3.10';
+  if (!/^3\.\d{1,2}$/.test(pythonVersion)) fail(`--pythonVersion must look like 3.10 (got "${pythonVersion}").`);
+  const baseImage = options.baseImage ?? `python:${pythonVersion}-slim`;
+  if (!IMAGE_REF.test(baseImage)) {
+    fail(`--baseImage "${baseImage}" is not an image reference (e.g. python:3.10-slim or registry/path/image:tag).`);
+  }
+  const port = options.port ?? 8000;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`--port must be an integer from 1 to 65535 (got ${port}).`);
+  const healthPath = options.healthPath ?? '/health';
+  if (!HEALTH_PATH.test(healthPath)) {
+    fail(`--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "${healthPath}").`);
+  }
+  const trainingModule = options.trainingModule ?? 'src.model.train';
+  if (!MODULE.test(trainingModule)) fail(`--trainingModule must be a dotted Python module such as src.model.train (got "${trainingModule}").`);
+  const user = options.user ?? 'mluser';
+  if (!USER.test(user)) fail(`--user must be a valid Linux user name such as mluser (got "${user}").`);
+  const uid = options.uid ?? 10001;
+  if (!Number.isInteger(uid) || uid < 1000) fail(`--uid must be a number of at least 1000, so the user is not a system or root account (got ${uid}).`);
+
+  const sourceDir = 'src';
+  if (!tree.exists(join(projectRoot, sourceDir))) {
+    fail(`Project "${options.project}" has no ${sourceDir}/ folder in ${projectRoot}: the images copy the Python sources from there.`);
+  }
+
+  let appModule = options.appModule;
+  if (images.includes('inference')) {
+    if (appModule && !APP_MODULE.test(appModule)) {
+      fail(`--appModule must look like package.module:app (got "${appModule}").`);
+    }
+    appModule ??= findFastApiApp(tree, projectRoot, options.project);
+  }
+  if (images.includes('training') && options.trainingModule === undefined) {
+    const file = join(projectRoot, ...trainingModule.split('.')) + '.py';
+    if (!tree.exists(file)) {
+      fail(
+        `The training module ${trainingModule} does not exist (${file}). Pass --trainingModule=<package.module>, or --image=inference for a serving-only project.`,
+      );
+    }
+  }
+
+  return {
+    projectName: options.project,
+    projectRoot,
+    images,
+    baseImage,
+    port,
+    healthPath,
+    appModule,
+    trainingModule,
+    user,
+    uid,
+    overwrite: options.overwrite ?? false,
+    skipFormat: options.skipFormat ?? false,
+    installFrom,
+    sourceDir,
+    pipelineFiles: PIPELINE_FILES.filter((f) => tree.exists(join(projectRoot, f))),
+  };
+}
+
+/** The one FastAPI app of the project, as module:attribute. */
+export function findFastApiApp(tree: Tree, projectRoot: string, project: string): string {
+  const found = new Set<string>();
+  visitNotIgnoredFiles(tree, projectRoot, (file) => {
+    if (!file.endsWith('.py') || /(^|\/)(tests?|\.venv|venv)\//.test(file)) return;
+    const text = tree.read(file, 'utf-8') ?? '';
+    // Indented too: apps are often created inside an if/else on the FastAPI version.
+    for (const m of text.matchAll(/^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[^=\n]+)?=[ \t]*(?:fastapi\.)?FastAPI\(/gm)) {
+      const rel = file.slice(projectRoot.length + 1).replace(/\.py$/, '').replace(/\/__init__$/, '');
+      found.add(`${rel.split('/').join('.')}:${m[1]}`);
+    }
+  });
+  if (found.size === 1) return [...found][0];
+  if (found.size === 0) {
+    fail(
+      `No FastAPI app found in project "${project}" (looked for "app = FastAPI(" in its .py files). Pass --appModule=package.module:app, or --image=training.`,
+    );
+  }
+  fail(`Project "${project}" has several FastAPI apps (${[...found].join(', ')}). Choose one with --appModule.`);
+}
+
+function writeImageFiles(tree: Tree, o: NormalizedImagesSchema): string[] {
+  const written: string[] = [];
+  const folders: Array<[string, string, Record<string, unknown>]> = [
+    ...o.images.map((kind): [string, string, Record<string, unknown>] => [
+      kind,
+      joinPathFragments(o.projectRoot, 'docker', kind),
+      { imageKind: kind },
+    ]),
+    ['common', o.projectRoot, { imageKind: '' }],
+  ];
+  for (const [folder, target, extra] of folders) {
+    const before = snapshot(tree, target);
+    generateFiles(tree, join(__dirname, 'files', folder), target, { ...o, ...extra, tmpl: '', dot: '.' });
+    for (const file of generatedFiles(join(__dirname, 'files', folder), target)) {
+      const previous = before.get(file);
+      const next = markGenerated(file, tree.read(file, 'utf-8')!);
+      if (previous !== undefined && previous !== next && wasEditedByHand(previous) && !o.overwrite) {
+        fail(
+          `${file} was edited since it was generated; it was left as it is and nothing was written. Rerun with --overwrite to replace it (your edits are lost), or merge the changes by hand.`,
+        );
+      }
+      tree.write(file, next);
+      written.push(file);
+    }
+  }
+  return written;
+}
+
+function snapshot(tree: Tree, dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  if (!tree.exists(dir)) return files;
+  for (const name of tree.children(dir)) {
+    const p = joinPathFragments(dir, name);
+    if (tree.isFile(p)) files.set(p, tree.read(p, 'utf-8')!);
+  }
+  return files;
+}
+
+function generatedFiles(src: string, target: string): string[] {
+  // Mirrors generateFiles' naming: __tmpl__ is dropped, __dot__ becomes a dot.
+  return readdirSync(src).map((f) =>
+    joinPathFragments(target, f.replace(/__tmpl__/g, '').replace(/__dot__/g, '.')),
+  );
+}
+
+function addTargets(tree: Tree, o: NormalizedImagesSchema): void {
+  const config = readProjectConfiguration(tree, o.projectName);
+  const images = ['training', 'inference'].filter(
+    (k) => o.images.includes(k as ImageKind) || tree.exists(joinPathFragments(o.projectRoot, 'docker', k, 'Dockerfile')),
+  );
+  const targets: Record<string, TargetConfiguration> = {
+    'docker-build': {
+      executor: '@ml/docker:build',
+      cache: true,
+      inputs: [
+        '{projectRoot}/**/*',
+        '!{projectRoot}/data/**',
+        '!{projectRoot}/mlruns/**',
+        '!{projectRoot}/.dvc/cache/**',
+        '!{projectRoot}/tests/**',
+        '!{projectRoot}/**/*.md',
+        { env: 'ML_DOCKER_BASE_IMAGE' },
+        { env: 'ML_DOCKER_REGISTRY' },
+      ],
+      outputs: ['{workspaceRoot}/dist/docker/{projectRoot}'],
+      options: { images },
+    },
+    'docker-test': {
+      executor: '@ml/docker:test',
+      dependsOn: ['docker-build'],
+      options: { service: { healthPath: o.healthPath } },
+    },
+    'docker-push': {
+      executor: '@ml/docker:push',
+      dependsOn: ['docker-test'],
+      options: {},
+    },
+  };
+  config.targets ??= {};
+  for (const [name, target] of Object.entries(targets)) {
+    // A target the user already configured is theirs: never clobber it.
+    config.targets[name] ??= target;
+  }
+  updateProjectConfiguration(tree, o.projectName, config);
+}
+
+export async function imagesGenerator(tree: Tree, options: ImagesGeneratorSchema) {
+  const normalized = normalizeOptions(tree, options);
+  writeImageFiles(tree, normalized);
+  addTargets(tree, normalized);
+  if (!normalized.skipFormat) await formatFiles(tree);
+}
+
+export default imagesGenerator;

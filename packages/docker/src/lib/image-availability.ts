@@ -1,0 +1,28 @@
+/**
+ * A cache hit restores the build record but not the image: before testing or
+ * pushing, make sure the engine has the image the record names, pulling its
+ * content tag from the registry when this engine never built it.
+ */
+import { logger } from '@nx/devkit';
+import { ImageRecord } from './build-record';
+import { docker, inspectImage } from './engine';
+import { fail } from './errors';
+
+export async function ensureLocalImage(project: string, record: ImageRecord): Promise<void> {
+  if (await inspectImage(record.imageId)) return;
+  const byTag = record.contentTag ? `${record.repository}:${record.contentTag}` : undefined;
+  if (byTag) {
+    logger.info(`@ml/docker: ${record.image} is not in this engine; pulling ${byTag}`);
+    const pulled = await docker(['pull', byTag], { timeoutMs: 30 * 60_000 });
+    const info = pulled.exitCode === 0 ? await inspectImage(byTag) : undefined;
+    if (info?.id === record.imageId) {
+      // Restore the other tags so later steps can address the image by any of them.
+      for (const tag of record.tags) await docker(['tag', byTag, `${record.repository}:${tag}`]);
+      logger.info(`@ml/docker: pulled ${byTag} from the registry`);
+      return;
+    }
+  }
+  fail(
+    `Image ${record.repository} (${record.imageId.slice(0, 19)}) from the build record is neither in this engine nor in the registry. Build it now: nx run ${project}:docker-build --skip-nx-cache`,
+  );
+}

@@ -1,0 +1,27 @@
+import { ExecutorContext } from '@nx/devkit';
+import { ImageRecord, readBuildRecord } from './build-record';
+import { fail } from './errors';
+import { ProjectInfo, recordPathFor } from './project-images';
+
+/** The images of the build record that a test or push run is about. */
+export function recordedImages(
+  context: ExecutorContext,
+  project: ProjectInfo,
+  buildTarget: string,
+  only?: string[],
+): { recordPath: string; images: ImageRecord[] } {
+  const recordPath = recordPathFor(context, project, buildTarget);
+  const record = readBuildRecord(recordPath, project.name);
+  if (!record) {
+    fail(`No build record at ${recordPath}. Build the images first: nx run ${project.name}:${buildTarget}`);
+  }
+  if (!only?.length) return { recordPath, images: record.images };
+  return {
+    recordPath,
+    images: only.map(
+      (i) =>
+        record.images.find((r) => r.image === i) ??
+        fail(`Image "${i}" is not in the build record ${recordPath}. Build it: nx run ${project.name}:${buildTarget}`),
+    ),
+  };
+}
