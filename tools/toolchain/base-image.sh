@@ -3,6 +3,8 @@
 # name on the last line of stdout. The real python:3.10-slim is tried first;
 # where it cannot be pulled (no Docker Hub here) an offline stand-in is built
 # from Debian's packages, carrying the example's Python stack as OS packages.
+# It sets PIP_NO_INDEX=1 and PIP_NO_DEPS=1: pip then takes what the OS ships
+# ("Requirement already satisfied") instead of failing to reach PyPI.
 . "$(dirname "$0")/lib.sh"
 
 REAL="${ML_DOCKER_UPSTREAM_BASE_IMAGE:-python:3.10-slim}"
@@ -32,5 +34,6 @@ debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" http://de
 rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/archives/*.deb
 tar -C "$ROOTFS" -c . | docker_cli import \
   -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8' \
+  -c 'ENV PIP_NO_INDEX=1 PIP_NO_DEPS=1' \
   -c 'CMD ["python3"]' - "$OFFLINE" >/dev/null
 pick "$OFFLINE" "offline stand-in for $REAL, built now"
