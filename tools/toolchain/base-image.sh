@@ -30,6 +30,9 @@ trap 'rm -rf "$ROOTFS"' EXIT
 debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" http://deb.debian.org/debian \
   >"$TOOLCHAIN_STATE/debootstrap.log" 2>&1 \
   || { tail -n 20 "$TOOLCHAIN_STATE/debootstrap.log" >&2; die "debootstrap failed; see $TOOLCHAIN_STATE/debootstrap.log"; }
+# Like python:*-slim: no compilers (scipy's Debian packaging pulls g++ in).
+python3 "$(dirname "$0")/strip-compilers.py" "$ROOTFS" >&2
+chroot "$ROOTFS" apt-get check >/dev/null || die "the stripped rootfs has broken dependencies"
 # Keep the image lean: no apt lists or package caches in the base layer.
 rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/archives/*.deb
 tar -C "$ROOTFS" -c . | docker_cli import \

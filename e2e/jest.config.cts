@@ -1,0 +1,12 @@
+module.exports = {
+  displayName: 'docker-e2e',
+  preset: '../jest.preset.js',
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
+  },
+  moduleFileExtensions: ['ts', 'js', 'html'],
+  testMatch: ['<rootDir>/src/**/*.e2e.spec.ts'],
+  // Real images, containers and registries: minutes, not milliseconds.
+  testTimeout: 20 * 60 * 1000,
+};

@@ -1,0 +1,71 @@
+/**
+ * Test harness helpers. The plugin's own code spawns through execa; Jest
+ * cannot load execa (ESM), so the suites drive programs with spawnSync.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  all: string;
+}
+
+export function run(
+  file: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; allowFail?: boolean; input?: string; timeoutMs?: number } = {},
+): Ran {
+  const r = spawnSync(file, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    input: opts.input,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: opts.timeoutMs ?? 15 * 60_000,
+  });
+  const out: Ran = {
+    status: r.status,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
+    all: `${r.stdout ?? ''}${r.stderr ?? ''}`,
+  };
+  if (!opts.allowFail && r.status !== 0) {
+    throw new Error(`${file} ${args.join(' ')} exited ${r.status}${r.error ? ` (${r.error.message})` : ''}\n${out.all.slice(-6000)}`);
+  }
+  return out;
+}
+
+/** Debian's 20.10 client builds with the engine's BuildKit; the machine's newer client has no buildx. */
+export const DOCKER = process.env.ML_DOCKER_CLIENT ?? (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
+
+export function docker(args: string[], opts: Parameters<typeof run>[2] = {}): Ran {
+  return run(DOCKER, args, opts);
+}
+
+export const REGISTRY = process.env.ML_DOCKER_REGISTRY ?? '127.0.0.1:5000';
+export const BASE_IMAGE = process.env.ML_DOCKER_BASE_IMAGE ?? 'python:3.10-slim';
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** Containers carrying the plugin's owner label (every container it starts). */
+export function ownedContainers(): string[] {
+  return docker(['ps', '-aq', '--filter', 'label=ml-docker.owner']).stdout.split('\n').filter(Boolean);
+}
+
+export async function registryManifest(
+  repository: string,
+  tag: string,
+): Promise<{ status: number; digest?: string; configDigest?: string }> {
+  const res = await fetch(`http://${REGISTRY}/v2/${repository}/manifests/${tag}`, {
+    headers: {
+      accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+    },
+  });
+  if (res.status !== 200) return { status: res.status };
+  const body = (await res.json()) as { config?: { digest?: string } };
+  return { status: 200, digest: res.headers.get('docker-content-digest') ?? undefined, configDigest: body.config?.digest };
+}
