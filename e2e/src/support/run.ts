@@ -5,6 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
 export interface Ran {
   status: number | null;
   stdout: string;
@@ -25,11 +28,12 @@ export function run(
     maxBuffer: 256 * 1024 * 1024,
     timeout: opts.timeoutMs ?? 15 * 60_000,
   });
+  const plain = (t: string | null) => (t ?? '').replace(ANSI, '');
   const out: Ran = {
     status: r.status,
-    stdout: r.stdout ?? '',
-    stderr: r.stderr ?? '',
-    all: `${r.stdout ?? ''}${r.stderr ?? ''}`,
+    stdout: plain(r.stdout),
+    stderr: plain(r.stderr),
+    all: `${plain(r.stdout)}${plain(r.stderr)}`,
   };
   if (!opts.allowFail && r.status !== 0) {
     throw new Error(`${file} ${args.join(' ')} exited ${r.status}${r.error ? ` (${r.error.message})` : ''}\n${out.all.slice(-6000)}`);

@@ -20,7 +20,11 @@ export function explainBuildFailure(log: string): string {
           l,
         ),
       ) ?? lines.filter(Boolean).pop() ?? 'no output';
-  return step ? `step ${truncate(step, 160)}: ${truncate(reason, 300)}` : truncate(reason, 300);
+  const hint =
+    step && /^\[[^\]]*\]\s+(COPY|ADD)\b|^(COPY|ADD)\b/i.test(step) && /not found|no such file/i.test(reason)
+      ? ' (a file the Dockerfile copies is missing from the build context or excluded by .dockerignore)'
+      : '';
+  return step ? `step ${truncate(step, 160)}: ${truncate(reason, 300)}${hint}` : truncate(reason, 300);
 }
 
 function truncate(s: string, n: number): string {

@@ -1,0 +1,153 @@
+/**
+ * The published shape of the plugin: `npm pack` of the built package, installed
+ * into a workspace made by create-nx-workspace, used on a synth-like ML
+ * project from generation to a registry that holds every tag.
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { docker, ownedContainers, REGISTRY, registryManifest, run, uniqueId } from './support/run';
+
+const repoRoot = join(__dirname, '..', '..');
+const NX_ENV = { CI: 'true', NX_DAEMON: 'false', NX_NO_CLOUD: 'true' };
+
+interface Record {
+  images: Array<{ image: string; repository: string; registry: string; tags: string[]; imageId: string; contentTag?: string }>;
+}
+
+describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
+  const id = uniqueId('pk');
+  const project = `fraud-${id}`;
+  const projectRoot = `ml/${project}`;
+  const repository = `e2e-${id}`;
+  let tmp: string;
+  let ws: string;
+  let containersBefore: number;
+
+  const nx = (args: string[], allowFail = false) =>
+    run('npx', ['nx', ...args, ...(args[0] === 'run' ? ['--outputStyle=stream'] : [])], { cwd: ws, env: NX_ENV, allowFail });
+  const commitAll = (message: string) => {
+    run('git', ['add', '-A'], { cwd: ws });
+    run('git', ['-c', 'user.email=e2e@example.invalid', '-c', 'user.name=e2e', 'commit', '-qm', message], { cwd: ws });
+  };
+  const record = (): Record =>
+    JSON.parse(readFileSync(join(ws, 'dist', 'docker', projectRoot, 'build-record.json'), 'utf8'));
+
+  beforeAll(() => {
+    containersBefore = ownedContainers().length;
+    tmp = mkdtempSync(join(tmpdir(), 'ml-docker-packed-'));
+    run('npx', ['nx', 'run', 'docker:build', '--skip-nx-cache'], { cwd: repoRoot, env: NX_ENV });
+    const packed = run('npm', ['pack', '--pack-destination', tmp, '--silent'], {
+      cwd: join(repoRoot, 'dist', 'packages', 'docker'),
+    }).stdout.trim().split('\n').pop()!;
+    run(
+      'npx',
+      ['--yes', 'create-nx-workspace@23.2.1', 'ws', '--preset=apps', '--nxCloud=skip', '--packageManager=npm',
+        '--no-interactive', '--skipGit'],
+      { cwd: tmp, env: NX_ENV },
+    );
+    ws = join(tmp, 'ws');
+    run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', join(tmp, packed)], { cwd: ws });
+
+    // A synth-like ML project: the example's pipeline and API, under another name.
+    const src = join(repoRoot, 'examples', 'synth');
+    mkdirSync(join(ws, projectRoot), { recursive: true });
+    // .gitignore keeps models/ and metrics/ out of git, as DVC would: a trained model leaves the tree clean.
+    for (const f of ['src', 'requirements.txt', 'params.yaml', 'dvc.yaml', '.gitignore']) {
+      cpSync(join(src, f), join(ws, projectRoot, f), { recursive: true, filter: (p) => !p.includes('__pycache__') });
+    }
+    writeFileSync(join(ws, projectRoot, 'project.json'), JSON.stringify({ name: project, root: projectRoot, targets: {} }));
+    run('git', ['init', '-q'], { cwd: ws });
+    commitAll('init');
+  });
+
+  afterAll(() => {
+    if (ws && existsSync(join(ws, 'dist'))) {
+      try {
+        for (const image of record().images) {
+          for (const tag of image.tags) docker(['rmi', '-f', `${image.repository}:${tag}`], { allowFail: true });
+        }
+      } catch {
+        // no record: nothing was built
+      }
+    }
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('generates the Dockerfiles, the .dockerignore and the three targets', () => {
+    const out = nx(['g', '@ml/docker:images', `--project=${project}`, '--no-interactive']).all;
+    expect(out).toContain(`CREATE ${projectRoot}/docker/inference/Dockerfile`);
+    expect(out).toContain(`CREATE ${projectRoot}/docker/training/Dockerfile`);
+    expect(out).toContain(`CREATE ${projectRoot}/.dockerignore`);
+    const config = JSON.parse(readFileSync(join(ws, projectRoot, 'project.json'), 'utf8'));
+    expect(config.targets['docker-build'].executor).toBe('@ml/docker:build');
+    expect(config.targets['docker-test'].executor).toBe('@ml/docker:test');
+    expect(config.targets['docker-push'].executor).toBe('@ml/docker:push');
+    // This run's own repository in the shared local registry, and the example's API checks.
+    config.targets['docker-build'].options.repository = repository;
+    config.targets['docker-test'].options = {
+      job: { env: { TRAIN_N_SAMPLES: '200', TRAIN_N_ESTIMATORS: '5' } },
+      service: {
+        healthPath: '/health',
+        smoke: [
+          { method: 'POST', path: '/predict', body: { rows: [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]] }, expectKeys: ['classes', 'probabilities'] },
+        ],
+      },
+    };
+    writeFileSync(join(ws, projectRoot, 'project.json'), JSON.stringify(config, null, 2));
+    commitAll('generated Docker files');
+  });
+
+  it('builds the training image and trains the model in it', () => {
+    const built = nx(['run', `${project}:docker-build`, '--images=training']).all;
+    expect(built).toMatch(/building with/);
+    expect(record().images.map((i) => i.image)).toEqual(['training']);
+    // The default docker-build (both images) cannot run yet: the inference image needs the model.
+    nx(['run', `${project}:docker-test`, '--images=training', `--job.artifactsOutputPath=${projectRoot}`, '--excludeTaskDependencies']);
+    expect(existsSync(join(ws, projectRoot, 'models', 'model.joblib'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(ws, projectRoot, 'metrics', 'metrics.json'), 'utf8')).accuracy).toBeGreaterThan(0.5);
+  });
+
+  it('builds both images with content, git SHA and latest tags', () => {
+    nx(['run', `${project}:docker-build`]);
+    const images = record().images;
+    expect(images.map((i) => i.image)).toEqual(['training', 'inference']);
+    for (const image of images) {
+      expect(image.repository).toBe(`${REGISTRY}/${repository}/${project}-${image.image}`);
+      expect(image.contentTag).toMatch(/^nx-\w+$/);
+      expect(image.tags).toEqual([image.contentTag, expect.stringMatching(/^[0-9a-f]{7}$/), 'latest']);
+      expect(docker(['image', 'inspect', '--format', '{{.Id}}', `${image.repository}:latest`]).stdout.trim()).toBe(image.imageId);
+    }
+  });
+
+  it('docker-test proves the inference container healthy and answering /predict, and the training run', () => {
+    const out = nx(['run', `${project}:docker-test`]).all;
+    expect(out).toMatch(/inference answered \/health with 200 after \d+ ms/);
+    expect(out).toContain("inference's own HEALTHCHECK passes");
+    expect(out).toContain('inference: POST /predict ok');
+    expect(out).toMatch(/training passed: exit 0/);
+  });
+
+  it('docker-push puts every tag in the registry with the digest of the built image', async () => {
+    nx(['run', `${project}:docker-push`]);
+    const pushed = JSON.parse(readFileSync(join(ws, 'dist', 'docker', projectRoot, 'push-record.json'), 'utf8'));
+    for (const image of record().images) {
+      const path = image.repository.slice(REGISTRY.length + 1);
+      for (const tag of image.tags) {
+        const m = await registryManifest(path, tag);
+        expect({ tag, status: m.status, config: m.configDigest }).toEqual({ tag, status: 200, config: image.imageId });
+        expect(pushed.tags).toContainEqual(expect.objectContaining({ ref: `${image.repository}:${tag}`, digest: m.digest }));
+      }
+    }
+  });
+
+  it('a second docker-push uploads nothing', () => {
+    const out = nx(['run', `${project}:docker-push`]).all;
+    expect(out).toContain('already in the registry');
+    expect(out).not.toMatch(/@ml\/docker: pushed /);
+  });
+
+  it('leaves no container behind', () => {
+    expect(ownedContainers().length).toBe(containersBefore);
+  });
+});
