@@ -7,6 +7,8 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'html'],
   testMatch: ['<rootDir>/src/**/*.e2e.spec.ts'],
+  globalSetup: '<rootDir>/src/support/global-setup.ts',
+  globalTeardown: '<rootDir>/src/support/global-teardown.ts',
   // Real images, containers and registries: minutes, not milliseconds.
   testTimeout: 20 * 60 * 1000,
 };

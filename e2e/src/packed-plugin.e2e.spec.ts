@@ -3,13 +3,12 @@
  * into a workspace made by create-nx-workspace, used on a synth-like ML
  * project from generation to a registry that holds every tag.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { docker, ownedContainers, REGISTRY, registryManifest, run, uniqueId } from './support/run';
+import { docker, ownedContainers, REGISTRY, registryManifest, uniqueId } from './support/run';
+import { freshWorkspace, Workspace } from './support/workspace';
 
 const repoRoot = join(__dirname, '..', '..');
-const NX_ENV = { CI: 'true', NX_DAEMON: 'false', NX_NO_CLOUD: 'true' };
 
 interface Record {
   images: Array<{ image: string; repository: string; registry: string; tags: string[]; imageId: string; contentTag?: string }>;
@@ -20,58 +19,38 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
   const project = `fraud-${id}`;
   const projectRoot = `ml/${project}`;
   const repository = `e2e-${id}`;
-  let tmp: string;
+  let workspace: Workspace;
   let ws: string;
   let containersBefore: number;
 
-  const nx = (args: string[], allowFail = false) =>
-    run('npx', ['nx', ...args, ...(args[0] === 'run' ? ['--outputStyle=stream'] : [])], { cwd: ws, env: NX_ENV, allowFail });
-  const commitAll = (message: string) => {
-    run('git', ['add', '-A'], { cwd: ws });
-    run('git', ['-c', 'user.email=e2e@example.invalid', '-c', 'user.name=e2e', 'commit', '-qm', message], { cwd: ws });
-  };
+  const nx = (args: string[]) => workspace.nx(args);
   const record = (): Record =>
     JSON.parse(readFileSync(join(ws, 'dist', 'docker', projectRoot, 'build-record.json'), 'utf8'));
 
   beforeAll(() => {
     containersBefore = ownedContainers().length;
-    tmp = mkdtempSync(join(tmpdir(), 'ml-docker-packed-'));
-    run('npx', ['nx', 'run', 'docker:build', '--skip-nx-cache'], { cwd: repoRoot, env: NX_ENV });
-    const packed = run('npm', ['pack', '--pack-destination', tmp, '--silent'], {
-      cwd: join(repoRoot, 'dist', 'packages', 'docker'),
-    }).stdout.trim().split('\n').pop()!;
-    run(
-      'npx',
-      ['--yes', 'create-nx-workspace@23.2.1', 'ws', '--preset=apps', '--nxCloud=skip', '--packageManager=npm',
-        '--no-interactive', '--skipGit'],
-      { cwd: tmp, env: NX_ENV },
-    );
-    ws = join(tmp, 'ws');
-    run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', join(tmp, packed)], { cwd: ws });
-
+    workspace = freshWorkspace();
+    ws = workspace.root;
     // A synth-like ML project: the example's pipeline and API, under another name.
+    // Its .gitignore keeps models/ and metrics/ out of git, as DVC would.
     const src = join(repoRoot, 'examples', 'synth');
     mkdirSync(join(ws, projectRoot), { recursive: true });
-    // .gitignore keeps models/ and metrics/ out of git, as DVC would: a trained model leaves the tree clean.
     for (const f of ['src', 'requirements.txt', 'params.yaml', 'dvc.yaml', '.gitignore']) {
       cpSync(join(src, f), join(ws, projectRoot, f), { recursive: true, filter: (p) => !p.includes('__pycache__') });
     }
-    writeFileSync(join(ws, projectRoot, 'project.json'), JSON.stringify({ name: project, root: projectRoot, targets: {} }));
-    run('git', ['init', '-q'], { cwd: ws });
-    commitAll('init');
+    workspace.write(`${projectRoot}/project.json`, JSON.stringify({ name: project, root: projectRoot, targets: {} }));
+    workspace.commitAll('ml project');
   });
 
   afterAll(() => {
-    if (ws && existsSync(join(ws, 'dist'))) {
-      try {
-        for (const image of record().images) {
-          for (const tag of image.tags) docker(['rmi', '-f', `${image.repository}:${tag}`], { allowFail: true });
-        }
-      } catch {
-        // no record: nothing was built
+    try {
+      for (const image of record().images) {
+        for (const tag of image.tags) docker(['rmi', '-f', `${image.repository}:${tag}`], { allowFail: true });
       }
+    } catch {
+      // no record: nothing was built
     }
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    workspace?.dispose();
   });
 
   it('generates the Dockerfiles, the .dockerignore and the three targets', () => {
@@ -95,7 +74,7 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
       },
     };
     writeFileSync(join(ws, projectRoot, 'project.json'), JSON.stringify(config, null, 2));
-    commitAll('generated Docker files');
+    workspace.commitAll('generated Docker files');
   });
 
   it('builds the training image and trains the model in it', () => {

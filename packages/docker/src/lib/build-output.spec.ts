@@ -86,6 +86,8 @@ const classicParseError = `Sending build context to Docker daemon  2.048kB
 Error response from daemon: dockerfile parse error on line 3: unknown instruction: RUNN
 `;
 
+const COPY_HINT = ' (a file the Dockerfile copies is missing from the build context or excluded by .dockerignore)';
+
 describe('explainBuildFailure', () => {
   it.each([
     [
@@ -96,7 +98,7 @@ describe('explainBuildFailure', () => {
     [
       'a COPY of a missing folder in BuildKit plain progress',
       buildkitMissingModels,
-      'step [runtime 4/6] COPY --chown=10001:10001 models/ ./models/: ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref 4d1c1b0c::abc: "/models": not found',
+      `step [runtime 4/6] COPY --chown=10001:10001 models/ ./models/: ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref 4d1c1b0c::abc: "/models": not found${COPY_HINT}`,
     ],
     [
       'a failing RUN in the classic builder',
@@ -106,7 +108,7 @@ describe('explainBuildFailure', () => {
     [
       'a COPY of a missing folder in the classic builder',
       classicCopyFailed,
-      'step COPY --chown=10001:10001 models/ ./models/: COPY failed: file not found in build context or excluded by .dockerignore: stat models/: file does not exist',
+      `step COPY --chown=10001:10001 models/ ./models/: COPY failed: file not found in build context or excluded by .dockerignore: stat models/: file does not exist${COPY_HINT}`,
     ],
   ])('names the step and the reason for %s', (_label, log, expected) => {
     expect(explainBuildFailure(log)).toBe(expected);
@@ -117,6 +119,15 @@ describe('explainBuildFailure', () => {
     ['the classic builder', classicParseError, 'Error response from daemon: dockerfile parse error on line 3: unknown instruction: RUNN'],
   ])('gives the parse error with its line for a Dockerfile %s cannot parse', (_label, log, expected) => {
     expect(explainBuildFailure(log)).toBe(expected);
+  });
+
+  it.each<[string, string, boolean]>([
+    ['an ADD of a missing file', 'Step 2/3 : ADD model.tar.gz /app/\nADD failed: file not found in build context or excluded by .dockerignore: stat model.tar.gz: file does not exist\n', true],
+    ['a RUN whose command is not found', 'Step 2/3 : RUN dvc pull\n/bin/sh: 1: dvc: not found\nThe command \'/bin/sh -c dvc pull\' returned a non-zero code: 127\n', false],
+    ['a COPY that fails for another reason', ' > [runtime 3/6] COPY --from=builder /opt/venv /opt/venv:\nERROR: failed to solve: failed to copy: write /var/lib/docker/x: no space left on device\n', false],
+    ['a missing file without a step', 'ERROR: failed to solve: failed to read dockerfile: open Dockerfile: no such file or directory\n', false],
+  ])('adds the .dockerignore hint only to a failed COPY or ADD of a missing file: %s', (_label, log, hinted) => {
+    expect(explainBuildFailure(log).endsWith(COPY_HINT)).toBe(hinted);
   });
 
   it('handles CRLF line endings like LF', () => {

@@ -9,6 +9,7 @@ describe('declaredArgs', () => {
     ['a lowercase keyword', 'FROM scratch\narg lower\n', ['lower']],
     ['a line continuation', 'FROM scratch\nARG \\\n  CONTINUED=1\n', ['CONTINUED']],
     ['ARGs in several stages', 'ARG A\nFROM x AS one\nARG B\nFROM y AS two\nARG C=3\n', ['A', 'B', 'C']],
+    ['several names in one ARG', 'FROM x\nARG OTHER=y BASE_IMAGE=x\n', ['OTHER', 'BASE_IMAGE']],
     ['an ARG repeated in two stages', 'FROM x AS one\nARG A\nFROM y\nARG A\n', ['A']],
   ])('reads %s', (_label, text, names) => {
     expect([...declaredArgs(text)].sort()).toEqual([...names].sort());

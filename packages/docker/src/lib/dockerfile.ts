@@ -1,15 +1,17 @@
 /**
- * Reads Dockerfiles with a real parser (dockerfile-ast): the ARGs a file
- * declares, and the images its stages start from.
+ * Reads Dockerfiles with a real parser (dockerfile-ast), not regular
+ * expressions: quoting and line continuations are the parser's business.
  */
 import { DockerfileParser } from 'dockerfile-ast';
 
+/** Every name an ARG instruction declares (one ARG may declare several: ARG A=1 B=2). */
 export function declaredArgs(text: string): Set<string> {
   const names = new Set<string>();
-  for (const ins of DockerfileParser.parse(text).getInstructions()) {
-    if (ins.getKeyword() !== 'ARG') continue;
-    const first = ins.getArguments()[0]?.getValue();
-    if (first) names.add(first.split('=')[0]);
+  for (const arg of DockerfileParser.parse(text).getARGs()) {
+    for (const property of arg.getProperties()) {
+      const name = property.getName();
+      if (name) names.add(name);
+    }
   }
   return names;
 }

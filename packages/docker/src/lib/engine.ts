@@ -61,7 +61,8 @@ export function buildCommand(engine: Pick<Engine, 'client' | 'mode'>, spec: Buil
 
 /** Dockerfile features that the classic builder rejects. */
 export function needsBuildKit(dockerfileText: string): string | undefined {
-  const lines = dockerfileText.split(/\r?\n/);
+  // Join continuation lines: flags often sit on the line after `RUN \`.
+  const lines = dockerfileText.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
   if (/^#\s*syntax\s*=/i.test(lines[0] ?? '')) return 'a "# syntax=" directive';
   for (const line of lines) {
     if (/^\s*RUN\s+(.*\s)?--mount[= ]/i.test(line)) return 'RUN --mount';

@@ -6,6 +6,7 @@ import {
   DEFAULT_REGISTRY,
   DEFAULT_REPOSITORY,
   imageRef,
+  pathInRegistry,
   repoName,
   splitRegistry,
 } from './image-ref';
@@ -127,5 +128,14 @@ describe('image-ref', () => {
     it('always yields a valid tag', () => {
       expect(() => assertTag(contentTag('x'.repeat(200) + '/+='), 'test')).not.toThrow();
     });
+  });
+});
+
+describe('pathInRegistry', () => {
+  it.each([
+    ['127.0.0.1:5000/ml-images/synth-training', '127.0.0.1:5000', 'ml-images/synth-training'],
+    ['us-central1-docker.pkg.dev/my-proj/ml-images/training', 'us-central1-docker.pkg.dev/my-proj', 'my-proj/ml-images/training'],
+  ])('%s in registry %s is %s', (repository, registry, path) => {
+    expect(pathInRegistry(repository, registry)).toBe(path);
   });
 });

@@ -62,3 +62,11 @@ export function contentTag(taskHash: string): string {
   const clean = taskHash.replace(/[^A-Za-z0-9_.-]/g, '');
   return `nx-${clean.slice(0, 40)}`;
 }
+
+/**
+ * A repository's path in the distribution API: everything after the host, so a
+ * registry like us-central1-docker.pkg.dev/my-project keeps its path prefix.
+ */
+export function pathInRegistry(repository: string, registry: string): string {
+  return repository.slice(splitRegistry(registry).host.length + 1);
+}

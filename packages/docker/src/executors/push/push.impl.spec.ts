@@ -5,6 +5,10 @@ jest.mock('../../lib/process');
 describe('push executor', () => {
   describe('classifyPushFailure', () => {
     it.each<[string, PushFailure]>([
+      // Progress lines hold the registry's port and layer IDs that look like status codes.
+      ['The push refers to repository [127.0.0.1:5000/ml-images/synth-training]\n5f70bf18a086: Preparing\nmanifest invalid: manifest invalid', 'fatal'],
+      ['The push refers to repository [127.0.0.1:5000/x]\na4013c5e1f2d: Preparing\nmanifest invalid: manifest invalid', 'fatal'],
+      ['An image does not exist locally with the tag: 127.0.0.1:5000/ml-images/x', 'fatal'],
       // Refused logins: retrying cannot help, the user must log in.
       ['denied: requested access to the resource is denied', 'auth'],
       ['unauthorized: authentication required', 'auth'],

@@ -5,7 +5,7 @@ import { docker, firstLine } from '../../lib/engine';
 import { fail } from '../../lib/errors';
 import { runExecutor } from '../../lib/executor-boundary';
 import { ensureLocalImage } from '../../lib/image-availability';
-import { splitRegistry } from '../../lib/image-ref';
+import { pathInRegistry, splitRegistry } from '../../lib/image-ref';
 import { projectInfo } from '../../lib/project-images';
 import { recordedImages } from '../../lib/recorded-images';
 import { RegistryClient } from '../../lib/registry-client';
@@ -13,14 +13,23 @@ import { PushExecutorSchema } from './schema';
 
 export type PushFailure = 'auth' | 'transient' | 'fatal';
 
-/** Which push failures are worth retrying: network blips and 5xx, never a refused login. */
+/**
+ * Which push failures are worth retrying: network blips and 5xx, never a
+ * refused login. Only the error lines count: progress lines hold layer IDs
+ * and the registry's port, which look like status codes.
+ */
 export function classifyPushFailure(output: string): PushFailure {
-  if (/unauthorized|authentication required|denied|no basic auth credentials|forbidden|401|403/i.test(output)) {
+  const errors = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(The push refers to|[0-9a-f]{12}: )/.test(l))
+    .join('\n');
+  if (/unauthorized|authentication required|denied|no basic auth credentials|forbidden|\b40[13]\b/i.test(errors)) {
     return 'auth';
   }
   if (
-    /connection refused|connection reset|timeout|timed out|EOF|temporarily unavailable|50[0-9]|broken pipe|i\/o|TLS handshake|no such host|dial tcp/i.test(
-      output,
+    /connection refused|connection reset|timeout|timed out|\bEOF\b|temporarily unavailable|\b50[0-9] |status 50[0-9]|broken pipe|TLS handshake|dial tcp|i\/o timeout/i.test(
+      errors,
     )
   ) {
     return 'transient';
@@ -47,7 +56,7 @@ export async function pushImages(options: PushExecutorSchema, context: ExecutorC
   const results: PushedTag[] = [];
   for (const image of images) {
     if (!image.registry) fail(`${image.image} has no registry in its build record. Set the registry option of ${buildTarget}.`);
-    const path = image.repository.slice(image.registry.length + 1);
+    const path = pathInRegistry(image.repository, image.registry);
     const client = clients.get(image.registry) ?? new RegistryClient(image.registry);
     clients.set(image.registry, client);
     await client.ping();

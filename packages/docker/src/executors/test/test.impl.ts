@@ -144,7 +144,11 @@ async function testService(project: ProjectInfo, image: ImageRecord, info: Image
       fail(`Could not start ${image.image}: ${firstLine(started.stderr)}. Check the image and the engine.`);
     }
     const hostPort = await publishedPort(name, port);
-    if (!hostPort) throw await withLogs(name, `${image.image} exited at start (its port ${port} was never published). Fix the container's command.`);
+    if (!hostPort) {
+      const st = await containerState(name);
+      const why = st && !st.running ? `the container exited with code ${st.exitCode}` : `port ${port} was never published`;
+      throw await withLogs(name, `${image.image} did not become healthy: ${why}.`);
+    }
     const url = `http://127.0.0.1:${hostPort}${s.healthPath}`;
     logger.info(`@ml/docker: ${image.image} started as ${name}; polling ${url}`);
     const outcome = await waitForHealthy({

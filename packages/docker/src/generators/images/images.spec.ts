@@ -577,6 +577,15 @@ describe('images generator', () => {
   });
 
   describe('findFastApiApp', () => {
+    it.each([
+      ['a project at the workspace root', '.', 'src/serve/app.py'],
+      ['a project under a folder named test', 'libs/test/synth', 'libs/test/synth/src/serve/app.py'],
+    ])('finds the app of %s', (_what, root, file) => {
+      const tree = createTreeWithEmptyWorkspace();
+      tree.write(file, 'from fastapi import FastAPI\napp = FastAPI()\n');
+      expect(findFastApiApp(tree, root, 'p')).toBe('src.serve.app:app');
+    });
+
     function appsIn(files: Record<string, string>): string {
       const tree = createTreeWithEmptyWorkspace();
       for (const [path, text] of Object.entries(files)) tree.write(`${ROOT}/${path}`, text);
@@ -640,6 +649,15 @@ describe('images generator', () => {
       );
     });
 
+    it.each(GENERATED)('leaves every file of the tree untouched when it refuses because %s was edited', async (path) => {
+      const tree = mlWorkspace();
+      await generate(tree);
+      tree.write(path, `${read(tree, path)}# my own line\n`);
+      const before = Object.fromEntries(GENERATED.map((f) => [f, read(tree, f)]));
+      await generate(tree, { port: 9000 }).catch(() => undefined);
+      expect(Object.fromEntries(GENERATED.map((f) => [f, read(tree, f)]))).toEqual(before);
+    });
+
     it('refuses to replace a hand-written Dockerfile that was never generated', async () => {
       const tree = mlWorkspace({ 'docker/inference/Dockerfile': 'FROM python:3.10-slim\nCMD ["python"]\n' });
       await expect(generate(tree)).rejects.toThrow('--overwrite');
@@ -684,6 +702,15 @@ describe('images generator', () => {
       const tree = mlWorkspace();
       await generate(tree);
       expect(readProjectConfiguration(tree, 'synth').targets![target].executor).toBe(executor);
+    });
+
+    it('follows a re-run: images it now writes, and the new health path', async () => {
+      const tree = mlWorkspace();
+      await generate(tree, { image: 'training' });
+      await generate(tree, { image: 'inference', healthPath: '/healthz' });
+      const targets = readProjectConfiguration(tree, 'synth').targets!;
+      expect(targets['docker-build'].options.images).toEqual(['training', 'inference']);
+      expect(targets['docker-test'].options.service.healthPath).toBe('/healthz');
     });
 
     it('chains push after test after build', async () => {

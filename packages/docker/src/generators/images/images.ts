@@ -124,12 +124,13 @@ export function normalizeOptions(tree: Tree, options: ImagesGeneratorSchema): No
 export function findFastApiApp(tree: Tree, projectRoot: string, project: string): string {
   const found = new Set<string>();
   visitNotIgnoredFiles(tree, projectRoot, (file) => {
-    if (!file.endsWith('.py') || /(^|\/)(tests?|\.venv|venv)\//.test(file)) return;
+    const rel = projectRoot === '.' || projectRoot === '' ? file : file.slice(projectRoot.length + 1);
+    if (!rel.endsWith('.py') || /(^|\/)(tests?|\.venv|venv)\//.test(rel)) return;
     const text = tree.read(file, 'utf-8') ?? '';
     // Indented too: apps are often created inside an if/else on the FastAPI version.
     for (const m of text.matchAll(/^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[^=\n]+)?=[ \t]*(?:fastapi\.)?FastAPI\(/gm)) {
-      const rel = file.slice(projectRoot.length + 1).replace(/\.py$/, '').replace(/\/__init__$/, '');
-      found.add(`${rel.split('/').join('.')}:${m[1]}`);
+      const module = rel.replace(/\.py$/, '').replace(/\/__init__$/, '');
+      found.add(`${module.split('/').join('.')}:${m[1]}`);
     }
   });
   if (found.size === 1) return [...found][0];
@@ -141,8 +142,11 @@ export function findFastApiApp(tree: Tree, projectRoot: string, project: string)
   fail(`Project "${project}" has several FastAPI apps (${[...found].join(', ')}). Choose one with --appModule.`);
 }
 
-function writeImageFiles(tree: Tree, o: NormalizedImagesSchema): string[] {
-  const written: string[] = [];
+/**
+ * Renders every file first, then refuses before anything is kept if one of
+ * them was edited by hand: on refusal the tree is exactly as it was.
+ */
+function writeImageFiles(tree: Tree, o: NormalizedImagesSchema): void {
   const folders: Array<[string, string, Record<string, unknown>]> = [
     ...o.images.map((kind): [string, string, Record<string, unknown>] => [
       kind,
@@ -151,32 +155,28 @@ function writeImageFiles(tree: Tree, o: NormalizedImagesSchema): string[] {
     ]),
     ['common', o.projectRoot, { imageKind: '' }],
   ];
+  const previous = new Map<string, string | undefined>();
+  const rendered = new Map<string, string>();
   for (const [folder, target, extra] of folders) {
-    const before = snapshot(tree, target);
+    const files = generatedFiles(join(__dirname, 'files', folder), target);
+    for (const file of files) previous.set(file, tree.exists(file) ? tree.read(file, 'utf-8')! : undefined);
     generateFiles(tree, join(__dirname, 'files', folder), target, { ...o, ...extra, tmpl: '', dot: '.' });
-    for (const file of generatedFiles(join(__dirname, 'files', folder), target)) {
-      const previous = before.get(file);
-      const next = markGenerated(file, tree.read(file, 'utf-8')!);
-      if (previous !== undefined && previous !== next && wasEditedByHand(previous) && !o.overwrite) {
-        fail(
-          `${file} was edited since it was generated; it was left as it is and nothing was written. Rerun with --overwrite to replace it (your edits are lost), or merge the changes by hand.`,
-        );
-      }
-      tree.write(file, next);
-      written.push(file);
+    for (const file of files) rendered.set(file, markGenerated(file, tree.read(file, 'utf-8')!));
+  }
+  const edited = [...rendered].find(([file, next]) => {
+    const before = previous.get(file);
+    return before !== undefined && before !== next && wasEditedByHand(before);
+  });
+  if (edited && !o.overwrite) {
+    for (const [file, before] of previous) {
+      if (before === undefined) tree.delete(file);
+      else tree.write(file, before);
     }
+    fail(
+      `${edited[0]} was edited since it was generated; it was left as it is and nothing was written. Rerun with --overwrite to replace it (your edits are lost), or merge the changes by hand.`,
+    );
   }
-  return written;
-}
-
-function snapshot(tree: Tree, dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  if (!tree.exists(dir)) return files;
-  for (const name of tree.children(dir)) {
-    const p = joinPathFragments(dir, name);
-    if (tree.isFile(p)) files.set(p, tree.read(p, 'utf-8')!);
-  }
-  return files;
+  for (const [file, next] of rendered) tree.write(file, next);
 }
 
 function generatedFiles(src: string, target: string): string[] {
@@ -221,8 +221,17 @@ function addTargets(tree: Tree, o: NormalizedImagesSchema): void {
   };
   config.targets ??= {};
   for (const [name, target] of Object.entries(targets)) {
-    // A target the user already configured is theirs: never clobber it.
-    config.targets[name] ??= target;
+    const existing = config.targets[name];
+    if (!existing) {
+      config.targets[name] = target;
+    } else if (existing.executor === target.executor) {
+      // Ours from an earlier run: keep the user's settings, follow the generator's.
+      if (name === 'docker-build') existing.options = { ...existing.options, images };
+      if (name === 'docker-test') {
+        existing.options = { ...existing.options, service: { ...existing.options?.service, healthPath: o.healthPath } };
+      }
+    }
+    // Any other target of that name is the user's own: never clobbered.
   }
   updateProjectConfiguration(tree, o.projectName, config);
 }
