@@ -2,8 +2,19 @@
  * Faults and bad inputs, each through `nx run` on the real engine: one clear
  * line, a non-zero exit, and no container left behind.
  */
+import { spawn } from 'node:child_process';
 import { docker, ownedContainers, uniqueId } from './support/run';
-import { freshWorkspace, Workspace } from './support/workspace';
+import { freshWorkspace, NX_ENV, Workspace } from './support/workspace';
+
+/** Polls a condition every 200 ms; false when the deadline passes. */
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return condition();
+}
 
 const dockerfile = (...lines: string[]) => ['ARG BASE_IMAGE', 'FROM ${BASE_IMAGE}', ...lines, ''].join('\n');
 
@@ -120,6 +131,28 @@ describe('failure modes of build, test and push', () => {
       const r = nxRun('docker-test', ['--images=serves-ok', '--excludeTaskDependencies']);
       expect(r.all).toMatch(/serves-ok passed: healthy in \d+ ms/);
       expect(r.status).toBe(0);
+    });
+
+    it.each(['SIGINT', 'SIGTERM'] as const)('docker-test removes its container when nx is interrupted with %s', async (signal) => {
+      const child = spawn(
+        'npx',
+        ['nx', 'run', `${project}:docker-test`, '--images=never-answers', '--excludeTaskDependencies'],
+        { cwd: ws.root, env: { ...process.env, ...NX_ENV }, detached: true, stdio: 'ignore' },
+      );
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        expect(await until(() => ownedContainers().length > containersBefore, 60_000)).toBe(true);
+        // Like Ctrl-C in a terminal: the signal goes to nx's whole process group.
+        process.kill(-child.pid!, signal);
+        expect(await exited).not.toBe(0);
+        expect(await until(() => ownedContainers().length === containersBefore, 15_000)).toBe(true);
+      } finally {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // the group is gone already
+        }
+      }
     });
 
     it('docker-push fails clearly when the registry is not running', () => {

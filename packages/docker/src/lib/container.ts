@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { docker, resolveEngine } from './engine';
-import { runSync } from './process';
+import { runDetached, runSync } from './process';
 
 /** Label on every container the plugin starts, so a leak is easy to find: docker ps -a --filter label=ml-docker.owner */
 export const OWNER_LABEL = 'ml-docker.owner';
@@ -26,10 +26,19 @@ function onSignal(signal: NodeJS.Signals): void {
   process.exit(signal === 'SIGINT' ? 130 : 143);
 }
 
-/** Registers a container for removal if the process is interrupted. Call before `docker run`. */
+// On Ctrl-C nx signals the task's whole process tree, then kills it, which can
+// cut the signal handler's `docker rm` short. So every container also gets a
+// reaper started ahead of time, double-forked out of that tree: it waits for
+// this process to end, however it ends, then removes the container (a no-op
+// when the normal path already did). Arguments are positional: no quoting.
+const REAPER =
+  '( while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" rm -f -v "$3" ) </dev/null >/dev/null 2>&1 &';
+
+/** Registers a container for removal if the process is interrupted or dies. Call before `docker run`. */
 export async function track(name: string): Promise<void> {
   client = (await resolveEngine()).client;
   live.add(name);
+  runDetached('/bin/sh', ['-c', REAPER, 'ml-docker-reaper', String(process.pid), client, name]);
   if (!handlersInstalled) {
     handlersInstalled = true;
     process.on('SIGINT', onSignal);

@@ -65,6 +65,16 @@ export async function run(
 }
 
 /**
+ * Starts a process in its own session and does not wait for it: cleanup that
+ * must outlive this process, whose whole tree nx may kill on Ctrl-C.
+ */
+export function runDetached(file: string, args: readonly string[]): void {
+  const { execa } = execaModule();
+  const child = execa(file, args, { detached: true, cleanup: false, stdio: 'ignore', reject: false });
+  child.unref();
+}
+
+/**
  * Synchronous variant, only for cleanup inside signal handlers where an
  * asynchronous call would never get to run.
  */
