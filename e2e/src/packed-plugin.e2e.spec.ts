@@ -3,15 +3,34 @@
  * into a workspace made by create-nx-workspace, used on a synth-like ML
  * project from generation to a registry that holds every tag.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { docker, ownedContainers, REGISTRY, registryManifest, uniqueId } from './support/run';
+import {
+  docker,
+  ownedContainers,
+  REGISTRY,
+  registryManifest,
+  uniqueId,
+} from './support/run';
 import { freshWorkspace, Workspace } from './support/workspace';
 
 const repoRoot = join(__dirname, '..', '..');
 
 interface Record {
-  images: Array<{ image: string; repository: string; registry: string; tags: string[]; imageId: string; contentTag?: string }>;
+  images: Array<{
+    image: string;
+    repository: string;
+    registry: string;
+    tags: string[];
+    imageId: string;
+    contentTag?: string;
+  }>;
 }
 
 describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
@@ -25,7 +44,12 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
 
   const nx = (args: string[]) => workspace.nx(args);
   const record = (): Record =>
-    JSON.parse(readFileSync(join(ws, 'dist', 'docker', projectRoot, 'build-record.json'), 'utf8'));
+    JSON.parse(
+      readFileSync(
+        join(ws, 'dist', 'docker', projectRoot, 'build-record.json'),
+        'utf8',
+      ),
+    );
 
   beforeAll(() => {
     containersBefore = ownedContainers().length;
@@ -35,17 +59,32 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     // Its .gitignore keeps models/ and metrics/ out of git, as DVC would.
     const src = join(repoRoot, 'examples', 'synth');
     mkdirSync(join(ws, projectRoot), { recursive: true });
-    for (const f of ['src', 'requirements.txt', 'params.yaml', 'dvc.yaml', '.gitignore']) {
-      cpSync(join(src, f), join(ws, projectRoot, f), { recursive: true, filter: (p) => !p.includes('__pycache__') });
+    for (const f of [
+      'src',
+      'requirements.txt',
+      'params.yaml',
+      'dvc.yaml',
+      '.gitignore',
+    ]) {
+      cpSync(join(src, f), join(ws, projectRoot, f), {
+        recursive: true,
+        filter: (p) => !p.includes('__pycache__'),
+      });
     }
-    workspace.write(`${projectRoot}/project.json`, JSON.stringify({ name: project, root: projectRoot, targets: {} }));
+    workspace.write(
+      `${projectRoot}/project.json`,
+      JSON.stringify({ name: project, root: projectRoot, targets: {} }),
+    );
     workspace.commitAll('ml project');
   });
 
   afterAll(() => {
     try {
       for (const image of record().images) {
-        for (const tag of image.tags) docker(['rmi', '-f', `${image.repository}:${tag}`], { allowFail: true });
+        for (const tag of image.tags)
+          docker(['rmi', '-f', `${image.repository}:${tag}`], {
+            allowFail: true,
+          });
       }
     } catch {
       // no record: nothing was built
@@ -54,11 +93,18 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
   });
 
   it('generates the Dockerfiles, the .dockerignore and the three targets', () => {
-    const out = nx(['g', '@ml/docker:images', `--project=${project}`, '--no-interactive']).all;
+    const out = nx([
+      'g',
+      '@ml/docker:images',
+      `--project=${project}`,
+      '--no-interactive',
+    ]).all;
     expect(out).toContain(`CREATE ${projectRoot}/docker/inference/Dockerfile`);
     expect(out).toContain(`CREATE ${projectRoot}/docker/training/Dockerfile`);
     expect(out).toContain(`CREATE ${projectRoot}/.dockerignore`);
-    const config = JSON.parse(readFileSync(join(ws, projectRoot, 'project.json'), 'utf8'));
+    const config = JSON.parse(
+      readFileSync(join(ws, projectRoot, 'project.json'), 'utf8'),
+    );
     expect(config.targets['docker-build'].executor).toBe('@ml/docker:build');
     expect(config.targets['docker-test'].executor).toBe('@ml/docker:test');
     expect(config.targets['docker-push'].executor).toBe('@ml/docker:push');
@@ -69,22 +115,46 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
       service: {
         healthPath: '/health',
         smoke: [
-          { method: 'POST', path: '/predict', body: { rows: [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]] }, expectKeys: ['classes', 'probabilities'] },
+          {
+            method: 'POST',
+            path: '/predict',
+            body: { rows: [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]] },
+            expectKeys: ['classes', 'probabilities'],
+          },
         ],
       },
     };
-    writeFileSync(join(ws, projectRoot, 'project.json'), JSON.stringify(config, null, 2));
+    writeFileSync(
+      join(ws, projectRoot, 'project.json'),
+      JSON.stringify(config, null, 2),
+    );
     workspace.commitAll('generated Docker files');
   });
 
   it('builds the training image and trains the model in it', () => {
-    const built = nx(['run', `${project}:docker-build`, '--images=training']).all;
+    const built = nx([
+      'run',
+      `${project}:docker-build`,
+      '--images=training',
+    ]).all;
     expect(built).toMatch(/building with/);
     expect(record().images.map((i) => i.image)).toEqual(['training']);
     // The default docker-build (both images) cannot run yet: the inference image needs the model.
-    nx(['run', `${project}:docker-test`, '--images=training', `--job.artifactsOutputPath=${projectRoot}`, '--excludeTaskDependencies']);
-    expect(existsSync(join(ws, projectRoot, 'models', 'model.joblib'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(ws, projectRoot, 'metrics', 'metrics.json'), 'utf8')).accuracy).toBeGreaterThan(0.5);
+    nx([
+      'run',
+      `${project}:docker-test`,
+      '--images=training',
+      `--job.artifactsOutputPath=${projectRoot}`,
+      '--excludeTaskDependencies',
+    ]);
+    expect(existsSync(join(ws, projectRoot, 'models', 'model.joblib'))).toBe(
+      true,
+    );
+    expect(
+      JSON.parse(
+        readFileSync(join(ws, projectRoot, 'metrics', 'metrics.json'), 'utf8'),
+      ).accuracy,
+    ).toBeGreaterThan(0.5);
   });
 
   it('builds both images with content, git SHA and latest tags', () => {
@@ -92,10 +162,24 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     const images = record().images;
     expect(images.map((i) => i.image)).toEqual(['training', 'inference']);
     for (const image of images) {
-      expect(image.repository).toBe(`${REGISTRY}/${repository}/${project}-${image.image}`);
+      expect(image.repository).toBe(
+        `${REGISTRY}/${repository}/${project}-${image.image}`,
+      );
       expect(image.contentTag).toMatch(/^nx-\w+$/);
-      expect(image.tags).toEqual([image.contentTag, expect.stringMatching(/^[0-9a-f]{7}$/), 'latest']);
-      expect(docker(['image', 'inspect', '--format', '{{.Id}}', `${image.repository}:latest`]).stdout.trim()).toBe(image.imageId);
+      expect(image.tags).toEqual([
+        image.contentTag,
+        expect.stringMatching(/^[0-9a-f]{7}$/),
+        'latest',
+      ]);
+      expect(
+        docker([
+          'image',
+          'inspect',
+          '--format',
+          '{{.Id}}',
+          `${image.repository}:latest`,
+        ]).stdout.trim(),
+      ).toBe(image.imageId);
     }
   });
 
@@ -109,13 +193,27 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
 
   it('docker-push puts every tag in the registry with the digest of the built image', async () => {
     nx(['run', `${project}:docker-push`]);
-    const pushed = JSON.parse(readFileSync(join(ws, 'dist', 'docker', projectRoot, 'push-record.json'), 'utf8'));
+    const pushed = JSON.parse(
+      readFileSync(
+        join(ws, 'dist', 'docker', projectRoot, 'push-record.json'),
+        'utf8',
+      ),
+    );
     for (const image of record().images) {
       const path = image.repository.slice(REGISTRY.length + 1);
       for (const tag of image.tags) {
         const m = await registryManifest(path, tag);
-        expect({ tag, status: m.status, config: m.configDigest }).toEqual({ tag, status: 200, config: image.imageId });
-        expect(pushed.tags).toContainEqual(expect.objectContaining({ ref: `${image.repository}:${tag}`, digest: m.digest }));
+        expect({ tag, status: m.status, config: m.configDigest }).toEqual({
+          tag,
+          status: 200,
+          config: image.imageId,
+        });
+        expect(pushed.tags).toContainEqual(
+          expect.objectContaining({
+            ref: `${image.repository}:${tag}`,
+            digest: m.digest,
+          }),
+        );
       }
     }
   });

@@ -10,7 +10,12 @@ import { imagesGenerator } from '../../packages/docker/src/generators/images/ima
 
 const workspaceRoot = join(__dirname, '..', '..');
 const synthRoot = 'examples/synth';
-const GENERATED = ['docker/training/Dockerfile', 'docker/training/entrypoint.sh', 'docker/inference/Dockerfile', '.dockerignore'];
+const GENERATED = [
+  'docker/training/Dockerfile',
+  'docker/training/entrypoint.sh',
+  'docker/inference/Dockerfile',
+  '.dockerignore',
+];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -26,15 +31,22 @@ describe('examples/synth Docker files match @ml/docker:images output', () => {
   beforeAll(async () => {
     tree = createTreeWithEmptyWorkspace();
     for (const file of sourceFiles(join(workspaceRoot, synthRoot))) {
-      if (file.endsWith('.dockerignore') || file.endsWith('project.json')) continue;
+      if (file.endsWith('.dockerignore') || file.endsWith('project.json'))
+        continue;
       tree.write(relative(workspaceRoot, file), readFileSync(file));
     }
     addProjectConfiguration(tree, 'synth', { root: synthRoot, targets: {} });
     await imagesGenerator(tree, { project: 'synth', skipFormat: true });
   });
 
-  it.each(GENERATED)('%s is exactly what the generator writes (regenerate: nx g @ml/docker:images --project=synth)', (file) => {
-    const committed = readFileSync(join(workspaceRoot, synthRoot, file), 'utf8');
-    expect(tree.read(`${synthRoot}/${file}`, 'utf-8')).toBe(committed);
-  });
+  it.each(GENERATED)(
+    '%s is exactly what the generator writes (regenerate: nx g @ml/docker:images --project=synth)',
+    (file) => {
+      const committed = readFileSync(
+        join(workspaceRoot, synthRoot, file),
+        'utf8',
+      );
+      expect(tree.read(`${synthRoot}/${file}`, 'utf-8')).toBe(committed);
+    },
+  );
 });

@@ -9,6 +9,8 @@ export default [
         'error',
         {
           ignoredFiles: ['{projectRoot}/eslint.config.{js,cjs,mjs,ts,cts,mts}'],
+          // @nx/devkit needs the workspace's own nx at run time: a peer, not imported directly.
+          ignoredDependencies: ['nx'],
         },
       ],
     },

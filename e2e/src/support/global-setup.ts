@@ -12,18 +12,36 @@ import { NX_ENV, TEMPLATE_ENV } from './workspace';
 export default async function globalSetup(): Promise<void> {
   const repoRoot = join(__dirname, '..', '..', '..');
   const tmp = mkdtempSync(join(tmpdir(), 'ml-docker-e2e-'));
-  run('npx', ['nx', 'run', 'docker:build', '--skip-nx-cache'], { cwd: repoRoot, env: NX_ENV });
+  run('npx', ['nx', 'run', 'docker:build', '--skip-nx-cache'], {
+    cwd: repoRoot,
+    env: NX_ENV,
+  });
   const packed = run('npm', ['pack', '--pack-destination', tmp, '--silent'], {
     cwd: join(repoRoot, 'dist', 'packages', 'docker'),
-  }).stdout.trim().split('\n').pop()!;
+  })
+    .stdout.trim()
+    .split('\n')
+    .pop()!;
   run(
     'npx',
-    ['--yes', 'create-nx-workspace@23.2.1', 'template', '--preset=apps', '--nxCloud=skip', '--packageManager=npm',
-      '--no-interactive', '--skipGit'],
+    [
+      '--yes',
+      'create-nx-workspace@23.2.1',
+      'template',
+      '--preset=apps',
+      '--nxCloud=skip',
+      '--packageManager=npm',
+      '--no-interactive',
+      '--skipGit',
+    ],
     { cwd: tmp, env: NX_ENV },
   );
   const template = join(tmp, 'template');
-  run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', join(tmp, packed)], { cwd: template });
+  run(
+    'npm',
+    ['install', '--save-dev', '--no-audit', '--no-fund', join(tmp, packed)],
+    { cwd: template },
+  );
   process.env[TEMPLATE_ENV] = template;
   process.env.ML_DOCKER_E2E_TMP = tmp;
 }

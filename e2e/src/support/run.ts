@@ -18,7 +18,13 @@ export interface Ran {
 export function run(
   file: string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; allowFail?: boolean; input?: string; timeoutMs?: number } = {},
+  opts: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    allowFail?: boolean;
+    input?: string;
+    timeoutMs?: number;
+  } = {},
 ): Ran {
   const r = spawnSync(file, args, {
     cwd: opts.cwd,
@@ -36,20 +42,28 @@ export function run(
     all: `${plain(r.stdout)}${plain(r.stderr)}`,
   };
   if (!opts.allowFail && r.status !== 0) {
-    throw new Error(`${file} ${args.join(' ')} exited ${r.status}${r.error ? ` (${r.error.message})` : ''}\n${out.all.slice(-6000)}`);
+    throw new Error(
+      `${file} ${args.join(' ')} exited ${r.status}${r.error ? ` (${r.error.message})` : ''}\n${out.all.slice(-6000)}`,
+    );
   }
   return out;
 }
 
 /** Debian's 20.10 client builds with the engine's BuildKit; the machine's newer client has no buildx. */
-export const DOCKER = process.env.ML_DOCKER_CLIENT ?? (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
+export const DOCKER =
+  process.env.ML_DOCKER_CLIENT ??
+  (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
 
-export function docker(args: string[], opts: Parameters<typeof run>[2] = {}): Ran {
+export function docker(
+  args: string[],
+  opts: Parameters<typeof run>[2] = {},
+): Ran {
   return run(DOCKER, args, opts);
 }
 
 export const REGISTRY = process.env.ML_DOCKER_REGISTRY ?? '127.0.0.1:5000';
-export const BASE_IMAGE = process.env.ML_DOCKER_BASE_IMAGE ?? 'python:3.10-slim';
+export const BASE_IMAGE =
+  process.env.ML_DOCKER_BASE_IMAGE ?? 'python:3.10-slim';
 
 export function uniqueId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
@@ -57,19 +71,29 @@ export function uniqueId(prefix: string): string {
 
 /** Containers carrying the plugin's owner label (every container it starts). */
 export function ownedContainers(): string[] {
-  return docker(['ps', '-aq', '--filter', 'label=ml-docker.owner']).stdout.split('\n').filter(Boolean);
+  return docker(['ps', '-aq', '--filter', 'label=ml-docker.owner'])
+    .stdout.split('\n')
+    .filter(Boolean);
 }
 
 export async function registryManifest(
   repository: string,
   tag: string,
 ): Promise<{ status: number; digest?: string; configDigest?: string }> {
-  const res = await fetch(`http://${REGISTRY}/v2/${repository}/manifests/${tag}`, {
-    headers: {
-      accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+  const res = await fetch(
+    `http://${REGISTRY}/v2/${repository}/manifests/${tag}`,
+    {
+      headers: {
+        accept:
+          'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+      },
     },
-  });
+  );
   if (res.status !== 200) return { status: res.status };
   const body = (await res.json()) as { config?: { digest?: string } };
-  return { status: 200, digest: res.headers.get('docker-content-digest') ?? undefined, configDigest: body.config?.digest };
+  return {
+    status: 200,
+    digest: res.headers.get('docker-content-digest') ?? undefined,
+    configDigest: body.config?.digest,
+  };
 }

@@ -86,7 +86,8 @@ const classicParseError = `Sending build context to Docker daemon  2.048kB
 Error response from daemon: dockerfile parse error on line 3: unknown instruction: RUNN
 `;
 
-const COPY_HINT = ' (a file the Dockerfile copies is missing from the build context or excluded by .dockerignore)';
+const COPY_HINT =
+  ' (a file the Dockerfile copies is missing from the build context or excluded by .dockerignore)';
 
 describe('explainBuildFailure', () => {
   it.each([
@@ -115,23 +116,55 @@ describe('explainBuildFailure', () => {
   });
 
   it.each([
-    ['BuildKit', buildkitParseError, 'ERROR: failed to solve: dockerfile parse error on line 3: unknown instruction: RUNN'],
-    ['the classic builder', classicParseError, 'Error response from daemon: dockerfile parse error on line 3: unknown instruction: RUNN'],
-  ])('gives the parse error with its line for a Dockerfile %s cannot parse', (_label, log, expected) => {
-    expect(explainBuildFailure(log)).toBe(expected);
-  });
+    [
+      'BuildKit',
+      buildkitParseError,
+      'ERROR: failed to solve: dockerfile parse error on line 3: unknown instruction: RUNN',
+    ],
+    [
+      'the classic builder',
+      classicParseError,
+      'Error response from daemon: dockerfile parse error on line 3: unknown instruction: RUNN',
+    ],
+  ])(
+    'gives the parse error with its line for a Dockerfile %s cannot parse',
+    (_label, log, expected) => {
+      expect(explainBuildFailure(log)).toBe(expected);
+    },
+  );
 
   it.each<[string, string, boolean]>([
-    ['an ADD of a missing file', 'Step 2/3 : ADD model.tar.gz /app/\nADD failed: file not found in build context or excluded by .dockerignore: stat model.tar.gz: file does not exist\n', true],
-    ['a RUN whose command is not found', 'Step 2/3 : RUN dvc pull\n/bin/sh: 1: dvc: not found\nThe command \'/bin/sh -c dvc pull\' returned a non-zero code: 127\n', false],
-    ['a COPY that fails for another reason', ' > [runtime 3/6] COPY --from=builder /opt/venv /opt/venv:\nERROR: failed to solve: failed to copy: write /var/lib/docker/x: no space left on device\n', false],
-    ['a missing file without a step', 'ERROR: failed to solve: failed to read dockerfile: open Dockerfile: no such file or directory\n', false],
-  ])('adds the .dockerignore hint only to a failed COPY or ADD of a missing file: %s', (_label, log, hinted) => {
-    expect(explainBuildFailure(log).endsWith(COPY_HINT)).toBe(hinted);
-  });
+    [
+      'an ADD of a missing file',
+      'Step 2/3 : ADD model.tar.gz /app/\nADD failed: file not found in build context or excluded by .dockerignore: stat model.tar.gz: file does not exist\n',
+      true,
+    ],
+    [
+      'a RUN whose command is not found',
+      "Step 2/3 : RUN dvc pull\n/bin/sh: 1: dvc: not found\nThe command '/bin/sh -c dvc pull' returned a non-zero code: 127\n",
+      false,
+    ],
+    [
+      'a COPY that fails for another reason',
+      ' > [runtime 3/6] COPY --from=builder /opt/venv /opt/venv:\nERROR: failed to solve: failed to copy: write /var/lib/docker/x: no space left on device\n',
+      false,
+    ],
+    [
+      'a missing file without a step',
+      'ERROR: failed to solve: failed to read dockerfile: open Dockerfile: no such file or directory\n',
+      false,
+    ],
+  ])(
+    'adds the .dockerignore hint only to a failed COPY or ADD of a missing file: %s',
+    (_label, log, hinted) => {
+      expect(explainBuildFailure(log).endsWith(COPY_HINT)).toBe(hinted);
+    },
+  );
 
   it('handles CRLF line endings like LF', () => {
-    expect(explainBuildFailure(classicFailingRun.replace(/\n/g, '\r\n'))).toBe(explainBuildFailure(classicFailingRun));
+    expect(explainBuildFailure(classicFailingRun.replace(/\n/g, '\r\n'))).toBe(
+      explainBuildFailure(classicFailingRun),
+    );
   });
 
   it('strips the BuildKit "#<n> <seconds>" prefix from the reason', () => {
@@ -140,7 +173,9 @@ describe('explainBuildFailure', () => {
   });
 
   it('falls back to the last line when no line names an error', () => {
-    expect(explainBuildFailure('Sending build context\nkilled\n')).toBe('killed');
+    expect(explainBuildFailure('Sending build context\nkilled\n')).toBe(
+      'killed',
+    );
   });
 
   it('says "no output" for an empty log', () => {

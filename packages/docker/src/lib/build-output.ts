@@ -19,12 +19,18 @@ export function explainBuildFailure(log: string): string {
         /(error|failed to solve|returned a non-zero code|exit code|not found|no such file|unknown instruction|parse error)/i.test(
           l,
         ),
-      ) ?? lines.filter(Boolean).pop() ?? 'no output';
+      ) ??
+    lines.filter(Boolean).pop() ??
+    'no output';
   const hint =
-    step && /^\[[^\]]*\]\s+(COPY|ADD)\b|^(COPY|ADD)\b/i.test(step) && /not found|no such file/i.test(reason)
+    step &&
+    /^\[[^\]]*\]\s+(COPY|ADD)\b|^(COPY|ADD)\b/i.test(step) &&
+    /not found|no such file/i.test(reason)
       ? ' (a file the Dockerfile copies is missing from the build context or excluded by .dockerignore)'
       : '';
-  return step ? `step ${truncate(step, 160)}: ${truncate(reason, 300)}${hint}` : truncate(reason, 300);
+  return step
+    ? `step ${truncate(step, 160)}: ${truncate(reason, 300)}${hint}`
+    : truncate(reason, 300);
 }
 
 function truncate(s: string, n: number): string {

@@ -3,7 +3,13 @@
  * declared output so Nx caches it and `docker-test`/`docker-push` (on this
  * machine or another) know which image and tags to use.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fail } from './errors';
 
@@ -30,8 +36,17 @@ export interface BuildRecord {
   images: ImageRecord[];
 }
 
-export function defaultRecordPath(workspaceRoot: string, projectRoot: string): string {
-  return join(workspaceRoot, 'dist', 'docker', projectRoot, 'build-record.json');
+export function defaultRecordPath(
+  workspaceRoot: string,
+  projectRoot: string,
+): string {
+  return join(
+    workspaceRoot,
+    'dist',
+    'docker',
+    projectRoot,
+    'build-record.json',
+  );
 }
 
 /** Written to a temporary file then renamed: a crash never leaves half a record. */
@@ -42,7 +57,10 @@ export function writeJsonAtomic(path: string, data: unknown): void {
   renameSync(tmp, path);
 }
 
-export function readBuildRecord(path: string, project: string): BuildRecord | undefined {
+export function readBuildRecord(
+  path: string,
+  project: string,
+): BuildRecord | undefined {
   if (!existsSync(path)) return undefined;
   let parsed: BuildRecord;
   try {
@@ -53,7 +71,9 @@ export function readBuildRecord(path: string, project: string): BuildRecord | un
     );
   }
   if (parsed?.version !== 1 || !Array.isArray(parsed.images)) {
-    fail(`The build record ${path} has an unknown format. Delete it and run nx run ${project}:docker-build.`);
+    fail(
+      `The build record ${path} has an unknown format. Delete it and run nx run ${project}:docker-build.`,
+    );
   }
   return parsed;
 }

@@ -14,7 +14,9 @@ let client: string | undefined;
 let handlersInstalled = false;
 
 export function containerName(project: string, image: string): string {
-  const safe = `${project}-${image}`.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
+  const safe = `${project}-${image}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-');
   return `mld-${safe.slice(0, 40)}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -38,7 +40,14 @@ const REAPER =
 export async function track(name: string): Promise<void> {
   client = (await resolveEngine()).client;
   live.add(name);
-  runDetached('/bin/sh', ['-c', REAPER, 'ml-docker-reaper', String(process.pid), client, name]);
+  runDetached('/bin/sh', [
+    '-c',
+    REAPER,
+    'ml-docker-reaper',
+    String(process.pid),
+    client,
+    name,
+  ]);
   if (!handlersInstalled) {
     handlersInstalled = true;
     process.on('SIGINT', onSignal);
@@ -52,7 +61,9 @@ export async function removeContainer(name: string): Promise<void> {
 }
 
 export async function lastLogLines(name: string, n = 30): Promise<string> {
-  const r = await docker(['logs', '--tail', String(n), name], { timeoutMs: 10_000 });
+  const r = await docker(['logs', '--tail', String(n), name], {
+    timeoutMs: 10_000,
+  });
   return (r.all || '').trim();
 }
 
@@ -64,8 +75,13 @@ export interface ContainerState {
   oomKilled: boolean;
 }
 
-export async function containerState(name: string): Promise<ContainerState | undefined> {
-  const r = await docker(['container', 'inspect', '--format', '{{json .State}}', name], { timeoutMs: 10_000 });
+export async function containerState(
+  name: string,
+): Promise<ContainerState | undefined> {
+  const r = await docker(
+    ['container', 'inspect', '--format', '{{json .State}}', name],
+    { timeoutMs: 10_000 },
+  );
   if (r.exitCode !== 0) return undefined;
   const s = JSON.parse(r.stdout);
   return {
@@ -78,8 +94,13 @@ export async function containerState(name: string): Promise<ContainerState | und
 }
 
 /** The host port Docker picked for a container port published on 127.0.0.1. */
-export async function publishedPort(name: string, containerPort: number): Promise<number | undefined> {
-  const r = await docker(['port', name, `${containerPort}/tcp`], { timeoutMs: 10_000 });
+export async function publishedPort(
+  name: string,
+  containerPort: number,
+): Promise<number | undefined> {
+  const r = await docker(['port', name, `${containerPort}/tcp`], {
+    timeoutMs: 10_000,
+  });
   const m = r.stdout.match(/127\.0\.0\.1:(\d+)/);
   return m ? Number(m[1]) : undefined;
 }

@@ -1,4 +1,11 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import {
@@ -22,7 +29,14 @@ jest.mock('./process');
 const runMock = jest.mocked(run);
 
 function result(exitCode: number, stdout = '', stderr = ''): RunResult {
-  return { command: '', exitCode, stdout, stderr, all: [stdout, stderr].filter(Boolean).join('\n'), timedOut: false };
+  return {
+    command: '',
+    exitCode,
+    stdout,
+    stderr,
+    all: [stdout, stderr].filter(Boolean).join('\n'),
+    timedOut: false,
+  };
 }
 
 /** A fake docker client: what `version` and `buildx version` answer. */
@@ -34,7 +48,12 @@ interface FakeClient {
 function fakeClients(clients: Record<string, FakeClient>): void {
   runMock.mockImplementation(async (file, args) => {
     const client = clients[file];
-    if (!client) return result(1, '', 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+    if (!client)
+      return result(
+        1,
+        '',
+        'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
+      );
     if (args[0] === 'version') return client.version;
     if (args[0] === 'buildx' && args[1] === 'version') return client.buildx;
     throw new Error(`unexpected command ${file} ${args.join(' ')}`);
@@ -50,7 +69,11 @@ const reachable = (clientVersion: string, buildx: boolean): FakeClient => ({
 
 describe('engine', () => {
   describe('buildCommand', () => {
-    const minimal: BuildSpec = { context: '/ws/apps/synth', dockerfile: '/ws/apps/synth/docker/training/Dockerfile', tags: [] };
+    const minimal: BuildSpec = {
+      context: '/ws/apps/synth',
+      dockerfile: '/ws/apps/synth/docker/training/Dockerfile',
+      tags: [],
+    };
     const client = '/usr/bin/docker';
 
     it.each<[BuildMode, string[], Record<string, string>]>([
@@ -66,26 +89,53 @@ describe('engine', () => {
     });
 
     it.each<[string, Partial<BuildSpec>, string[]]>([
-      ['tags', { tags: ['r/ml-images/a:latest', 'r/ml-images/a:nx-1'] }, ['--tag', 'r/ml-images/a:latest', '--tag', 'r/ml-images/a:nx-1']],
-      ['buildArgs', { buildArgs: { BASE_IMAGE: 'python:3.12-slim', PIP_NO_INDEX: '1' } }, ['--build-arg', 'BASE_IMAGE=python:3.12-slim', '--build-arg', 'PIP_NO_INDEX=1']],
-      ['labels', { labels: { 'org.opencontainers.image.revision': 'abc123' } }, ['--label', 'org.opencontainers.image.revision=abc123']],
+      [
+        'tags',
+        { tags: ['r/ml-images/a:latest', 'r/ml-images/a:nx-1'] },
+        ['--tag', 'r/ml-images/a:latest', '--tag', 'r/ml-images/a:nx-1'],
+      ],
+      [
+        'buildArgs',
+        { buildArgs: { BASE_IMAGE: 'python:3.12-slim', PIP_NO_INDEX: '1' } },
+        [
+          '--build-arg',
+          'BASE_IMAGE=python:3.12-slim',
+          '--build-arg',
+          'PIP_NO_INDEX=1',
+        ],
+      ],
+      [
+        'labels',
+        { labels: { 'org.opencontainers.image.revision': 'abc123' } },
+        ['--label', 'org.opencontainers.image.revision=abc123'],
+      ],
       ['target', { target: 'runtime' }, ['--target', 'runtime']],
       ['platform', { platform: 'linux/amd64' }, ['--platform', 'linux/amd64']],
       ['pull', { pull: true }, ['--pull']],
       ['pull: false', { pull: false }, []],
       ['noCache', { noCache: true }, ['--no-cache']],
       ['noCache: false', { noCache: false }, []],
-      ['cacheFrom', { cacheFrom: ['r/a:latest', 'r/a:main'] }, ['--cache-from', 'r/a:latest', '--cache-from', 'r/a:main']],
+      [
+        'cacheFrom',
+        { cacheFrom: ['r/a:latest', 'r/a:main'] },
+        ['--cache-from', 'r/a:latest', '--cache-from', 'r/a:main'],
+      ],
       ['iidFile', { iidFile: '/tmp/x/iid' }, ['--iidfile', '/tmp/x/iid']],
       ['an empty target', { target: '' }, []],
-    ])('passes %s between --file and the context, in every mode', (_field, extra, expected) => {
-      for (const mode of ['buildx', 'buildkit', 'classic'] as const) {
-        const { args } = buildCommand({ client, mode }, { ...minimal, ...extra });
-        const afterFile = args.indexOf('--file') + 2;
-        expect(args.slice(afterFile, -1)).toEqual(expected);
-        expect(args[args.length - 1]).toBe(minimal.context);
-      }
-    });
+    ])(
+      'passes %s between --file and the context, in every mode',
+      (_field, extra, expected) => {
+        for (const mode of ['buildx', 'buildkit', 'classic'] as const) {
+          const { args } = buildCommand(
+            { client, mode },
+            { ...minimal, ...extra },
+          );
+          const afterFile = args.indexOf('--file') + 2;
+          expect(args.slice(afterFile, -1)).toEqual(expected);
+          expect(args[args.length - 1]).toBe(minimal.context);
+        }
+      },
+    );
 
     it('orders every field of a full spec', () => {
       const { args } = buildCommand(
@@ -104,17 +154,26 @@ describe('engine', () => {
         },
       );
       expect(args).toEqual([
-        'build', '--progress=plain',
-        '--file', minimal.dockerfile,
-        '--tag', 'r/a:latest',
-        '--build-arg', 'A=1',
-        '--label', 'L=v',
-        '--target', 'runtime',
-        '--platform', 'linux/arm64',
+        'build',
+        '--progress=plain',
+        '--file',
+        minimal.dockerfile,
+        '--tag',
+        'r/a:latest',
+        '--build-arg',
+        'A=1',
+        '--label',
+        'L=v',
+        '--target',
+        'runtime',
+        '--platform',
+        'linux/arm64',
         '--pull',
         '--no-cache',
-        '--cache-from', 'r/a:cache',
-        '--iidfile', '/tmp/iid',
+        '--cache-from',
+        'r/a:cache',
+        '--iidfile',
+        '/tmp/iid',
         minimal.context,
       ]);
     });
@@ -126,46 +185,96 @@ describe('engine', () => {
       ['backticks', '`id`'],
       ['newlines', 'line1\nline2'],
       ['a semicolon', 'a; rm -rf /'],
-    ])('passes build args and labels holding %s literally as one element each', (_label, value) => {
-      const { args } = buildCommand(
-        { client, mode: 'buildx' },
-        { ...minimal, buildArgs: { NOTE: value }, labels: { note: value } },
-      );
-      expect(args).toContain(`NOTE=${value}`);
-      expect(args).toContain(`note=${value}`);
-      expect(args[args.indexOf(`NOTE=${value}`) - 1]).toBe('--build-arg');
-      expect(args[args.indexOf(`note=${value}`) - 1]).toBe('--label');
-    });
+    ])(
+      'passes build args and labels holding %s literally as one element each',
+      (_label, value) => {
+        const { args } = buildCommand(
+          { client, mode: 'buildx' },
+          { ...minimal, buildArgs: { NOTE: value }, labels: { note: value } },
+        );
+        expect(args).toContain(`NOTE=${value}`);
+        expect(args).toContain(`note=${value}`);
+        expect(args[args.indexOf(`NOTE=${value}`) - 1]).toBe('--build-arg');
+        expect(args[args.indexOf(`note=${value}`) - 1]).toBe('--label');
+      },
+    );
 
     it('passes a context and Dockerfile path with spaces as single elements', () => {
       const { args } = buildCommand(
         { client, mode: 'classic' },
-        { context: '/my ws/app', dockerfile: '/my ws/app/docker/x/Dockerfile', tags: [] },
+        {
+          context: '/my ws/app',
+          dockerfile: '/my ws/app/docker/x/Dockerfile',
+          tags: [],
+        },
       );
-      expect(args).toEqual(['build', '--file', '/my ws/app/docker/x/Dockerfile', '/my ws/app']);
+      expect(args).toEqual([
+        'build',
+        '--file',
+        '/my ws/app/docker/x/Dockerfile',
+        '/my ws/app',
+      ]);
     });
   });
 
   describe('needsBuildKit', () => {
     it.each([
-      ['a syntax directive', '# syntax=docker/dockerfile:1\nFROM python:3.10-slim\n', 'a "# syntax=" directive'],
-      ['a syntax directive with spaces', '#  syntax = docker/dockerfile:1.7\nFROM x\n', 'a "# syntax=" directive'],
-      ['RUN --mount=type=cache', 'FROM x\nRUN --mount=type=cache,target=/root/.cache pip install -r r.txt\n', 'RUN --mount'],
-      ['RUN --mount after another flag', 'FROM x\nRUN --network=none --mount=type=secret,id=t cat /run/secrets/t\n', 'RUN --mount'],
-      ['lowercase run --mount', 'FROM x\nrun --mount=type=cache,target=/c true\n', 'RUN --mount'],
+      [
+        'a syntax directive',
+        '# syntax=docker/dockerfile:1\nFROM python:3.10-slim\n',
+        'a "# syntax=" directive',
+      ],
+      [
+        'a syntax directive with spaces',
+        '#  syntax = docker/dockerfile:1.7\nFROM x\n',
+        'a "# syntax=" directive',
+      ],
+      [
+        'RUN --mount=type=cache',
+        'FROM x\nRUN --mount=type=cache,target=/root/.cache pip install -r r.txt\n',
+        'RUN --mount',
+      ],
+      [
+        'RUN --mount after another flag',
+        'FROM x\nRUN --network=none --mount=type=secret,id=t cat /run/secrets/t\n',
+        'RUN --mount',
+      ],
+      [
+        'lowercase run --mount',
+        'FROM x\nrun --mount=type=cache,target=/c true\n',
+        'RUN --mount',
+      ],
       ['COPY --link', 'FROM x\nCOPY --link src/ ./src/\n', 'COPY --link'],
       ['ADD --link', 'FROM x\nADD --link a.tar /\n', 'COPY --link'],
-      ['COPY --chown with --link', 'FROM x\nCOPY --chown=1:1 --link src/ ./src/\n', 'COPY --link'],
+      [
+        'COPY --chown with --link',
+        'FROM x\nCOPY --chown=1:1 --link src/ ./src/\n',
+        'COPY --link',
+      ],
       ['a RUN heredoc', 'FROM x\nRUN <<EOF\necho hi\nEOF\n', 'a heredoc'],
-      ['a quoted COPY heredoc', "FROM x\nCOPY <<-'CONF' /etc/app.conf\nkey=1\nCONF\n", 'a heredoc'],
-      ['CRLF line endings', '# syntax=docker/dockerfile:1\r\nFROM x\r\n', 'a "# syntax=" directive'],
+      [
+        'a quoted COPY heredoc',
+        "FROM x\nCOPY <<-'CONF' /etc/app.conf\nkey=1\nCONF\n",
+        'a heredoc',
+      ],
+      [
+        'CRLF line endings',
+        '# syntax=docker/dockerfile:1\r\nFROM x\r\n',
+        'a "# syntax=" directive',
+      ],
     ])('detects %s', (_label, text, feature) => {
       expect(needsBuildKit(text)).toBe(feature);
     });
 
     it.each([
-      ['a plain file', 'FROM python:3.10-slim\nRUN pip install -r requirements.txt\nCOPY src/ ./src/\nCMD ["python"]\n'],
-      ['a syntax comment below the first line', 'FROM x\n# syntax=docker/dockerfile:1\n'],
+      [
+        'a plain file',
+        'FROM python:3.10-slim\nRUN pip install -r requirements.txt\nCOPY src/ ./src/\nCMD ["python"]\n',
+      ],
+      [
+        'a syntax comment below the first line',
+        'FROM x\n# syntax=docker/dockerfile:1\n',
+      ],
       ['--mount in an ENV value', 'FROM x\nENV FLAGS=--mount\n'],
       ['a file named like a flag', 'FROM x\nCOPY linked/ ./linked/\n'],
       ['an empty file', ''],
@@ -196,32 +305,57 @@ describe('engine', () => {
     it('lists executable docker files in PATH order', () => {
       const a = client('a');
       const b = client('b');
-      expect(ours(candidateClients({ PATH: [join(dir, 'b'), join(dir, 'a')].join(delimiter) }))).toEqual([b, a]);
+      expect(
+        ours(
+          candidateClients({
+            PATH: [join(dir, 'b'), join(dir, 'a')].join(delimiter),
+          }),
+        ),
+      ).toEqual([b, a]);
     });
 
     it('skips a docker file that is not executable', () => {
       client('plain', 0o644);
       const x = client('x');
-      expect(ours(candidateClients({ PATH: [join(dir, 'plain'), join(dir, 'x')].join(delimiter) }))).toEqual([x]);
+      expect(
+        ours(
+          candidateClients({
+            PATH: [join(dir, 'plain'), join(dir, 'x')].join(delimiter),
+          }),
+        ),
+      ).toEqual([x]);
     });
 
     it('lists a client reached twice through a symlink once', () => {
       const real = client('real');
       mkdirSync(join(dir, 'link'));
       symlinkSync(real, join(dir, 'link', 'docker'));
-      expect(ours(candidateClients({ PATH: [join(dir, 'real'), join(dir, 'link')].join(delimiter) }))).toEqual([real]);
+      expect(
+        ours(
+          candidateClients({
+            PATH: [join(dir, 'real'), join(dir, 'link')].join(delimiter),
+          }),
+        ),
+      ).toEqual([real]);
     });
 
     it('uses ML_DOCKER_CLIENT alone when set', () => {
       client('a');
-      expect(candidateClients({ ML_DOCKER_CLIENT: '/opt/docker-20/docker', PATH: join(dir, 'a') })).toEqual([
-        '/opt/docker-20/docker',
-      ]);
+      expect(
+        candidateClients({
+          ML_DOCKER_CLIENT: '/opt/docker-20/docker',
+          PATH: join(dir, 'a'),
+        }),
+      ).toEqual(['/opt/docker-20/docker']);
     });
   });
 
   describe('resolveEngine', () => {
-    const saved = { PATH: process.env.PATH, ML_DOCKER_CLIENT: process.env.ML_DOCKER_CLIENT, DOCKER_HOST: process.env.DOCKER_HOST };
+    const saved = {
+      PATH: process.env.PATH,
+      ML_DOCKER_CLIENT: process.env.ML_DOCKER_CLIENT,
+      DOCKER_HOST: process.env.DOCKER_HOST,
+    };
     let dir: string;
 
     beforeEach(() => {
@@ -256,7 +390,11 @@ describe('engine', () => {
 
     it.each<[string, BuildMode, FakeClient]>([
       ['buildx is installed', 'buildx', reachable('28.3.2', true)],
-      ['a 20.10 client has no buildx', 'buildkit', reachable('20.10.24+dfsg1', false)],
+      [
+        'a 20.10 client has no buildx',
+        'buildkit',
+        reachable('20.10.24+dfsg1', false),
+      ],
       ['a 28 client has no buildx', 'classic', reachable('28.3.2', false)],
       ['a 23.0 client has no buildx', 'classic', reachable('23.0.0', false)],
       ['the client version is unparseable', 'classic', reachable('dev', false)],
@@ -277,19 +415,68 @@ describe('engine', () => {
       fakeClients({ '/opt/docker/bin/docker': reachable('28.3.2', true) });
       await resolveEngine();
       expect(runMock.mock.calls).toEqual([
-        ['/opt/docker/bin/docker', ['version', '--format', '{{.Client.Version}}|{{.Server.Version}}'], { timeoutMs: 20_000 }],
-        ['/opt/docker/bin/docker', ['buildx', 'version'], { timeoutMs: 10_000 }],
+        [
+          '/opt/docker/bin/docker',
+          ['version', '--format', '{{.Client.Version}}|{{.Server.Version}}'],
+          { timeoutMs: 20_000 },
+        ],
+        [
+          '/opt/docker/bin/docker',
+          ['buildx', 'version'],
+          { timeoutMs: 10_000 },
+        ],
       ]);
     });
 
     it.each<[string, Array<[string, FakeClient]>, string, BuildMode]>([
-      ['a buildkit client after a classic one', [['classic', reachable('28.3.2', false)], ['old', reachable('20.10.24', false)]], 'old', 'buildkit'],
-      ['a buildx client after classic and buildkit ones', [['classic', reachable('28.3.2', false)], ['old', reachable('20.10.24', false)], ['bx', reachable('27.5.1', true)]], 'bx', 'buildx'],
-      ['the first of two equally good clients', [['old1', reachable('20.10.5', false)], ['old2', reachable('19.03.15', false)]], 'old1', 'buildkit'],
-      ['a reachable client after an unreachable one', [['down', { version: result(1, '', 'Cannot connect to the Docker daemon'), buildx: result(1) }], ['up', reachable('28.3.2', false)]], 'up', 'classic'],
+      [
+        'a buildkit client after a classic one',
+        [
+          ['classic', reachable('28.3.2', false)],
+          ['old', reachable('20.10.24', false)],
+        ],
+        'old',
+        'buildkit',
+      ],
+      [
+        'a buildx client after classic and buildkit ones',
+        [
+          ['classic', reachable('28.3.2', false)],
+          ['old', reachable('20.10.24', false)],
+          ['bx', reachable('27.5.1', true)],
+        ],
+        'bx',
+        'buildx',
+      ],
+      [
+        'the first of two equally good clients',
+        [
+          ['old1', reachable('20.10.5', false)],
+          ['old2', reachable('19.03.15', false)],
+        ],
+        'old1',
+        'buildkit',
+      ],
+      [
+        'a reachable client after an unreachable one',
+        [
+          [
+            'down',
+            {
+              version: result(1, '', 'Cannot connect to the Docker daemon'),
+              buildx: result(1),
+            },
+          ],
+          ['up', reachable('28.3.2', false)],
+        ],
+        'up',
+        'classic',
+      ],
     ])('prefers %s on PATH', async (_label, clients, winner, mode) => {
       const files = onPath(...clients.map(([name]) => name));
-      fakeClients(Object.fromEntries(clients.map(([, fake], i) => [files[i], fake])));
+      fakeClients(
+        Object.fromEntries(clients.map(([, fake], i) => [files[i], fake])),
+      );
       const engine = await resolveEngine();
       expect(engine.client).toBe(join(dir, winner, 'docker'));
       expect(engine.mode).toBe(mode);
@@ -297,7 +484,10 @@ describe('engine', () => {
 
     it('stops probing at the first client with buildx', async () => {
       const [bx, other] = onPath('bx', 'other');
-      fakeClients({ [bx]: reachable('28.3.2', true), [other]: reachable('20.10.24', false) });
+      fakeClients({
+        [bx]: reachable('28.3.2', true),
+        [other]: reachable('20.10.24', false),
+      });
       await resolveEngine();
       expect(runMock.mock.calls.map(([file]) => file)).not.toContain(other);
     });
@@ -315,22 +505,49 @@ describe('engine', () => {
     });
 
     it.each([
-      ['exits 1', result(1, '', 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')],
-      ['prints no server version', result(0, '28.3.2|', 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')],
-    ])('fails with what to do when the version command %s', async (_label, version) => {
-      process.env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
-      fakeClients({ '/opt/docker/bin/docker': { version, buildx: result(0) } });
-      const error = await resolveEngine().catch((e) => e);
-      expect(error).toBeInstanceOf(UserFacingError);
-      expect(error.message).toContain('Docker engine not reachable at unix:///var/run/docker.sock');
-      expect(error.message).toContain('(Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)');
-      expect(error.message).toContain('tools/toolchain/engine.sh');
-    });
+      [
+        'exits 1',
+        result(
+          1,
+          '',
+          'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
+        ),
+      ],
+      [
+        'prints no server version',
+        result(
+          0,
+          '28.3.2|',
+          'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
+        ),
+      ],
+    ])(
+      'fails with what to do when the version command %s',
+      async (_label, version) => {
+        process.env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
+        fakeClients({
+          '/opt/docker/bin/docker': { version, buildx: result(0) },
+        });
+        const error = await resolveEngine().catch((e) => e);
+        expect(error).toBeInstanceOf(UserFacingError);
+        expect(error.message).toContain(
+          'Docker engine not reachable at unix:///var/run/docker.sock',
+        );
+        expect(error.message).toContain(
+          '(Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)',
+        );
+        expect(error.message).toContain('tools/toolchain/engine.sh');
+      },
+    );
 
     it('names DOCKER_HOST and the spawn error when the client cannot start', async () => {
       process.env.ML_DOCKER_CLIENT = '/nowhere/docker';
       process.env.DOCKER_HOST = 'tcp://127.0.0.1:2375';
-      runMock.mockResolvedValue({ ...result(0), exitCode: undefined, spawnError: 'spawn /nowhere/docker ENOENT' });
+      runMock.mockResolvedValue({
+        ...result(0),
+        exitCode: undefined,
+        spawnError: 'spawn /nowhere/docker ENOENT',
+      });
       await expect(resolveEngine()).rejects.toThrow(
         'Docker engine not reachable at tcp://127.0.0.1:2375 (spawn /nowhere/docker ENOENT)',
       );
@@ -343,7 +560,11 @@ describe('engine', () => {
       runMock.mockReset();
       runMock.mockResolvedValue(result(0, 'ok'));
       await docker(['image', 'ls'], { timeoutMs: 5000 });
-      expect(runMock).toHaveBeenCalledWith('/opt/docker/bin/docker', ['image', 'ls'], { timeoutMs: 5000 });
+      expect(runMock).toHaveBeenCalledWith(
+        '/opt/docker/bin/docker',
+        ['image', 'ls'],
+        { timeoutMs: 5000 },
+      );
     });
   });
 
@@ -381,7 +602,10 @@ describe('engine', () => {
                 User: '10001:10001',
                 WorkingDir: '/app',
                 ExposedPorts: { '8000/tcp': {} },
-                Healthcheck: { Test: ['CMD', 'python', '-c', 'x'], Timeout: 30e9 },
+                Healthcheck: {
+                  Test: ['CMD', 'python', '-c', 'x'],
+                  Timeout: 30e9,
+                },
                 Cmd: ['/bin/sh', '-c', 'exec x'],
                 Entrypoint: null,
                 Labels: { a: 'b' },
@@ -403,11 +627,17 @@ describe('engine', () => {
         entrypoint: [],
         labels: { a: 'b' },
       });
-      expect(runMock).toHaveBeenLastCalledWith('/opt/docker/bin/docker', ['image', 'inspect', 'r/a:latest'], {});
+      expect(runMock).toHaveBeenLastCalledWith(
+        '/opt/docker/bin/docker',
+        ['image', 'inspect', 'r/a:latest'],
+        {},
+      );
     });
 
     it('defaults an empty config to root in /, with no ports and no healthcheck', async () => {
-      engineAnd(result(0, JSON.stringify([{ Id: 'sha256:def', Size: 1, Config: {} }])));
+      engineAnd(
+        result(0, JSON.stringify([{ Id: 'sha256:def', Size: 1, Config: {} }])),
+      );
       expect(await inspectImage('sha256:def')).toMatchObject({
         user: '',
         workingDir: '/',
@@ -430,9 +660,14 @@ describe('engine', () => {
       ['buildkit', "building with the engine's BuildKit (DOCKER_BUILDKIT=1)"],
       ['classic', 'building with the classic builder (no BuildKit available)'],
     ])('describes %s', (mode, how) => {
-      expect(describeEngine({ client: '/usr/bin/docker', mode, clientVersion: '20.10.24', serverVersion: '28.3.2' })).toBe(
-        `engine 28.3.2, client /usr/bin/docker 20.10.24, ${how}`,
-      );
+      expect(
+        describeEngine({
+          client: '/usr/bin/docker',
+          mode,
+          clientVersion: '20.10.24',
+          serverVersion: '28.3.2',
+        }),
+      ).toBe(`engine 28.3.2, client /usr/bin/docker 20.10.24, ${how}`);
     });
   });
 

@@ -38,14 +38,19 @@ export interface BuildCommand {
   env: Record<string, string>;
 }
 
-export function buildCommand(engine: Pick<Engine, 'client' | 'mode'>, spec: BuildSpec): BuildCommand {
+export function buildCommand(
+  engine: Pick<Engine, 'client' | 'mode'>,
+  spec: BuildSpec,
+): BuildCommand {
   const args: string[] =
     engine.mode === 'buildx' ? ['buildx', 'build', '--load'] : ['build'];
   if (engine.mode !== 'classic') args.push('--progress=plain');
   args.push('--file', spec.dockerfile);
   for (const tag of spec.tags) args.push('--tag', tag);
-  for (const [k, v] of Object.entries(spec.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
-  for (const [k, v] of Object.entries(spec.labels ?? {})) args.push('--label', `${k}=${v}`);
+  for (const [k, v] of Object.entries(spec.buildArgs ?? {}))
+    args.push('--build-arg', `${k}=${v}`);
+  for (const [k, v] of Object.entries(spec.labels ?? {}))
+    args.push('--label', `${k}=${v}`);
   if (spec.target) args.push('--target', spec.target);
   if (spec.platform) args.push('--platform', spec.platform);
   if (spec.pull) args.push('--pull');
@@ -55,7 +60,9 @@ export function buildCommand(engine: Pick<Engine, 'client' | 'mode'>, spec: Buil
   args.push(spec.context);
   // DOCKER_BUILDKIT selects the builder for clients without buildx; buildx ignores it.
   const env: Record<string, string> =
-    engine.mode === 'buildx' ? {} : { DOCKER_BUILDKIT: engine.mode === 'buildkit' ? '1' : '0' };
+    engine.mode === 'buildx'
+      ? {}
+      : { DOCKER_BUILDKIT: engine.mode === 'buildkit' ? '1' : '0' };
   return { file: engine.client, args, env };
 }
 
@@ -67,18 +74,24 @@ export function needsBuildKit(dockerfileText: string): string | undefined {
   for (const line of lines) {
     if (/^\s*RUN\s+(.*\s)?--mount[= ]/i.test(line)) return 'RUN --mount';
     if (/^\s*(COPY|ADD)\s+(.*\s)?--link\b/i.test(line)) return 'COPY --link';
-    if (/^\s*(RUN|COPY)\s+.*<<-?\s*['"]?[A-Za-z_]+/i.test(line)) return 'a heredoc';
+    if (/^\s*(RUN|COPY)\s+.*<<-?\s*['"]?[A-Za-z_]+/i.test(line))
+      return 'a heredoc';
   }
   return undefined;
 }
 
 /** Every executable named docker on PATH (then Debian's /usr/bin/docker), first match first. */
-export function candidateClients(env: NodeJS.ProcessEnv = process.env): string[] {
+export function candidateClients(
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
   if (env.ML_DOCKER_CLIENT) return [env.ML_DOCKER_CLIENT];
   const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
   const seen = new Set<string>();
   const found: string[] = [];
-  for (const file of [...dirs.map((d) => join(d, 'docker')), '/usr/bin/docker']) {
+  for (const file of [
+    ...dirs.map((d) => join(d, 'docker')),
+    '/usr/bin/docker',
+  ]) {
     try {
       accessSync(file, constants.X_OK);
       const real = realpathSync(file);
@@ -114,25 +127,38 @@ async function detect(): Promise<Engine> {
   const clients = candidateClients();
   if (clients.length === 0) {
     fail(
-      'No docker client found on PATH. Install Docker (on Debian: apt-get install docker.io) or set ML_DOCKER_CLIENT to the client\'s path.',
+      "No docker client found on PATH. Install Docker (on Debian: apt-get install docker.io) or set ML_DOCKER_CLIENT to the client's path.",
     );
   }
   let best: Engine | undefined;
   let lastError: RunResult | undefined;
   for (const client of clients) {
-    const version = await run(client, ['version', '--format', '{{.Client.Version}}|{{.Server.Version}}'], {
-      timeoutMs: 20_000,
-    });
-    const [clientVersion = '', serverVersion = ''] = version.stdout.trim().split('|');
+    const version = await run(
+      client,
+      ['version', '--format', '{{.Client.Version}}|{{.Server.Version}}'],
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    const [clientVersion = '', serverVersion = ''] = version.stdout
+      .trim()
+      .split('|');
     if (version.exitCode !== 0 || !serverVersion) {
       lastError = version;
       continue;
     }
-    const buildx = await run(client, ['buildx', 'version'], { timeoutMs: 10_000 });
+    const buildx = await run(client, ['buildx', 'version'], {
+      timeoutMs: 10_000,
+    });
     const major = parseInt(clientVersion, 10);
     const mode: BuildMode =
-      buildx.exitCode === 0 ? 'buildx' : Number.isFinite(major) && major < 23 ? 'buildkit' : 'classic';
-    if (!best || rank[mode] > rank[best.mode]) best = { client, mode, clientVersion, serverVersion };
+      buildx.exitCode === 0
+        ? 'buildx'
+        : Number.isFinite(major) && major < 23
+          ? 'buildkit'
+          : 'classic';
+    if (!best || rank[mode] > rank[best.mode])
+      best = { client, mode, clientVersion, serverVersion };
     if (mode === 'buildx') break;
   }
   if (!best) {
@@ -156,7 +182,10 @@ export function describeEngine(engine: Engine): string {
 }
 
 /** Runs the resolved docker client. */
-export async function docker(args: string[], options: RunOptions = {}): Promise<RunResult> {
+export async function docker(
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
   const engine = await resolveEngine();
   return run(engine.client, args, options);
 }
@@ -175,7 +204,9 @@ export interface ImageInfo {
   labels: Record<string, string>;
 }
 
-export async function inspectImage(ref: string): Promise<ImageInfo | undefined> {
+export async function inspectImage(
+  ref: string,
+): Promise<ImageInfo | undefined> {
   const r = await docker(['image', 'inspect', ref]);
   if (r.exitCode !== 0) return undefined;
   const [raw] = JSON.parse(r.stdout);

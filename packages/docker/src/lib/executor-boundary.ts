@@ -6,7 +6,10 @@ import { UserFacingError } from './errors';
  * sees one line saying what went wrong and what to do; stack traces only with
  * --verbose, for errors we did not anticipate.
  */
-export async function runExecutor(name: string, body: () => Promise<void>): Promise<{ success: boolean }> {
+export async function runExecutor(
+  name: string,
+  body: () => Promise<void>,
+): Promise<{ success: boolean }> {
   try {
     await body();
     return { success: true };
@@ -14,8 +17,11 @@ export async function runExecutor(name: string, body: () => Promise<void>): Prom
     if (e instanceof UserFacingError) {
       logger.error(`@ml/docker:${name}: ${e.message}`);
     } else {
-      logger.error(`@ml/docker:${name}: unexpected error: ${(e as Error)?.message ?? e}. Rerun with --verbose and report it.`);
-      if (process.env.NX_VERBOSE_LOGGING === 'true') logger.error((e as Error)?.stack ?? '');
+      logger.error(
+        `@ml/docker:${name}: unexpected error: ${(e as Error)?.message ?? e}. Rerun with --verbose and report it.`,
+      );
+      if (process.env.NX_VERBOSE_LOGGING === 'true')
+        logger.error((e as Error)?.stack ?? '');
     }
     return { success: false };
   }

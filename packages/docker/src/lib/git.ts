@@ -8,8 +8,12 @@ export interface GitInfo {
   remoteUrl?: string;
 }
 
-export async function gitInfo(workspaceRoot: string, projectRoot: string): Promise<GitInfo> {
-  const git = (args: string[]) => run('git', args, { cwd: workspaceRoot, timeoutMs: 10_000 });
+export async function gitInfo(
+  workspaceRoot: string,
+  projectRoot: string,
+): Promise<GitInfo> {
+  const git = (args: string[]) =>
+    run('git', args, { cwd: workspaceRoot, timeoutMs: 10_000 });
   const sha = await git(['rev-parse', 'HEAD']);
   if (sha.exitCode !== 0) return { dirty: false };
   const status = await git(['status', '--porcelain', '--', projectRoot]);
@@ -18,7 +22,10 @@ export async function gitInfo(workspaceRoot: string, projectRoot: string): Promi
     sha: sha.stdout.trim(),
     shortSha: sha.stdout.trim().slice(0, 7),
     dirty: status.stdout.trim().length > 0,
-    remoteUrl: remote.exitCode === 0 ? stripCredentials(remote.stdout.trim()) : undefined,
+    remoteUrl:
+      remote.exitCode === 0
+        ? stripCredentials(remote.stdout.trim())
+        : undefined,
   };
 }
 

@@ -26,14 +26,29 @@ export async function waitForHealthy(o: WaitOptions): Promise<WaitOutcome> {
   while (Date.now() - started < o.timeoutMs) {
     attempts++;
     const stop = await o.watch();
-    if (stop) return { ok: false, reason: stop, elapsedMs: Date.now() - started, attempts };
+    if (stop)
+      return {
+        ok: false,
+        reason: stop,
+        elapsedMs: Date.now() - started,
+        attempts,
+      };
     try {
-      const res = await fetch(o.url, { signal: AbortSignal.timeout(o.requestTimeoutMs ?? 1000) });
+      const res = await fetch(o.url, {
+        signal: AbortSignal.timeout(o.requestTimeoutMs ?? 1000),
+      });
       await res.arrayBuffer();
-      if (healthy(res.status)) return { ok: true, status: res.status, elapsedMs: Date.now() - started, attempts };
+      if (healthy(res.status))
+        return {
+          ok: true,
+          status: res.status,
+          elapsedMs: Date.now() - started,
+          attempts,
+        };
       last = `HTTP ${res.status}`;
     } catch (e) {
-      last = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+      last =
+        (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
     }
     await new Promise((r) => setTimeout(r, o.intervalMs));
   }

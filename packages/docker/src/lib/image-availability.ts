@@ -8,16 +8,24 @@ import { ImageRecord } from './build-record';
 import { docker, inspectImage } from './engine';
 import { fail } from './errors';
 
-export async function ensureLocalImage(project: string, record: ImageRecord): Promise<void> {
+export async function ensureLocalImage(
+  project: string,
+  record: ImageRecord,
+): Promise<void> {
   if (await inspectImage(record.imageId)) return;
-  const byTag = record.contentTag ? `${record.repository}:${record.contentTag}` : undefined;
+  const byTag = record.contentTag
+    ? `${record.repository}:${record.contentTag}`
+    : undefined;
   if (byTag) {
-    logger.info(`@ml/docker: ${record.image} is not in this engine; pulling ${byTag}`);
+    logger.info(
+      `@ml/docker: ${record.image} is not in this engine; pulling ${byTag}`,
+    );
     const pulled = await docker(['pull', byTag], { timeoutMs: 30 * 60_000 });
     const info = pulled.exitCode === 0 ? await inspectImage(byTag) : undefined;
     if (info?.id === record.imageId) {
       // Restore the other tags so later steps can address the image by any of them.
-      for (const tag of record.tags) await docker(['tag', byTag, `${record.repository}:${tag}`]);
+      for (const tag of record.tags)
+        await docker(['tag', byTag, `${record.repository}:${tag}`]);
       logger.info(`@ml/docker: pulled ${byTag} from the registry`);
       return;
     }

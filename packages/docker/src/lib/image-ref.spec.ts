@@ -48,12 +48,18 @@ describe('image-ref', () => {
   });
 
   describe('assertRepositoryPath', () => {
-    it.each(['ml-images/synth-training', 'synth_training', 'a/b/c', 'x.y', 'ml__x', 'a--b'])(
-      'accepts the repository path %j',
-      (path) => {
-        expect(() => assertRepositoryPath(path, 'image "training" of synth')).not.toThrow();
-      },
-    );
+    it.each([
+      'ml-images/synth-training',
+      'synth_training',
+      'a/b/c',
+      'x.y',
+      'ml__x',
+      'a--b',
+    ])('accepts the repository path %j', (path) => {
+      expect(() =>
+        assertRepositoryPath(path, 'image "training" of synth'),
+      ).not.toThrow();
+    });
 
     it.each([
       ['empty', ''],
@@ -64,9 +70,9 @@ describe('image-ref', () => {
       ['a tag', 'synth:latest'],
       ['a space', 'ml images/synth'],
     ])('refuses a repository path with %s', (_label, path) => {
-      expect(() => assertRepositoryPath(path, 'image "training" of synth')).toThrow(
-        `Invalid image name "${path}" in image "training" of synth`,
-      );
+      expect(() =>
+        assertRepositoryPath(path, 'image "training" of synth'),
+      ).toThrow(`Invalid image name "${path}" in image "training" of synth`);
     });
   });
 
@@ -88,15 +94,23 @@ describe('image-ref', () => {
       ['an uppercase path', 'gcr.io/MyProject'],
       ['empty', ''],
     ])('refuses a registry with %s', (_label, registry) => {
-      expect(() => assertRegistry(registry)).toThrow(`Invalid registry "${registry}"`);
+      expect(() => assertRegistry(registry)).toThrow(
+        `Invalid registry "${registry}"`,
+      );
     });
   });
 
   describe('repoName and imageRef', () => {
     it.each([
-      [{ registry: '127.0.0.1:5000', path: 'ml-images/synth-training' }, '127.0.0.1:5000/ml-images/synth-training'],
       [
-        { registry: 'us-central1-docker.pkg.dev/proj', path: 'ml-images/synth-inference' },
+        { registry: '127.0.0.1:5000', path: 'ml-images/synth-training' },
+        '127.0.0.1:5000/ml-images/synth-training',
+      ],
+      [
+        {
+          registry: 'us-central1-docker.pkg.dev/proj',
+          path: 'ml-images/synth-inference',
+        },
         'us-central1-docker.pkg.dev/proj/ml-images/synth-inference',
       ],
       [{ registry: '', path: 'synth-training' }, 'synth-training'],
@@ -109,8 +123,14 @@ describe('image-ref', () => {
   describe('splitRegistry', () => {
     it.each([
       ['127.0.0.1:5000', { host: '127.0.0.1:5000', prefix: '' }],
-      ['us-central1-docker.pkg.dev/my-gcp-project', { host: 'us-central1-docker.pkg.dev', prefix: 'my-gcp-project' }],
-      ['registry.example.com/a/b', { host: 'registry.example.com', prefix: 'a/b' }],
+      [
+        'us-central1-docker.pkg.dev/my-gcp-project',
+        { host: 'us-central1-docker.pkg.dev', prefix: 'my-gcp-project' },
+      ],
+      [
+        'registry.example.com/a/b',
+        { host: 'registry.example.com', prefix: 'a/b' },
+      ],
     ])('splits %s into host and path prefix', (registry, expected) => {
       expect(splitRegistry(registry)).toEqual(expected);
     });
@@ -126,15 +146,25 @@ describe('image-ref', () => {
     });
 
     it('always yields a valid tag', () => {
-      expect(() => assertTag(contentTag('x'.repeat(200) + '/+='), 'test')).not.toThrow();
+      expect(() =>
+        assertTag(contentTag('x'.repeat(200) + '/+='), 'test'),
+      ).not.toThrow();
     });
   });
 });
 
 describe('pathInRegistry', () => {
   it.each([
-    ['127.0.0.1:5000/ml-images/synth-training', '127.0.0.1:5000', 'ml-images/synth-training'],
-    ['us-central1-docker.pkg.dev/my-proj/ml-images/training', 'us-central1-docker.pkg.dev/my-proj', 'my-proj/ml-images/training'],
+    [
+      '127.0.0.1:5000/ml-images/synth-training',
+      '127.0.0.1:5000',
+      'ml-images/synth-training',
+    ],
+    [
+      'us-central1-docker.pkg.dev/my-proj/ml-images/training',
+      'us-central1-docker.pkg.dev/my-proj',
+      'my-proj/ml-images/training',
+    ],
   ])('%s in registry %s is %s', (repository, registry, path) => {
     expect(pathInRegistry(repository, registry)).toBe(path);
   });

@@ -52,7 +52,10 @@ export function imageRef(repo: ImageRepo, tag: string): string {
 }
 
 /** Splits `host[:port][/path...]` into the HTTP host and the path prefix inside it. */
-export function splitRegistry(registry: string): { host: string; prefix: string } {
+export function splitRegistry(registry: string): {
+  host: string;
+  prefix: string;
+} {
   const [host, ...rest] = registry.split('/');
   return { host, prefix: rest.join('/') };
 }

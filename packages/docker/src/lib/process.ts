@@ -35,7 +35,6 @@ let loaded: { execa: Execa; execaSync: ExecaSync } | undefined;
 
 // execa is ESM-only; tsc emits CommonJS, and Node >= 20.19 can require() ESM.
 function execaModule(): { execa: Execa; execaSync: ExecaSync } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   loaded ??= require('execa');
   return loaded!;
 }
@@ -46,7 +45,9 @@ export async function run(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const { execa } = execaModule();
-  const out = options.stream ? (['pipe', 'inherit'] as const) : ('pipe' as const);
+  const out = options.stream
+    ? (['pipe', 'inherit'] as const)
+    : ('pipe' as const);
   const result = await execa(file, args, {
     cwd: options.cwd,
     env: options.env,
@@ -70,7 +71,12 @@ export async function run(
  */
 export function runDetached(file: string, args: readonly string[]): void {
   const { execa } = execaModule();
-  const child = execa(file, args, { detached: true, cleanup: false, stdio: 'ignore', reject: false });
+  const child = execa(file, args, {
+    detached: true,
+    cleanup: false,
+    stdio: 'ignore',
+    reject: false,
+  });
   child.unref();
 }
 
@@ -78,7 +84,11 @@ export function runDetached(file: string, args: readonly string[]): void {
  * Synchronous variant, only for cleanup inside signal handlers where an
  * asynchronous call would never get to run.
  */
-export function runSync(file: string, args: readonly string[], timeoutMs = 15_000): RunResult {
+export function runSync(
+  file: string,
+  args: readonly string[],
+  timeoutMs = 15_000,
+): RunResult {
   const { execaSync } = execaModule();
   const result = execaSync(file, args, {
     reject: false,
@@ -102,7 +112,8 @@ interface ExecaLikeResult {
 }
 
 function toResult(r: ExecaLikeResult): RunResult {
-  const text = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) ? v.join('\n') : '');
+  const text = (v: unknown) =>
+    typeof v === 'string' ? v : Array.isArray(v) ? v.join('\n') : '';
   return {
     command: r.command,
     exitCode: r.exitCode,
@@ -110,6 +121,9 @@ function toResult(r: ExecaLikeResult): RunResult {
     stderr: text(r.stderr),
     all: text(r.all),
     timedOut: Boolean(r.timedOut),
-    spawnError: r.exitCode === undefined && !r.timedOut ? r.originalMessage || r.code : undefined,
+    spawnError:
+      r.exitCode === undefined && !r.timedOut
+        ? r.originalMessage || r.code
+        : undefined,
   };
 }

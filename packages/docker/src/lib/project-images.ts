@@ -38,8 +38,11 @@ export interface ProjectInfo {
 
 export function projectInfo(context: ExecutorContext): ProjectInfo {
   const name = context.projectName;
-  const config = name ? context.projectsConfigurations.projects[name] : undefined;
-  if (!name || !config) fail('This executor must run on a project: nx run <project>:<target>.');
+  const config = name
+    ? context.projectsConfigurations.projects[name]
+    : undefined;
+  if (!name || !config)
+    fail('This executor must run on a project: nx run <project>:<target>.');
   return { name, root: config.root, absRoot: join(context.root, config.root) };
 }
 
@@ -47,24 +50,34 @@ export function listDockerfiles(absProjectRoot: string): string[] {
   const dir = join(absProjectRoot, 'docker');
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'Dockerfile')))
+    .filter(
+      (d) => d.isDirectory() && existsSync(join(dir, d.name, 'Dockerfile')),
+    )
     .map((d) => d.name)
     .sort(byConventionalOrder);
 }
 
 // Training before inference: in an ML project the model comes out of training.
 function byConventionalOrder(a: string, b: string): number {
-  const order = (x: string) => (x === 'training' ? 0 : x === 'inference' ? 2 : 1);
+  const order = (x: string) =>
+    x === 'training' ? 0 : x === 'inference' ? 2 : 1;
   return order(a) - order(b) || a.localeCompare(b);
 }
 
 export function resolveRegistry(options: NamingOptions): string {
-  const registry = (options.registry ?? process.env.ML_DOCKER_REGISTRY ?? DEFAULT_REGISTRY).replace(/\/+$/, '');
+  const registry = (
+    options.registry ??
+    process.env.ML_DOCKER_REGISTRY ??
+    DEFAULT_REGISTRY
+  ).replace(/\/+$/, '');
   assertRegistry(registry);
   return registry;
 }
 
-export function resolveImages(project: ProjectInfo, options: NamingOptions): ProjectImage[] {
+export function resolveImages(
+  project: ProjectInfo,
+  options: NamingOptions,
+): ProjectImage[] {
   const available = listDockerfiles(project.absRoot);
   const wanted = options.images?.length ? options.images : available;
   if (wanted.length === 0) {
@@ -81,7 +94,8 @@ export function resolveImages(project: ProjectInfo, options: NamingOptions): Pro
         `No Dockerfile for image "${image}" at ${join(project.root, 'docker', image, 'Dockerfile')}. Generate it (nx g @ml/docker:images --project=${project.name}) or remove "${image}" from the images option.`,
       );
     }
-    const name = options.imageNames?.[image] ?? `${project.name}-${image}`.toLowerCase();
+    const name =
+      options.imageNames?.[image] ?? `${project.name}-${image}`.toLowerCase();
     const path = repository ? `${repository}/${name}` : name;
     assertRepositoryPath(path, `image "${image}" of ${project.name}`);
     return { image, dockerfile, repo: { registry, path } };
@@ -89,11 +103,19 @@ export function resolveImages(project: ProjectInfo, options: NamingOptions): Pro
 }
 
 /** Where the build target of this project writes its record. */
-export function recordPathFor(context: ExecutorContext, project: ProjectInfo, buildTarget: string): string {
+export function recordPathFor(
+  context: ExecutorContext,
+  project: ProjectInfo,
+  buildTarget: string,
+): string {
   let outputPath: string | undefined;
   try {
-    outputPath = (readTargetOptions({ project: project.name, target: buildTarget }, context) as NamingOptions)
-      .outputPath;
+    outputPath = (
+      readTargetOptions(
+        { project: project.name, target: buildTarget },
+        context,
+      ) as NamingOptions
+    ).outputPath;
   } catch {
     // no such target: the default location applies
   }

@@ -13,7 +13,9 @@ export function recordedImages(
   const recordPath = recordPathFor(context, project, buildTarget);
   const record = readBuildRecord(recordPath, project.name);
   if (!record) {
-    fail(`No build record at ${recordPath}. Build the images first: nx run ${project.name}:${buildTarget}`);
+    fail(
+      `No build record at ${recordPath}. Build the images first: nx run ${project.name}:${buildTarget}`,
+    );
   }
   if (!only?.length) return { recordPath, images: record.images };
   return {
@@ -21,7 +23,9 @@ export function recordedImages(
     images: only.map(
       (i) =>
         record.images.find((r) => r.image === i) ??
-        fail(`Image "${i}" is not in the build record ${recordPath}. Build it: nx run ${project.name}:${buildTarget}`),
+        fail(
+          `Image "${i}" is not in the build record ${recordPath}. Build it: nx run ${project.name}:${buildTarget}`,
+        ),
     ),
   };
 }

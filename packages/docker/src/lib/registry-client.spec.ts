@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserFacingError } from './errors';
 import { run } from './process';
-import { Credentials, dockerCredentials, RegistryClient, registryBaseUrl } from './registry-client';
+import {
+  Credentials,
+  dockerCredentials,
+  RegistryClient,
+  registryBaseUrl,
+} from './registry-client';
 
 jest.mock('./process');
 
@@ -12,11 +17,21 @@ const runMock = jest.mocked(run);
 const USERNAME = 'ci-bot-7f3a';
 const SECRET = 'S3cr3t-P@ss-91c2';
 const BASIC = `Basic ${Buffer.from(`${USERNAME}:${SECRET}`).toString('base64')}`;
-const creds = async (): Promise<Credentials> => ({ username: USERNAME, secret: SECRET });
+const creds = async (): Promise<Credentials> => ({
+  username: USERNAME,
+  secret: SECRET,
+});
 const noCreds = async (): Promise<Credentials | undefined> => undefined;
 
-function response(status: number, body: unknown = '', headers: Record<string, string> = {}): Response {
-  return new Response(typeof body === 'string' ? body : JSON.stringify(body), { status, headers });
+function response(
+  status: number,
+  body: unknown = '',
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(typeof body === 'string' ? body : JSON.stringify(body), {
+    status,
+    headers,
+  });
 }
 
 function connectionError(code: string): Error {
@@ -42,7 +57,10 @@ describe('registry-client', () => {
 
   /** What the code under test sent: URL as a string, and the headers. */
   const sent = () =>
-    fetchMock.mock.calls.map(([url, init]) => ({ url: String(url), headers: (init?.headers ?? {}) as Record<string, string> }));
+    fetchMock.mock.calls.map(([url, init]) => ({
+      url: String(url),
+      headers: (init?.headers ?? {}) as Record<string, string>,
+    }));
 
   describe('registryBaseUrl', () => {
     it.each([
@@ -63,7 +81,10 @@ describe('registry-client', () => {
   describe('RegistryClient.manifest', () => {
     it('asks for the tag with every manifest media type', async () => {
       fetchMock.mockResolvedValue(response(404));
-      await new RegistryClient('127.0.0.1:5000', noCreds).manifest('ml-images/synth-training', 'nx-abc');
+      await new RegistryClient('127.0.0.1:5000', noCreds).manifest(
+        'ml-images/synth-training',
+        'nx-abc',
+      );
       expect(sent()).toEqual([
         {
           url: 'http://127.0.0.1:5000/v2/ml-images/synth-training/manifests/nx-abc',
@@ -80,27 +101,52 @@ describe('registry-client', () => {
     });
 
     it('returns undefined for a tag the registry does not hold (404)', async () => {
-      fetchMock.mockResolvedValue(response(404, { errors: [{ code: 'MANIFEST_UNKNOWN' }] }));
-      await expect(new RegistryClient('127.0.0.1:5000', noCreds).manifest('ml-images/a', 'latest')).resolves.toBeUndefined();
+      fetchMock.mockResolvedValue(
+        response(404, { errors: [{ code: 'MANIFEST_UNKNOWN' }] }),
+      );
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).manifest(
+          'ml-images/a',
+          'latest',
+        ),
+      ).resolves.toBeUndefined();
     });
 
     it('returns the manifest digest header and the config digest of a held tag', async () => {
       fetchMock.mockResolvedValue(
         response(
           200,
-          { schemaVersion: 2, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: 'sha256:c0ffee' } },
+          {
+            schemaVersion: 2,
+            config: {
+              mediaType: 'application/vnd.oci.image.config.v1+json',
+              digest: 'sha256:c0ffee',
+            },
+          },
           { 'docker-content-digest': 'sha256:d1gest' },
         ),
       );
-      await expect(new RegistryClient('127.0.0.1:5000', noCreds).manifest('ml-images/a', 'latest')).resolves.toEqual({
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).manifest(
+          'ml-images/a',
+          'latest',
+        ),
+      ).resolves.toEqual({
         digest: 'sha256:d1gest',
         configDigest: 'sha256:c0ffee',
       });
     });
 
     it('returns an empty digest and no config digest for an index without them', async () => {
-      fetchMock.mockResolvedValue(response(200, { schemaVersion: 2, manifests: [] }));
-      await expect(new RegistryClient('127.0.0.1:5000', noCreds).manifest('ml-images/a', 'latest')).resolves.toEqual({
+      fetchMock.mockResolvedValue(
+        response(200, { schemaVersion: 2, manifests: [] }),
+      );
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).manifest(
+          'ml-images/a',
+          'latest',
+        ),
+      ).resolves.toEqual({
         digest: '',
         configDigest: undefined,
       });
@@ -115,13 +161,27 @@ describe('registry-client', () => {
           }),
         )
         .mockResolvedValueOnce(response(200, { token: 'tok-123' }))
-        .mockResolvedValueOnce(response(200, { config: { digest: 'sha256:cfg' } }, { 'docker-content-digest': 'sha256:man' }));
+        .mockResolvedValueOnce(
+          response(
+            200,
+            { config: { digest: 'sha256:cfg' } },
+            { 'docker-content-digest': 'sha256:man' },
+          ),
+        );
 
-      const manifest = await new RegistryClient('registry.example.com', creds).manifest('ml-images/synth-training', 'v1');
+      const manifest = await new RegistryClient(
+        'registry.example.com',
+        creds,
+      ).manifest('ml-images/synth-training', 'v1');
 
-      expect(manifest).toEqual({ digest: 'sha256:man', configDigest: 'sha256:cfg' });
+      expect(manifest).toEqual({
+        digest: 'sha256:man',
+        configDigest: 'sha256:cfg',
+      });
       const [first, token, retry] = sent();
-      expect(first.url).toBe('https://registry.example.com/v2/ml-images/synth-training/manifests/v1');
+      expect(first.url).toBe(
+        'https://registry.example.com/v2/ml-images/synth-training/manifests/v1',
+      );
       expect(first.headers.authorization).toBeUndefined();
       expect(token).toEqual({
         url: 'https://auth.example.com/token?service=registry.example.com&scope=repository%3Aml-images%2Fsynth-training%3Apull',
@@ -133,26 +193,44 @@ describe('registry-client', () => {
 
     it('accepts a token endpoint that answers access_token', async () => {
       fetchMock
-        .mockResolvedValueOnce(response(401, '', { 'www-authenticate': 'Bearer realm="https://auth.example.com/token"' }))
+        .mockResolvedValueOnce(
+          response(401, '', {
+            'www-authenticate': 'Bearer realm="https://auth.example.com/token"',
+          }),
+        )
         .mockResolvedValueOnce(response(200, { access_token: 'at-456' }))
         .mockResolvedValueOnce(response(404));
-      await new RegistryClient('registry.example.com', creds).manifest('ml-images/a', 'v1');
+      await new RegistryClient('registry.example.com', creds).manifest(
+        'ml-images/a',
+        'v1',
+      );
       expect(sent()[1].url).toBe('https://auth.example.com/token');
       expect(sent()[2].headers.authorization).toBe('Bearer at-456');
     });
 
     it('answers a Basic challenge with the credentials directly', async () => {
       fetchMock
-        .mockResolvedValueOnce(response(401, '', { 'www-authenticate': 'Basic realm="Registry Realm"' }))
+        .mockResolvedValueOnce(
+          response(401, '', {
+            'www-authenticate': 'Basic realm="Registry Realm"',
+          }),
+        )
         .mockResolvedValueOnce(response(404));
-      await expect(new RegistryClient('127.0.0.1:5000', creds).manifest('ml-images/a', 'v1')).resolves.toBeUndefined();
+      await expect(
+        new RegistryClient('127.0.0.1:5000', creds).manifest(
+          'ml-images/a',
+          'v1',
+        ),
+      ).resolves.toBeUndefined();
       expect(sent()).toHaveLength(2);
       expect(sent()[1].headers.authorization).toBe(BASIC);
     });
 
     it('reuses the token for the next request', async () => {
       fetchMock
-        .mockResolvedValueOnce(response(401, '', { 'www-authenticate': 'Basic realm="r"' }))
+        .mockResolvedValueOnce(
+          response(401, '', { 'www-authenticate': 'Basic realm="r"' }),
+        )
         .mockResolvedValueOnce(response(404))
         .mockResolvedValueOnce(response(404));
       const client = new RegistryClient('127.0.0.1:5000', creds);
@@ -164,19 +242,31 @@ describe('registry-client', () => {
 
     it('refuses with a docker login hint when the registry wants credentials and there are none', async () => {
       fetchMock.mockResolvedValue(
-        response(401, '', { 'www-authenticate': 'Bearer realm="https://auth.example.com/token",service="r"' }),
+        response(401, '', {
+          'www-authenticate':
+            'Bearer realm="https://auth.example.com/token",service="r"',
+        }),
       );
-      const error = await new RegistryClient('127.0.0.1:5000', noCreds).manifest('ml-images/a', 'v1').catch((e) => e);
+      const error = await new RegistryClient('127.0.0.1:5000', noCreds)
+        .manifest('ml-images/a', 'v1')
+        .catch((e) => e);
       expect(error).toBeInstanceOf(UserFacingError);
-      expect(error.message).toContain('Registry 127.0.0.1:5000 refused authentication (HTTP 401)');
+      expect(error.message).toContain(
+        'Registry 127.0.0.1:5000 refused authentication (HTTP 401)',
+      );
       expect(error.message).toContain('docker login 127.0.0.1:5000');
       expect(sent()).toHaveLength(1);
     });
 
     it('names the host, not the path prefix, in the login hint', async () => {
-      fetchMock.mockResolvedValue(response(403, { errors: [{ code: 'DENIED' }] }));
+      fetchMock.mockResolvedValue(
+        response(403, { errors: [{ code: 'DENIED' }] }),
+      );
       await expect(
-        new RegistryClient('us-central1-docker.pkg.dev/my-gcp-project', noCreds).manifest('my-gcp-project/ml-images/a', 'v1'),
+        new RegistryClient(
+          'us-central1-docker.pkg.dev/my-gcp-project',
+          noCreds,
+        ).manifest('my-gcp-project/ml-images/a', 'v1'),
       ).rejects.toThrow(
         'Log in first: docker login us-central1-docker.pkg.dev (for Artifact Registry: gcloud auth configure-docker us-central1-docker.pkg.dev)',
       );
@@ -186,40 +276,78 @@ describe('registry-client', () => {
       [
         'the token endpoint refuses them',
         [
-          () => response(401, '', { 'www-authenticate': 'Bearer realm="https://auth.example.com/token",service="s"' }),
+          () =>
+            response(401, '', {
+              'www-authenticate':
+                'Bearer realm="https://auth.example.com/token",service="s"',
+            }),
           () => response(401, 'invalid username/password'),
         ],
       ],
       [
         'the registry refuses the token',
         [
-          () => response(401, '', { 'www-authenticate': 'Bearer realm="https://auth.example.com/token",service="s"' }),
+          () =>
+            response(401, '', {
+              'www-authenticate':
+                'Bearer realm="https://auth.example.com/token",service="s"',
+            }),
           () => response(200, { token: 'tok' }),
-          () => response(401, '', { 'www-authenticate': 'Bearer realm="https://auth.example.com/token",error="insufficient_scope"' }),
+          () =>
+            response(401, '', {
+              'www-authenticate':
+                'Bearer realm="https://auth.example.com/token",error="insufficient_scope"',
+            }),
         ],
       ],
-      ['the registry refuses Basic auth', [() => response(401, '', { 'www-authenticate': 'Basic realm="r"' }), () => response(403)]],
-    ])('never puts the credentials in the error when %s', async (_label, answers) => {
-      for (const answer of answers) fetchMock.mockResolvedValueOnce(answer());
-      const error = await new RegistryClient('registry.example.com', creds).manifest('ml-images/a', 'v1').catch((e) => e);
-      expect(error).toBeInstanceOf(UserFacingError);
-      expect(error.message).toContain('refused authentication');
-      for (const secret of [USERNAME, SECRET, BASIC, Buffer.from(`${USERNAME}:${SECRET}`).toString('base64')]) {
-        expect(error.message).not.toContain(secret);
-      }
-    });
+      [
+        'the registry refuses Basic auth',
+        [
+          () => response(401, '', { 'www-authenticate': 'Basic realm="r"' }),
+          () => response(403),
+        ],
+      ],
+    ])(
+      'never puts the credentials in the error when %s',
+      async (_label, answers) => {
+        for (const answer of answers) fetchMock.mockResolvedValueOnce(answer());
+        const error = await new RegistryClient('registry.example.com', creds)
+          .manifest('ml-images/a', 'v1')
+          .catch((e) => e);
+        expect(error).toBeInstanceOf(UserFacingError);
+        expect(error.message).toContain('refused authentication');
+        for (const secret of [
+          USERNAME,
+          SECRET,
+          BASIC,
+          Buffer.from(`${USERNAME}:${SECRET}`).toString('base64'),
+        ]) {
+          expect(error.message).not.toContain(secret);
+        }
+      },
+    );
 
     it('fails on an unexpected status with the repository and tag', async () => {
       fetchMock.mockResolvedValue(response(500, 'oops'));
-      await expect(new RegistryClient('127.0.0.1:5000', noCreds).manifest('ml-images/a', 'v1')).rejects.toThrow(
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).manifest(
+          'ml-images/a',
+          'v1',
+        ),
+      ).rejects.toThrow(
         'Registry 127.0.0.1:5000 answered HTTP 500 for ml-images/a:v1',
       );
     });
 
     it('encodes the tag in the URL', async () => {
       fetchMock.mockResolvedValue(response(404));
-      await new RegistryClient('127.0.0.1:5000', noCreds).manifest('ml-images/a', 'a/b?c');
-      expect(sent()[0].url).toBe('http://127.0.0.1:5000/v2/ml-images/a/manifests/a%2Fb%3Fc');
+      await new RegistryClient('127.0.0.1:5000', noCreds).manifest(
+        'ml-images/a',
+        'a/b?c',
+      );
+      expect(sent()[0].url).toBe(
+        'http://127.0.0.1:5000/v2/ml-images/a/manifests/a%2Fb%3Fc',
+      );
     });
   });
 
@@ -227,27 +355,44 @@ describe('registry-client', () => {
     it.each([
       ['ECONNREFUSED', connectionError('ECONNREFUSED'), 'ECONNREFUSED'],
       ['a DNS failure', connectionError('ENOTFOUND'), 'ENOTFOUND'],
-      ['a timeout', new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 'TimeoutError'],
-    ])('says the registry is unreachable on %s', async (_label, error, cause) => {
-      fetchMock.mockRejectedValue(error);
-      const thrown = await new RegistryClient('127.0.0.1:5000', noCreds).ping().catch((e) => e);
-      expect(thrown).toBeInstanceOf(UserFacingError);
-      expect(thrown.message).toBe(
-        `Registry 127.0.0.1:5000 is unreachable (${cause} on http://127.0.0.1:5000/v2/). Start it (in this repository: bash tools/toolchain/registry.sh) or pass the right --registry / ML_DOCKER_REGISTRY.`,
-      );
-    });
+      [
+        'a timeout',
+        new DOMException(
+          'The operation was aborted due to timeout',
+          'TimeoutError',
+        ),
+        'TimeoutError',
+      ],
+    ])(
+      'says the registry is unreachable on %s',
+      async (_label, error, cause) => {
+        fetchMock.mockRejectedValue(error);
+        const thrown = await new RegistryClient('127.0.0.1:5000', noCreds)
+          .ping()
+          .catch((e) => e);
+        expect(thrown).toBeInstanceOf(UserFacingError);
+        expect(thrown.message).toBe(
+          `Registry 127.0.0.1:5000 is unreachable (${cause} on http://127.0.0.1:5000/v2/). Start it (in this repository: bash tools/toolchain/registry.sh) or pass the right --registry / ML_DOCKER_REGISTRY.`,
+        );
+      },
+    );
 
     it('says so for a manifest lookup too', async () => {
       fetchMock.mockRejectedValue(connectionError('ECONNREFUSED'));
-      await expect(new RegistryClient('127.0.0.1:5000', noCreds).manifest('ml-images/a', 'v1')).rejects.toThrow(
-        'Registry 127.0.0.1:5000 is unreachable (ECONNREFUSED',
-      );
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).manifest(
+          'ml-images/a',
+          'v1',
+        ),
+      ).rejects.toThrow('Registry 127.0.0.1:5000 is unreachable (ECONNREFUSED');
     });
 
     it('pings /v2/ of the host', async () => {
       fetchMock.mockResolvedValue(response(200, {}));
       await new RegistryClient('localhost:5000/team', noCreds).ping();
-      expect(sent()).toEqual([{ url: 'http://localhost:5000/v2/', headers: {} }]);
+      expect(sent()).toEqual([
+        { url: 'http://localhost:5000/v2/', headers: {} },
+      ]);
     });
   });
 
@@ -267,69 +412,136 @@ describe('registry-client', () => {
     });
 
     const writeConfig = (config: unknown) =>
-      writeFileSync(join(dir, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
+      writeFileSync(
+        join(dir, 'config.json'),
+        typeof config === 'string' ? config : JSON.stringify(config),
+      );
     const auth = (s: string) => Buffer.from(s).toString('base64');
 
     it.each([
       ['the bare host', '127.0.0.1:5000', '127.0.0.1:5000'],
-      ['the https:// host', 'https://registry.example.com', 'registry.example.com'],
+      [
+        'the https:// host',
+        'https://registry.example.com',
+        'registry.example.com',
+      ],
       ['the http:// host', 'http://127.0.0.1:5000', '127.0.0.1:5000'],
-      ['the host of a registry with a path', 'us-central1-docker.pkg.dev', 'us-central1-docker.pkg.dev/my-gcp-project'],
-    ])('reads the auths entry stored under %s', async (_label, key, registry) => {
-      writeConfig({ auths: { [key]: { auth: auth(`${USERNAME}:${SECRET}`) } } });
-      await expect(dockerCredentials(registry)).resolves.toEqual({ username: USERNAME, secret: SECRET });
-      expect(runMock).not.toHaveBeenCalled();
-    });
+      [
+        'the host of a registry with a path',
+        'us-central1-docker.pkg.dev',
+        'us-central1-docker.pkg.dev/my-gcp-project',
+      ],
+    ])(
+      'reads the auths entry stored under %s',
+      async (_label, key, registry) => {
+        writeConfig({
+          auths: { [key]: { auth: auth(`${USERNAME}:${SECRET}`) } },
+        });
+        await expect(dockerCredentials(registry)).resolves.toEqual({
+          username: USERNAME,
+          secret: SECRET,
+        });
+        expect(runMock).not.toHaveBeenCalled();
+      },
+    );
 
     it('keeps colons in the secret', async () => {
-      writeConfig({ auths: { '127.0.0.1:5000': { auth: auth('bot:pa:ss:word') } } });
-      await expect(dockerCredentials('127.0.0.1:5000')).resolves.toEqual({ username: 'bot', secret: 'pa:ss:word' });
+      writeConfig({
+        auths: { '127.0.0.1:5000': { auth: auth('bot:pa:ss:word') } },
+      });
+      await expect(dockerCredentials('127.0.0.1:5000')).resolves.toEqual({
+        username: 'bot',
+        secret: 'pa:ss:word',
+      });
     });
 
     it.each([
       ['there is no config.json', undefined],
       ['config.json is not JSON', '{ not json'],
-      ['there is no entry for the host', { auths: { 'other.example.com': { auth: auth('a:b') } } }],
-      ['the entry has no auth', { auths: { '127.0.0.1:5000': { identitytoken: 'x' } } }],
-      ['the auth has no colon', { auths: { '127.0.0.1:5000': { auth: auth('justauser') } } }],
+      [
+        'there is no entry for the host',
+        { auths: { 'other.example.com': { auth: auth('a:b') } } },
+      ],
+      [
+        'the entry has no auth',
+        { auths: { '127.0.0.1:5000': { identitytoken: 'x' } } },
+      ],
+      [
+        'the auth has no colon',
+        { auths: { '127.0.0.1:5000': { auth: auth('justauser') } } },
+      ],
     ])('returns undefined when %s', async (_label, config) => {
       if (config !== undefined) writeConfig(config);
-      await expect(dockerCredentials('127.0.0.1:5000')).resolves.toBeUndefined();
+      await expect(
+        dockerCredentials('127.0.0.1:5000'),
+      ).resolves.toBeUndefined();
     });
 
     it.each([
-      ['a credHelper for the host', { credHelpers: { 'us-central1-docker.pkg.dev': 'gcloud' } }, 'docker-credential-gcloud'],
+      [
+        'a credHelper for the host',
+        { credHelpers: { 'us-central1-docker.pkg.dev': 'gcloud' } },
+        'docker-credential-gcloud',
+      ],
       ['a credsStore', { credsStore: 'pass' }, 'docker-credential-pass'],
     ])('asks %s', async (_label, config, helper) => {
       writeConfig(config);
       runMock.mockResolvedValue({
         command: '',
         exitCode: 0,
-        stdout: JSON.stringify({ ServerURL: 'us-central1-docker.pkg.dev', Username: 'oauth2accesstoken', Secret: 'ya29.tok' }),
+        stdout: JSON.stringify({
+          ServerURL: 'us-central1-docker.pkg.dev',
+          Username: 'oauth2accesstoken',
+          Secret: 'ya29.tok',
+        }),
         stderr: '',
         all: '',
         timedOut: false,
       });
-      await expect(dockerCredentials('us-central1-docker.pkg.dev/my-gcp-project')).resolves.toEqual({
+      await expect(
+        dockerCredentials('us-central1-docker.pkg.dev/my-gcp-project'),
+      ).resolves.toEqual({
         username: 'oauth2accesstoken',
         secret: 'ya29.tok',
       });
-      expect(runMock).toHaveBeenCalledWith(helper, ['get'], { input: 'us-central1-docker.pkg.dev', timeoutMs: 20_000 });
+      expect(runMock).toHaveBeenCalledWith(helper, ['get'], {
+        input: 'us-central1-docker.pkg.dev',
+        timeoutMs: 20_000,
+      });
     });
 
     it.each([
-      ['fails', { exitCode: 1, stdout: 'credentials not found in native keychain' }],
+      [
+        'fails',
+        { exitCode: 1, stdout: 'credentials not found in native keychain' },
+      ],
       ['prints no JSON', { exitCode: 0, stdout: 'nope' }],
     ])('falls back to auths when the helper %s', async (_label, answer) => {
-      writeConfig({ credsStore: 'desktop', auths: { '127.0.0.1:5000': { auth: auth(`${USERNAME}:${SECRET}`) } } });
-      runMock.mockResolvedValue({ command: '', stderr: '', all: '', timedOut: false, ...answer });
-      await expect(dockerCredentials('127.0.0.1:5000')).resolves.toEqual({ username: USERNAME, secret: SECRET });
+      writeConfig({
+        credsStore: 'desktop',
+        auths: { '127.0.0.1:5000': { auth: auth(`${USERNAME}:${SECRET}`) } },
+      });
+      runMock.mockResolvedValue({
+        command: '',
+        stderr: '',
+        all: '',
+        timedOut: false,
+        ...answer,
+      });
+      await expect(dockerCredentials('127.0.0.1:5000')).resolves.toEqual({
+        username: USERNAME,
+        secret: SECRET,
+      });
     });
 
     it('gives the RegistryClient the stored credentials by default', async () => {
-      writeConfig({ auths: { '127.0.0.1:5000': { auth: auth(`${USERNAME}:${SECRET}`) } } });
+      writeConfig({
+        auths: { '127.0.0.1:5000': { auth: auth(`${USERNAME}:${SECRET}`) } },
+      });
       fetchMock
-        .mockResolvedValueOnce(response(401, '', { 'www-authenticate': 'Basic realm="r"' }))
+        .mockResolvedValueOnce(
+          response(401, '', { 'www-authenticate': 'Basic realm="r"' }),
+        )
         .mockResolvedValueOnce(response(404));
       await new RegistryClient('127.0.0.1:5000').manifest('ml-images/a', 'v1');
       expect(sent()[1].headers.authorization).toBe(BASIC);

@@ -33,7 +33,8 @@ const MANIFEST_TYPES = [
 /** Docker talks plain HTTP to loopback registries; everything else is HTTPS. */
 export function registryBaseUrl(host: string): string {
   const hostname = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  const loopback = hostname === 'localhost' || hostname === '::1' || /^127\./.test(hostname);
+  const loopback =
+    hostname === 'localhost' || hostname === '::1' || /^127\./.test(hostname);
   return `${loopback ? 'http' : 'https'}://${host}`;
 }
 
@@ -41,7 +42,8 @@ export class RegistryClient {
   private token?: string;
   constructor(
     readonly registry: string,
-    private readonly credentials: () => Promise<Credentials | undefined> = () => dockerCredentials(registry),
+    private readonly credentials: () => Promise<Credentials | undefined> = () =>
+      dockerCredentials(registry),
     private readonly timeoutMs = 10_000,
   ) {}
 
@@ -54,17 +56,26 @@ export class RegistryClient {
     await this.request('/v2/');
   }
 
-  async manifest(repositoryPath: string, tag: string): Promise<RemoteManifest | undefined> {
-    const res = await this.request(`/v2/${repositoryPath}/manifests/${encodeURIComponent(tag)}`, {
-      accept: MANIFEST_TYPES,
-    });
+  async manifest(
+    repositoryPath: string,
+    tag: string,
+  ): Promise<RemoteManifest | undefined> {
+    const res = await this.request(
+      `/v2/${repositoryPath}/manifests/${encodeURIComponent(tag)}`,
+      {
+        accept: MANIFEST_TYPES,
+      },
+    );
     if (res.status === 404) return undefined;
     if (res.status === 401 || res.status === 403) {
       fail(
         `Registry ${this.registry} refused authentication (HTTP ${res.status}). Log in first: docker login ${this.host} (for Artifact Registry: gcloud auth configure-docker ${this.host}).`,
       );
     }
-    if (!res.ok) fail(`Registry ${this.registry} answered HTTP ${res.status} for ${repositoryPath}:${tag}. Check the registry's logs and retry.`);
+    if (!res.ok)
+      fail(
+        `Registry ${this.registry} answered HTTP ${res.status} for ${repositoryPath}:${tag}. Check the registry's logs and retry.`,
+      );
     const body = (await res.json()) as { config?: { digest?: string } };
     return {
       digest: res.headers.get('docker-content-digest') ?? '',
@@ -72,16 +83,24 @@ export class RegistryClient {
     };
   }
 
-  private async request(path: string, opts: { accept?: string } = {}, retried = false): Promise<Response> {
+  private async request(
+    path: string,
+    opts: { accept?: string } = {},
+    retried = false,
+  ): Promise<Response> {
     const url = `${registryBaseUrl(this.host)}${path}`;
     const headers: Record<string, string> = {};
     if (opts.accept) headers.accept = opts.accept;
     if (this.token) headers.authorization = this.token;
     let res: Response;
     try {
-      res = await fetch(url, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await fetch(url, {
+        headers,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+      const cause =
+        (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
       fail(
         `Registry ${this.registry} is unreachable (${cause} on ${registryBaseUrl(this.host)}/v2/). Start it (in this repository: bash tools/toolchain/registry.sh) or pass the right --registry / ML_DOCKER_REGISTRY.`,
       );
@@ -97,7 +116,10 @@ export class RegistryClient {
     return res;
   }
 
-  private async authorize(challenge: string, creds: Credentials): Promise<string | undefined> {
+  private async authorize(
+    challenge: string,
+    creds: Credentials,
+  ): Promise<string | undefined> {
     const basic = `Basic ${Buffer.from(`${creds.username}:${creds.secret}`).toString('base64')}`;
     if (/^basic/i.test(challenge)) return basic;
     if (!/^bearer/i.test(challenge)) return undefined;
@@ -108,9 +130,15 @@ export class RegistryClient {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     if (params.scope) url.searchParams.set('scope', params.scope);
-    const res = await fetch(url, { headers: { authorization: basic }, signal: AbortSignal.timeout(this.timeoutMs) });
+    const res = await fetch(url, {
+      headers: { authorization: basic },
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
     if (!res.ok) return undefined;
-    const body = (await res.json()) as { token?: string; access_token?: string };
+    const body = (await res.json()) as {
+      token?: string;
+      access_token?: string;
+    };
     const token = body.token ?? body.access_token;
     return token ? `Bearer ${token}` : undefined;
   }
@@ -123,9 +151,14 @@ interface DockerConfig {
 }
 
 /** The credentials `docker login` stored for this registry, if any. */
-export async function dockerCredentials(registry: string): Promise<Credentials | undefined> {
+export async function dockerCredentials(
+  registry: string,
+): Promise<Credentials | undefined> {
   const host = splitRegistry(registry).host;
-  const file = join(process.env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
+  const file = join(
+    process.env.DOCKER_CONFIG || join(homedir(), '.docker'),
+    'config.json',
+  );
   if (!existsSync(file)) return undefined;
   let config: DockerConfig;
   try {
@@ -135,7 +168,10 @@ export async function dockerCredentials(registry: string): Promise<Credentials |
   }
   const helper = config.credHelpers?.[host] ?? config.credsStore;
   if (helper) {
-    const r = await run(`docker-credential-${helper}`, ['get'], { input: host, timeoutMs: 20_000 });
+    const r = await run(`docker-credential-${helper}`, ['get'], {
+      input: host,
+      timeoutMs: 20_000,
+    });
     if (r.exitCode === 0) {
       try {
         const { Username, Secret } = JSON.parse(r.stdout);
@@ -145,11 +181,15 @@ export async function dockerCredentials(registry: string): Promise<Credentials |
       }
     }
   }
-  const entry = config.auths?.[host] ?? config.auths?.[`https://${host}`] ?? config.auths?.[`http://${host}`];
+  const entry =
+    config.auths?.[host] ??
+    config.auths?.[`https://${host}`] ??
+    config.auths?.[`http://${host}`];
   if (entry?.auth) {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const i = decoded.indexOf(':');
-    if (i > 0) return { username: decoded.slice(0, i), secret: decoded.slice(i + 1) };
+    if (i > 0)
+      return { username: decoded.slice(0, i), secret: decoded.slice(i + 1) };
   }
   return undefined;
 }

@@ -1,12 +1,25 @@
 import { ExecutorContext, logger } from '@nx/devkit';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resetEngineCache } from '../../lib/engine';
 import { UserFacingError } from '../../lib/errors';
 import { GitInfo } from '../../lib/git';
 import { run, RunResult } from '../../lib/process';
-import buildExecutor, { buildImages, NormalizedBuildOptions, normalizeOptions, pickEngine, tagsFor } from './build.impl';
+import buildExecutor, {
+  buildImages,
+  NormalizedBuildOptions,
+  normalizeOptions,
+  pickEngine,
+  tagsFor,
+} from './build.impl';
 import { BuildExecutorSchema } from './schema';
 
 jest.mock('../../lib/process');
@@ -15,7 +28,8 @@ const runMock = jest.mocked(run);
 
 const CLIENT = '/opt/docker/bin/docker';
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
-const IMAGE_ID = 'sha256:1111111111111111111111111111111111111111111111111111111111111111';
+const IMAGE_ID =
+  'sha256:1111111111111111111111111111111111111111111111111111111111111111';
 const TRAINING_DOCKERFILE = [
   'ARG BASE_IMAGE=python:3.10-slim',
   'FROM ${BASE_IMAGE} AS runtime',
@@ -24,21 +38,42 @@ const TRAINING_DOCKERFILE = [
 ].join('\n');
 
 function ok(stdout = '', stderr = ''): RunResult {
-  return { command: '', exitCode: 0, stdout, stderr, all: [stdout, stderr].filter(Boolean).join('\n'), timedOut: false };
+  return {
+    command: '',
+    exitCode: 0,
+    stdout,
+    stderr,
+    all: [stdout, stderr].filter(Boolean).join('\n'),
+    timedOut: false,
+  };
 }
 
 function failed(all: string): RunResult {
-  return { command: '', exitCode: 1, stdout: '', stderr: all, all, timedOut: false };
+  return {
+    command: '',
+    exitCode: 1,
+    stdout: '',
+    stderr: all,
+    all,
+    timedOut: false,
+  };
 }
 
-const ENV_KEYS = ['NX_TASK_HASH', 'ML_DOCKER_BASE_IMAGE', 'ML_DOCKER_REGISTRY', 'ML_DOCKER_CLIENT'] as const;
+const ENV_KEYS = [
+  'NX_TASK_HASH',
+  'ML_DOCKER_BASE_IMAGE',
+  'ML_DOCKER_REGISTRY',
+  'ML_DOCKER_CLIENT',
+] as const;
 
 describe('build executor', () => {
   const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
   let root: string;
   let context: ExecutorContext;
 
-  function makeContext(overrides: Partial<ExecutorContext> = {}): ExecutorContext {
+  function makeContext(
+    overrides: Partial<ExecutorContext> = {},
+  ): ExecutorContext {
     return {
       root,
       cwd: root,
@@ -48,7 +83,12 @@ describe('build executor', () => {
       projectsConfigurations: {
         version: 2,
         projects: {
-          synth: { root: 'apps/synth', targets: { 'docker-build': { executor: '@ml/docker:build', options: {} } } },
+          synth: {
+            root: 'apps/synth',
+            targets: {
+              'docker-build': { executor: '@ml/docker:build', options: {} },
+            },
+          },
         },
       },
       nxJsonConfiguration: {},
@@ -57,12 +97,22 @@ describe('build executor', () => {
     };
   }
 
-  function taskGraphWith(id: string, hash: string): ExecutorContext['taskGraph'] {
+  function taskGraphWith(
+    id: string,
+    hash: string,
+  ): ExecutorContext['taskGraph'] {
     const [project, target, configuration] = id.split(':');
     return {
       roots: [id],
       tasks: {
-        [id]: { id, target: { project, target, configuration }, overrides: {}, outputs: [], cache: true, hash },
+        [id]: {
+          id,
+          target: { project, target, configuration },
+          overrides: {},
+          outputs: [],
+          cache: true,
+          hash,
+        },
       },
       dependencies: { [id]: [] },
       continuousDependencies: { [id]: [] },
@@ -73,7 +123,10 @@ describe('build executor', () => {
     for (const k of ENV_KEYS) delete process.env[k];
     root = mkdtempSync(join(tmpdir(), 'ml-docker-ws-'));
     mkdirSync(join(root, 'apps/synth/docker/training'), { recursive: true });
-    writeFileSync(join(root, 'apps/synth/docker/training/Dockerfile'), TRAINING_DOCKERFILE);
+    writeFileSync(
+      join(root, 'apps/synth/docker/training/Dockerfile'),
+      TRAINING_DOCKERFILE,
+    );
     context = makeContext();
     runMock.mockReset();
     resetEngineCache();
@@ -105,78 +158,152 @@ describe('build executor', () => {
     });
 
     it('keeps the options given', () => {
-      const options: BuildExecutorSchema = { latest: false, gitShaTag: false, engine: 'classic', tags: ['v1'], baseImage: 'python:3.12-slim' };
+      const options: BuildExecutorSchema = {
+        latest: false,
+        gitShaTag: false,
+        engine: 'classic',
+        tags: ['v1'],
+        baseImage: 'python:3.12-slim',
+      };
       expect(normalizeOptions(options, context)).toMatchObject(options);
     });
 
     it('takes the base image from ML_DOCKER_BASE_IMAGE', () => {
       process.env.ML_DOCKER_BASE_IMAGE = 'mirror.local/python:3.10-slim';
-      expect(normalizeOptions({}, context).baseImage).toBe('mirror.local/python:3.10-slim');
+      expect(normalizeOptions({}, context).baseImage).toBe(
+        'mirror.local/python:3.10-slim',
+      );
     });
 
     it('prefers the baseImage option to ML_DOCKER_BASE_IMAGE', () => {
       process.env.ML_DOCKER_BASE_IMAGE = 'mirror.local/python:3.10-slim';
-      expect(normalizeOptions({ baseImage: 'python:3.12-slim' }, context).baseImage).toBe('python:3.12-slim');
+      expect(
+        normalizeOptions({ baseImage: 'python:3.12-slim' }, context).baseImage,
+      ).toBe('python:3.12-slim');
     });
 
     it('writes the record under outputPath when given', () => {
-      expect(normalizeOptions({ outputPath: 'dist/images/synth' }, context).recordPath).toBe(
-        join(root, 'dist/images/synth/build-record.json'),
-      );
+      expect(
+        normalizeOptions({ outputPath: 'dist/images/synth' }, context)
+          .recordPath,
+      ).toBe(join(root, 'dist/images/synth/build-record.json'));
     });
 
     it('derives the content tag from NX_TASK_HASH', () => {
       process.env.NX_TASK_HASH = '9f8e7d6c5b4a39281706';
-      expect(normalizeOptions({}, context).contentTag).toBe('nx-9f8e7d6c5b4a39281706');
+      expect(normalizeOptions({}, context).contentTag).toBe(
+        'nx-9f8e7d6c5b4a39281706',
+      );
     });
 
     it.each([
       ['the task', 'synth:docker-build', undefined],
       ['the task of a configuration', 'synth:docker-build:ci', 'ci'],
-    ])('derives the content tag from the hash of %s in the task graph', (_label, id, configurationName) => {
-      const ctx = makeContext({ configurationName, taskGraph: taskGraphWith(id, '1234567890abcdef') });
-      expect(normalizeOptions({}, ctx).contentTag).toBe('nx-1234567890abcdef');
-    });
+    ])(
+      'derives the content tag from the hash of %s in the task graph',
+      (_label, id, configurationName) => {
+        const ctx = makeContext({
+          configurationName,
+          taskGraph: taskGraphWith(id, '1234567890abcdef'),
+        });
+        expect(normalizeOptions({}, ctx).contentTag).toBe(
+          'nx-1234567890abcdef',
+        );
+      },
+    );
 
     it('ignores the hash of another task', () => {
-      const ctx = makeContext({ taskGraph: taskGraphWith('other:docker-build', '1234567890abcdef') });
+      const ctx = makeContext({
+        taskGraph: taskGraphWith('other:docker-build', '1234567890abcdef'),
+      });
       expect(normalizeOptions({}, ctx).contentTag).toBeUndefined();
     });
 
     it('prefers NX_TASK_HASH to the task graph', () => {
       process.env.NX_TASK_HASH = 'fromenv';
-      const ctx = makeContext({ taskGraph: taskGraphWith('synth:docker-build', 'fromgraph') });
+      const ctx = makeContext({
+        taskGraph: taskGraphWith('synth:docker-build', 'fromgraph'),
+      });
       expect(normalizeOptions({}, ctx).contentTag).toBe('nx-fromenv');
     });
 
-    it.each(['my tag', '-rc', '.x', 'a/b', 'v1:2', '$(id)', ''])('refuses the user tag %j', (tag) => {
-      expect(() => normalizeOptions({ tags: ['ok', tag] }, context)).toThrow(UserFacingError);
-      expect(() => normalizeOptions({ tags: ['ok', tag] }, context)).toThrow(`Invalid tag "${tag}" in the tags option`);
-    });
+    it.each(['my tag', '-rc', '.x', 'a/b', 'v1:2', '$(id)', ''])(
+      'refuses the user tag %j',
+      (tag) => {
+        expect(() => normalizeOptions({ tags: ['ok', tag] }, context)).toThrow(
+          UserFacingError,
+        );
+        expect(() => normalizeOptions({ tags: ['ok', tag] }, context)).toThrow(
+          `Invalid tag "${tag}" in the tags option`,
+        );
+      },
+    );
 
     it('refuses to run outside a project', () => {
-      expect(() => normalizeOptions({}, makeContext({ projectName: undefined }))).toThrow(
+      expect(() =>
+        normalizeOptions({}, makeContext({ projectName: undefined })),
+      ).toThrow(
         'This executor must run on a project: nx run <project>:<target>.',
       );
     });
   });
 
   describe('tagsFor', () => {
-    const base: NormalizedBuildOptions = { latest: true, gitShaTag: true, engine: 'auto', recordPath: '/x' };
+    const base: NormalizedBuildOptions = {
+      latest: true,
+      gitShaTag: true,
+      engine: 'auto',
+      recordPath: '/x',
+    };
     const clean: GitInfo = { sha: SHA, shortSha: 'abcdef0', dirty: false };
     const dirty: GitInfo = { ...clean, dirty: true };
     const noGit: GitInfo = { dirty: false };
 
     it.each<[string, Partial<NormalizedBuildOptions>, GitInfo, string[]]>([
-      ['content tag, SHA and latest by default', { contentTag: 'nx-123' }, clean, ['nx-123', 'abcdef0', 'latest']],
+      [
+        'content tag, SHA and latest by default',
+        { contentTag: 'nx-123' },
+        clean,
+        ['nx-123', 'abcdef0', 'latest'],
+      ],
       ['no content tag outside nx', {}, clean, ['abcdef0', 'latest']],
-      ['no SHA when the project has uncommitted changes', { contentTag: 'nx-123' }, dirty, ['nx-123', 'latest']],
-      ['no SHA outside a git repository', { contentTag: 'nx-123' }, noGit, ['nx-123', 'latest']],
+      [
+        'no SHA when the project has uncommitted changes',
+        { contentTag: 'nx-123' },
+        dirty,
+        ['nx-123', 'latest'],
+      ],
+      [
+        'no SHA outside a git repository',
+        { contentTag: 'nx-123' },
+        noGit,
+        ['nx-123', 'latest'],
+      ],
       ['no SHA with gitShaTag off', { gitShaTag: false }, clean, ['latest']],
-      ['no latest with latest off', { latest: false, contentTag: 'nx-123' }, clean, ['nx-123', 'abcdef0']],
-      ['user tags last', { tags: ['v1.2.0', 'stable'] }, clean, ['abcdef0', 'latest', 'v1.2.0', 'stable']],
-      ['each tag once', { contentTag: 'nx-1', tags: ['latest', 'abcdef0', 'nx-1', 'v1', 'v1'] }, clean, ['nx-1', 'abcdef0', 'latest', 'v1']],
-      ['nothing when everything is off', { latest: false, gitShaTag: false }, clean, []],
+      [
+        'no latest with latest off',
+        { latest: false, contentTag: 'nx-123' },
+        clean,
+        ['nx-123', 'abcdef0'],
+      ],
+      [
+        'user tags last',
+        { tags: ['v1.2.0', 'stable'] },
+        clean,
+        ['abcdef0', 'latest', 'v1.2.0', 'stable'],
+      ],
+      [
+        'each tag once',
+        { contentTag: 'nx-1', tags: ['latest', 'abcdef0', 'nx-1', 'v1', 'v1'] },
+        clean,
+        ['nx-1', 'abcdef0', 'latest', 'v1'],
+      ],
+      [
+        'nothing when everything is off',
+        { latest: false, gitShaTag: false },
+        clean,
+        [],
+      ],
     ])('gives %s', (_label, options, git, tags) => {
       expect(tagsFor({ ...base, ...options }, git)).toEqual(tags);
     });
@@ -196,18 +323,27 @@ describe('build executor', () => {
         const line = args.join(' ');
         if (file === 'git') {
           if (line === 'rev-parse HEAD') return ok(`${SHA}\n`);
-          if (line === 'status --porcelain -- apps/synth') return ok(dirty ? ' M apps/synth/src/model/train.py' : '');
-          if (line === 'config --get remote.origin.url') return ok('https://ci-bot:ghp_t0k3n@github.com/acme/ml.git');
-          if (line === 'show -s --format=%cI HEAD') return ok('2024-05-01T12:00:00+02:00');
+          if (line === 'status --porcelain -- apps/synth')
+            return ok(dirty ? ' M apps/synth/src/model/train.py' : '');
+          if (line === 'config --get remote.origin.url')
+            return ok('https://ci-bot:ghp_t0k3n@github.com/acme/ml.git');
+          if (line === 'show -s --format=%cI HEAD')
+            return ok('2024-05-01T12:00:00+02:00');
         }
         if (file === CLIENT) {
           if (line.startsWith('version ')) return ok('28.3.2|28.3.2');
-          if (line === 'buildx version') return buildx ? ok('github.com/docker/buildx v0.25.0') : failed("'buildx' is not a docker command");
+          if (line === 'buildx version')
+            return buildx
+              ? ok('github.com/docker/buildx v0.25.0')
+              : failed("'buildx' is not a docker command");
           if (args[0] === 'image' && args[1] === 'inspect') {
-            return ok(JSON.stringify([{ Id: IMAGE_ID, Size: 150_000_000, Config: {} }]));
+            return ok(
+              JSON.stringify([{ Id: IMAGE_ID, Size: 150_000_000, Config: {} }]),
+            );
           }
           if (args.includes('--iidfile')) {
-            if (build.exitCode === 0) writeFileSync(args[args.indexOf('--iidfile') + 1], IMAGE_ID);
+            if (build.exitCode === 0)
+              writeFileSync(args[args.indexOf('--iidfile') + 1], IMAGE_ID);
             return build;
           }
         }
@@ -215,30 +351,46 @@ describe('build executor', () => {
       });
     }
 
-    const buildCalls = () => runMock.mock.calls.filter(([, args]) => args.includes('--iidfile'));
+    const buildCalls = () =>
+      runMock.mock.calls.filter(([, args]) => args.includes('--iidfile'));
     const projectRoot = () => join(root, 'apps/synth');
 
     it('runs docker buildx build with the exact command line and writes the build record', async () => {
       fake();
       process.env.NX_TASK_HASH = '5a5a5a5a';
 
-      const record = await buildImages({ baseImage: 'python:3.12-slim' }, context);
+      const record = await buildImages(
+        { baseImage: 'python:3.12-slim' },
+        context,
+      );
 
       const repo = '127.0.0.1:5000/ml-images/synth-training';
       expect(buildCalls()).toEqual([
         [
           CLIENT,
           [
-            'buildx', 'build', '--load', '--progress=plain',
-            '--file', join(projectRoot(), 'docker/training/Dockerfile'),
-            '--tag', `${repo}:nx-5a5a5a5a`,
-            '--tag', `${repo}:abcdef0`,
-            '--tag', `${repo}:latest`,
-            '--build-arg', 'BASE_IMAGE=python:3.12-slim',
-            '--label', 'org.opencontainers.image.source=https://github.com/acme/ml.git',
-            '--label', `org.opencontainers.image.revision=${SHA}`,
-            '--label', 'org.opencontainers.image.created=2024-05-01T10:00:00.000Z',
-            '--iidfile', expect.stringMatching(/ml-docker-build-[^/]+\/iid$/),
+            'buildx',
+            'build',
+            '--load',
+            '--progress=plain',
+            '--file',
+            join(projectRoot(), 'docker/training/Dockerfile'),
+            '--tag',
+            `${repo}:nx-5a5a5a5a`,
+            '--tag',
+            `${repo}:abcdef0`,
+            '--tag',
+            `${repo}:latest`,
+            '--build-arg',
+            'BASE_IMAGE=python:3.12-slim',
+            '--label',
+            'org.opencontainers.image.source=https://github.com/acme/ml.git',
+            '--label',
+            `org.opencontainers.image.revision=${SHA}`,
+            '--label',
+            'org.opencontainers.image.created=2024-05-01T10:00:00.000Z',
+            '--iidfile',
+            expect.stringMatching(/ml-docker-build-[^/]+\/iid$/),
             projectRoot(),
           ],
           { env: {}, stream: true, cwd: projectRoot() },
@@ -263,7 +415,12 @@ describe('build executor', () => {
           },
         ],
       });
-      const written = JSON.parse(readFileSync(join(root, 'dist/docker/apps/synth/build-record.json'), 'utf8'));
+      const written = JSON.parse(
+        readFileSync(
+          join(root, 'dist/docker/apps/synth/build-record.json'),
+          'utf8',
+        ),
+      );
       expect(written).toEqual(JSON.parse(JSON.stringify(record)));
     });
 
@@ -284,28 +441,53 @@ describe('build executor', () => {
 
     it.each([
       ['declares BASE_IMAGE', TRAINING_DOCKERFILE, true],
-      ['does not declare BASE_IMAGE', 'FROM python:3.10-slim\nCMD ["python"]\n', false],
-    ])('passes the base image only when the Dockerfile %s', async (_label, dockerfile, passed) => {
-      writeFileSync(join(projectRoot(), 'docker/training/Dockerfile'), dockerfile);
-      fake();
-      process.env.ML_DOCKER_BASE_IMAGE = 'mirror.local/python:3.10-slim';
-      await buildImages({}, context);
-      const args = buildCalls()[0][1];
-      expect(args.includes('BASE_IMAGE=mirror.local/python:3.10-slim')).toBe(passed);
-    });
+      [
+        'does not declare BASE_IMAGE',
+        'FROM python:3.10-slim\nCMD ["python"]\n',
+        false,
+      ],
+    ])(
+      'passes the base image only when the Dockerfile %s',
+      async (_label, dockerfile, passed) => {
+        writeFileSync(
+          join(projectRoot(), 'docker/training/Dockerfile'),
+          dockerfile,
+        );
+        fake();
+        process.env.ML_DOCKER_BASE_IMAGE = 'mirror.local/python:3.10-slim';
+        await buildImages({}, context);
+        const args = buildCalls()[0][1];
+        expect(args.includes('BASE_IMAGE=mirror.local/python:3.10-slim')).toBe(
+          passed,
+        );
+      },
+    );
 
     it('lets buildArgs override the base image', async () => {
       fake();
-      await buildImages({ baseImage: 'a:1', buildArgs: { BASE_IMAGE: 'b:2', PIP_NO_INDEX: '1' } }, context);
+      await buildImages(
+        {
+          baseImage: 'a:1',
+          buildArgs: { BASE_IMAGE: 'b:2', PIP_NO_INDEX: '1' },
+        },
+        context,
+      );
       const args = buildCalls()[0][1];
-      expect(args.filter((_a, i) => args[i - 1] === '--build-arg')).toEqual(['BASE_IMAGE=b:2', 'PIP_NO_INDEX=1']);
+      expect(args.filter((_a, i) => args[i - 1] === '--build-arg')).toEqual([
+        'BASE_IMAGE=b:2',
+        'PIP_NO_INDEX=1',
+      ]);
     });
 
     it('skips the SHA tag and commit time when the project has uncommitted changes', async () => {
       fake({ dirty: true });
       const record = await buildImages({}, context);
       expect(record.images[0].tags).toEqual(['latest']);
-      expect(runMock.mock.calls.some(([file, args]) => file === 'git' && args[0] === 'show')).toBe(false);
+      expect(
+        runMock.mock.calls.some(
+          ([file, args]) => file === 'git' && args[0] === 'show',
+        ),
+      ).toBe(false);
     });
 
     it('builds with DOCKER_BUILDKIT=0 on a machine with only the classic builder', async () => {
@@ -313,8 +495,16 @@ describe('build executor', () => {
       await buildImages({}, context);
       const [file, args, options] = buildCalls()[0];
       expect(file).toBe(CLIENT);
-      expect(args.slice(0, 3)).toEqual(['build', '--file', join(projectRoot(), 'docker/training/Dockerfile')]);
-      expect(options).toEqual({ env: { DOCKER_BUILDKIT: '0' }, stream: true, cwd: projectRoot() });
+      expect(args.slice(0, 3)).toEqual([
+        'build',
+        '--file',
+        join(projectRoot(), 'docker/training/Dockerfile'),
+      ]);
+      expect(options).toEqual({
+        env: { DOCKER_BUILDKIT: '0' },
+        stream: true,
+        cwd: projectRoot(),
+      });
     });
 
     it('refuses a Dockerfile that needs BuildKit on a classic-only machine, before building', async () => {
@@ -332,13 +522,15 @@ describe('build executor', () => {
     it('names the failing step and its reason when the build fails', async () => {
       fake({
         build: failed(
-          'Step 3/4 : RUN pip install nosuchpkg==9.9\nERROR: No matching distribution found for nosuchpkg==9.9\nThe command \'/bin/sh -c pip install nosuchpkg==9.9\' returned a non-zero code: 1',
+          "Step 3/4 : RUN pip install nosuchpkg==9.9\nERROR: No matching distribution found for nosuchpkg==9.9\nThe command '/bin/sh -c pip install nosuchpkg==9.9' returned a non-zero code: 1",
         ),
       });
       await expect(buildImages({}, context)).rejects.toThrow(
         "Build of synth/training failed at step RUN pip install nosuchpkg==9.9: The command '/bin/sh -c pip install nosuchpkg==9.9' returned a non-zero code: 1. Fix the Dockerfile or its inputs and rerun.",
       );
-      expect(existsSync(join(root, 'dist/docker/apps/synth/build-record.json'))).toBe(false);
+      expect(
+        existsSync(join(root, 'dist/docker/apps/synth/build-record.json')),
+      ).toBe(false);
     });
 
     it('refuses a project without Dockerfiles with the generator command', async () => {
@@ -350,14 +542,24 @@ describe('build executor', () => {
     });
 
     it('fails the task with the message at the executor boundary', async () => {
-      fake({ build: failed('Step 1/1 : RUN false\nreturned a non-zero code: 1') });
-      await expect(buildExecutor({}, context)).resolves.toEqual({ success: false });
-      expect(logger.error).toHaveBeenCalledWith(expect.stringContaining('@ml/docker:build: Build of synth/training failed at step RUN false'));
+      fake({
+        build: failed('Step 1/1 : RUN false\nreturned a non-zero code: 1'),
+      });
+      await expect(buildExecutor({}, context)).resolves.toEqual({
+        success: false,
+      });
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.stringContaining(
+          '@ml/docker:build: Build of synth/training failed at step RUN false',
+        ),
+      );
     });
 
     it('succeeds at the executor boundary', async () => {
       fake();
-      await expect(buildExecutor({}, context)).resolves.toEqual({ success: true });
+      await expect(buildExecutor({}, context)).resolves.toEqual({
+        success: true,
+      });
     });
   });
 
@@ -365,16 +567,34 @@ describe('build executor', () => {
     function machine(buildx: boolean, clientVersion = '28.3.2') {
       process.env.ML_DOCKER_CLIENT = CLIENT;
       runMock.mockImplementation(async (_file, args) =>
-        args[0] === 'version' ? ok(`${clientVersion}|28.3.2`) : buildx ? ok() : failed('no buildx'),
+        args[0] === 'version'
+          ? ok(`${clientVersion}|28.3.2`)
+          : buildx
+            ? ok()
+            : failed('no buildx'),
       );
     }
 
-    it.each<[string, boolean, string, NormalizedBuildOptions['engine'], string]>([
+    it.each<
+      [string, boolean, string, NormalizedBuildOptions['engine'], string]
+    >([
       ['auto on a buildx machine', true, '28.3.2', 'auto', 'buildx'],
       ['classic on a buildx machine', true, '28.3.2', 'classic', 'classic'],
       ['buildkit on a buildx machine', true, '28.3.2', 'buildkit', 'buildkit'],
-      ['classic on a buildkit machine', false, '20.10.24', 'classic', 'classic'],
-      ['buildkit on a buildkit machine', false, '20.10.24', 'buildkit', 'buildkit'],
+      [
+        'classic on a buildkit machine',
+        false,
+        '20.10.24',
+        'classic',
+        'classic',
+      ],
+      [
+        'buildkit on a buildkit machine',
+        false,
+        '20.10.24',
+        'buildkit',
+        'buildkit',
+      ],
     ])('gives %s', async (_label, buildx, version, requested, mode) => {
       machine(buildx, version);
       expect((await pickEngine(requested)).mode).toBe(mode);
@@ -386,7 +606,9 @@ describe('build executor', () => {
       ['buildx on a buildkit machine', false, '20.10.24', 'buildx'],
     ])('refuses %s', async (_label, buildx, version, requested) => {
       machine(buildx, version);
-      await expect(pickEngine(requested)).rejects.toThrow(`engine "${requested}" was requested but this machine only offers`);
+      await expect(pickEngine(requested)).rejects.toThrow(
+        `engine "${requested}" was requested but this machine only offers`,
+      );
     });
   });
 });

@@ -2,7 +2,12 @@ import { ExecutorContext, logger } from '@nx/devkit';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { BuildRecord, defaultRecordPath, ImageRecord, writeJsonAtomic } from '../../lib/build-record';
+import {
+  BuildRecord,
+  defaultRecordPath,
+  ImageRecord,
+  writeJsonAtomic,
+} from '../../lib/build-record';
 import { explainBuildFailure } from '../../lib/build-output';
 import { declaredArgs } from '../../lib/dockerfile';
 import {
@@ -18,7 +23,12 @@ import { runExecutor } from '../../lib/executor-boundary';
 import { GitInfo, gitInfo } from '../../lib/git';
 import { assertTag, contentTag, imageRef, repoName } from '../../lib/image-ref';
 import { run } from '../../lib/process';
-import { projectInfo, ProjectImage, resolveImages, taskHash } from '../../lib/project-images';
+import {
+  projectInfo,
+  ProjectImage,
+  resolveImages,
+  taskHash,
+} from '../../lib/project-images';
 import { BuildExecutorSchema } from './schema';
 
 export interface NormalizedBuildOptions extends BuildExecutorSchema {
@@ -29,7 +39,10 @@ export interface NormalizedBuildOptions extends BuildExecutorSchema {
   contentTag?: string;
 }
 
-export function normalizeOptions(options: BuildExecutorSchema, context: ExecutorContext): NormalizedBuildOptions {
+export function normalizeOptions(
+  options: BuildExecutorSchema,
+  context: ExecutorContext,
+): NormalizedBuildOptions {
   const project = projectInfo(context);
   const hash = taskHash(context);
   for (const tag of options.tags ?? []) assertTag(tag, 'the tags option');
@@ -38,7 +51,8 @@ export function normalizeOptions(options: BuildExecutorSchema, context: Executor
     latest: options.latest ?? true,
     gitShaTag: options.gitShaTag ?? true,
     engine: options.engine ?? 'auto',
-    baseImage: options.baseImage ?? process.env.ML_DOCKER_BASE_IMAGE ?? undefined,
+    baseImage:
+      options.baseImage ?? process.env.ML_DOCKER_BASE_IMAGE ?? undefined,
     recordPath: options.outputPath
       ? join(context.root, options.outputPath, 'build-record.json')
       : defaultRecordPath(context.root, project.root),
@@ -46,7 +60,10 @@ export function normalizeOptions(options: BuildExecutorSchema, context: Executor
   };
 }
 
-export function tagsFor(options: NormalizedBuildOptions, git: GitInfo): string[] {
+export function tagsFor(
+  options: NormalizedBuildOptions,
+  git: GitInfo,
+): string[] {
   const tags: string[] = [];
   if (options.contentTag) tags.push(options.contentTag);
   if (options.gitShaTag && git.shortSha && !git.dirty) tags.push(git.shortSha);
@@ -56,30 +73,42 @@ export function tagsFor(options: NormalizedBuildOptions, git: GitInfo): string[]
 }
 
 /** OCI labels from git. `created` is the commit time, so rebuilding the same commit yields the same image. */
-export async function ociLabels(git: GitInfo, workspaceRoot: string): Promise<Record<string, string>> {
+export async function ociLabels(
+  git: GitInfo,
+  workspaceRoot: string,
+): Promise<Record<string, string>> {
   const labels: Record<string, string> = {};
   if (git.remoteUrl) labels['org.opencontainers.image.source'] = git.remoteUrl;
   if (git.sha) labels['org.opencontainers.image.revision'] = git.sha;
   let created = new Date().toISOString();
   if (git.sha && !git.dirty) {
-    const r = await run('git', ['show', '-s', '--format=%cI', 'HEAD'], { cwd: workspaceRoot });
-    if (r.exitCode === 0 && r.stdout.trim()) created = new Date(r.stdout.trim()).toISOString();
+    const r = await run('git', ['show', '-s', '--format=%cI', 'HEAD'], {
+      cwd: workspaceRoot,
+    });
+    if (r.exitCode === 0 && r.stdout.trim())
+      created = new Date(r.stdout.trim()).toISOString();
   }
   labels['org.opencontainers.image.created'] = created;
   return labels;
 }
 
-export async function pickEngine(requested: NormalizedBuildOptions['engine']): Promise<Engine> {
+export async function pickEngine(
+  requested: NormalizedBuildOptions['engine'],
+): Promise<Engine> {
   const best = await resolveEngine();
   if (requested === 'auto' || requested === best.mode) return best;
   if (requested === 'classic') return { ...best, mode: 'classic' };
-  if (requested === 'buildkit' && best.mode === 'buildx') return { ...best, mode: 'buildkit' };
+  if (requested === 'buildkit' && best.mode === 'buildx')
+    return { ...best, mode: 'buildkit' };
   fail(
     `engine "${requested}" was requested but this machine only offers ${describeEngine(best)}. Install buildx or a Docker client that supports BuildKit, or set engine to "auto".`,
   );
 }
 
-export async function buildImages(options: BuildExecutorSchema, context: ExecutorContext): Promise<BuildRecord> {
+export async function buildImages(
+  options: BuildExecutorSchema,
+  context: ExecutorContext,
+): Promise<BuildRecord> {
   const project = projectInfo(context);
   const opts = normalizeOptions(options, context);
   const images = resolveImages(project, opts);
@@ -87,21 +116,36 @@ export async function buildImages(options: BuildExecutorSchema, context: Executo
   logger.info(`@ml/docker: ${describeEngine(engine)}`);
   const git = await gitInfo(context.root, project.root);
   if (opts.gitShaTag && git.dirty) {
-    logger.info(`@ml/docker: ${project.root} has uncommitted changes: not tagging the git SHA ${git.shortSha}`);
+    logger.info(
+      `@ml/docker: ${project.root} has uncommitted changes: not tagging the git SHA ${git.shortSha}`,
+    );
   }
   if (!opts.contentTag) {
-    logger.info('@ml/docker: no Nx task hash (not run by nx): building without a content tag');
+    logger.info(
+      '@ml/docker: no Nx task hash (not run by nx): building without a content tag',
+    );
   }
   const tags = tagsFor(opts, git);
-  const labels = { ...(await ociLabels(git, context.root)), ...(opts.labels ?? {}) };
+  const labels = {
+    ...(await ociLabels(git, context.root)),
+    ...(opts.labels ?? {}),
+  };
 
   const records: ImageRecord[] = [];
   for (const image of images) {
-    records.push(await buildOne(image, { opts, engine, project, tags, labels }));
+    records.push(
+      await buildOne(image, { opts, engine, project, tags, labels }),
+    );
   }
-  const record: BuildRecord = { version: 1, project: project.name, images: records };
+  const record: BuildRecord = {
+    version: 1,
+    project: project.name,
+    images: records,
+  };
   writeJsonAtomic(opts.recordPath, record);
-  logger.info(`@ml/docker: build record ${relative(context.root, opts.recordPath)}`);
+  logger.info(
+    `@ml/docker: build record ${relative(context.root, opts.recordPath)}`,
+  );
   return record;
 }
 
@@ -125,7 +169,8 @@ async function buildOne(
   }
   const declared = declaredArgs(text);
   const buildArgs: Record<string, string> = {};
-  if (opts.baseImage && declared.has('BASE_IMAGE')) buildArgs.BASE_IMAGE = opts.baseImage;
+  if (opts.baseImage && declared.has('BASE_IMAGE'))
+    buildArgs.BASE_IMAGE = opts.baseImage;
   Object.assign(buildArgs, opts.buildArgs ?? {});
 
   const refs = ctx.tags.map((t) => imageRef(image.repo, t));
@@ -147,7 +192,11 @@ async function buildOne(
     });
     logger.info(`@ml/docker: building ${image.image} → ${refs.join(', ')}`);
     const started = Date.now();
-    const result = await run(cmd.file, cmd.args, { env: cmd.env, stream: true, cwd: project.absRoot });
+    const result = await run(cmd.file, cmd.args, {
+      env: cmd.env,
+      stream: true,
+      cwd: project.absRoot,
+    });
     const durationMs = Date.now() - started;
     if (result.exitCode !== 0) {
       fail(
@@ -177,7 +226,10 @@ async function buildOne(
   }
 }
 
-export default async function buildExecutor(options: BuildExecutorSchema, context: ExecutorContext) {
+export default async function buildExecutor(
+  options: BuildExecutorSchema,
+  context: ExecutorContext,
+) {
   return runExecutor('build', async () => {
     await buildImages(options, context);
   });

@@ -24,7 +24,11 @@ export function classifyPushFailure(output: string): PushFailure {
     .map((l) => l.trim())
     .filter((l) => l && !/^(The push refers to|[0-9a-f]{12}: )/.test(l))
     .join('\n');
-  if (/unauthorized|authentication required|denied|no basic auth credentials|forbidden|\b40[13]\b/i.test(errors)) {
+  if (
+    /unauthorized|authentication required|denied|no basic auth credentials|forbidden|\b40[13]\b/i.test(
+      errors,
+    )
+  ) {
     return 'auth';
   }
   if (
@@ -47,17 +51,29 @@ export interface PushedTag {
   uploaded: boolean;
 }
 
-export async function pushImages(options: PushExecutorSchema, context: ExecutorContext): Promise<PushedTag[]> {
+export async function pushImages(
+  options: PushExecutorSchema,
+  context: ExecutorContext,
+): Promise<PushedTag[]> {
   const project = projectInfo(context);
   const buildTarget = options.buildTarget ?? 'docker-build';
   const retries = options.retries ?? 3;
-  const { recordPath, images } = recordedImages(context, project, buildTarget, options.images);
+  const { recordPath, images } = recordedImages(
+    context,
+    project,
+    buildTarget,
+    options.images,
+  );
   const clients = new Map<string, RegistryClient>();
   const results: PushedTag[] = [];
   for (const image of images) {
-    if (!image.registry) fail(`${image.image} has no registry in its build record. Set the registry option of ${buildTarget}.`);
+    if (!image.registry)
+      fail(
+        `${image.image} has no registry in its build record. Set the registry option of ${buildTarget}.`,
+      );
     const path = pathInRegistry(image.repository, image.registry);
-    const client = clients.get(image.registry) ?? new RegistryClient(image.registry);
+    const client =
+      clients.get(image.registry) ?? new RegistryClient(image.registry);
     clients.set(image.registry, client);
     await client.ping();
     if (!options.dryRun) await ensureLocalImage(project.name, image);
@@ -65,12 +81,16 @@ export async function pushImages(options: PushExecutorSchema, context: ExecutorC
       const ref = `${image.repository}:${tag}`;
       const remote = await client.manifest(path, tag);
       if (remote?.configDigest === image.imageId) {
-        logger.info(`@ml/docker: ${ref} already in the registry (${remote.digest}); nothing uploaded`);
+        logger.info(
+          `@ml/docker: ${ref} already in the registry (${remote.digest}); nothing uploaded`,
+        );
         results.push({ ref, digest: remote.digest, uploaded: false });
         continue;
       }
       if (options.dryRun) {
-        logger.info(`@ml/docker: [dry run] would push ${ref} (image ${image.imageId.slice(0, 19)})`);
+        logger.info(
+          `@ml/docker: [dry run] would push ${ref} (image ${image.imageId.slice(0, 19)})`,
+        );
         continue;
       }
       const digest = await pushWithRetry(ref, image, retries);
@@ -89,32 +109,51 @@ export async function pushImages(options: PushExecutorSchema, context: ExecutorC
   return results;
 }
 
-async function pushWithRetry(ref: string, image: ImageRecord, retries: number): Promise<string> {
+async function pushWithRetry(
+  ref: string,
+  image: ImageRecord,
+  retries: number,
+): Promise<string> {
   const host = splitRegistry(image.registry).host;
   for (let attempt = 1; ; attempt++) {
-    const r = await docker(['push', ref], { stream: true, timeoutMs: 60 * 60_000 });
+    const r = await docker(['push', ref], {
+      stream: true,
+      timeoutMs: 60 * 60_000,
+    });
     if (r.exitCode === 0) {
       const m = r.all.match(/digest: (sha256:[0-9a-f]{64})/);
       return m ? m[1] : 'digest unknown';
     }
     const output = r.all || r.spawnError || '';
     const kind = classifyPushFailure(output);
-    const reason = firstLine(output.split('\n').reverse().find((l) => l.trim()) ?? '');
+    const reason = firstLine(
+      output
+        .split('\n')
+        .reverse()
+        .find((l) => l.trim()) ?? '',
+    );
     if (kind === 'auth') {
       fail(
         `Registry ${host} refused the push of ${ref} (${reason}). Log in first: docker login ${host} (for Artifact Registry: gcloud auth configure-docker ${host}).`,
       );
     }
     if (kind === 'fatal' || attempt >= retries) {
-      fail(`Pushing ${ref} failed after ${attempt} attempt(s): ${reason}. Check that the registry is up and has space, then rerun.`);
+      fail(
+        `Pushing ${ref} failed after ${attempt} attempt(s): ${reason}. Check that the registry is up and has space, then rerun.`,
+      );
     }
     const wait = backoffMs(attempt);
-    logger.warn(`@ml/docker: push of ${ref} failed (${reason}); retrying in ${wait / 1000} s (${attempt}/${retries})`);
+    logger.warn(
+      `@ml/docker: push of ${ref} failed (${reason}); retrying in ${wait / 1000} s (${attempt}/${retries})`,
+    );
     await new Promise((res) => setTimeout(res, wait));
   }
 }
 
-export default async function pushExecutor(options: PushExecutorSchema, context: ExecutorContext) {
+export default async function pushExecutor(
+  options: PushExecutorSchema,
+  context: ExecutorContext,
+) {
   return runExecutor('push', async () => {
     await pushImages(options, context);
   });

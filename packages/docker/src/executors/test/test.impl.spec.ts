@@ -52,7 +52,14 @@ describe('test executor', () => {
           pollInterval: 50,
           checkHealthcheck: false,
           env: { MODEL_PATH: 'models/m.joblib' },
-          smoke: [{ method: 'POST', path: '/predict', body: { x: [1] }, expectKeys: ['y'] }],
+          smoke: [
+            {
+              method: 'POST',
+              path: '/predict',
+              body: { x: [1] },
+              expectKeys: ['y'],
+            },
+          ],
         },
         job: {
           command: ['python', '-m', 'src.model.train', '--quick'],
@@ -66,23 +73,56 @@ describe('test executor', () => {
     });
 
     it.each([
-      ['a healthPath without a leading slash', { service: { healthPath: 'health' } }, 'service.healthPath "health" must start with /.'],
-      ['a smoke path without a leading slash', { service: { smoke: [{ path: 'predict' }] } }, 'smoke request path "predict" must start with /.'],
-      ['a smoke request without a path', { service: { smoke: [{} as { path: string }] } }, 'smoke request path "undefined" must start with /.'],
-      ['an artifact outside any folder', { job: { artifacts: ['model.joblib'] } }, 'job.artifacts entry "model.joblib" must be a relative path inside a folder'],
-      ['an artifact climbing out with ..', { job: { artifacts: ['../x/y'] } }, 'job.artifacts entry "../x/y" must be a relative path inside a folder'],
-      ['an artifact with .. in the middle', { job: { artifacts: ['models/../../etc/passwd'] } }, 'job.artifacts entry "models/../../etc/passwd"'],
-      ['an absolute artifact', { job: { artifacts: ['/abs/x'] } }, 'job.artifacts entry "/abs/x" must be a relative path inside a folder'],
+      [
+        'a healthPath without a leading slash',
+        { service: { healthPath: 'health' } },
+        'service.healthPath "health" must start with /.',
+      ],
+      [
+        'a smoke path without a leading slash',
+        { service: { smoke: [{ path: 'predict' }] } },
+        'smoke request path "predict" must start with /.',
+      ],
+      [
+        'a smoke request without a path',
+        { service: { smoke: [{} as { path: string }] } },
+        'smoke request path "undefined" must start with /.',
+      ],
+      [
+        'an artifact outside any folder',
+        { job: { artifacts: ['model.joblib'] } },
+        'job.artifacts entry "model.joblib" must be a relative path inside a folder',
+      ],
+      [
+        'an artifact climbing out with ..',
+        { job: { artifacts: ['../x/y'] } },
+        'job.artifacts entry "../x/y" must be a relative path inside a folder',
+      ],
+      [
+        'an artifact with .. in the middle',
+        { job: { artifacts: ['models/../../etc/passwd'] } },
+        'job.artifacts entry "models/../../etc/passwd"',
+      ],
+      [
+        'an absolute artifact',
+        { job: { artifacts: ['/abs/x'] } },
+        'job.artifacts entry "/abs/x" must be a relative path inside a folder',
+      ],
     ])('refuses %s', (_label, options, message) => {
-      expect(() => normalizeOptions(options as TestExecutorSchema)).toThrow(UserFacingError);
-      expect(() => normalizeOptions(options as TestExecutorSchema)).toThrow(message);
+      expect(() => normalizeOptions(options as TestExecutorSchema)).toThrow(
+        UserFacingError,
+      );
+      expect(() => normalizeOptions(options as TestExecutorSchema)).toThrow(
+        message,
+      );
     });
 
     it('accepts nested artifact paths', () => {
-      expect(normalizeOptions({ job: { artifacts: ['models/v1/model.onnx', 'metrics/m.json'] } }).job.artifacts).toEqual([
-        'models/v1/model.onnx',
-        'metrics/m.json',
-      ]);
+      expect(
+        normalizeOptions({
+          job: { artifacts: ['models/v1/model.onnx', 'metrics/m.json'] },
+        }).job.artifacts,
+      ).toEqual(['models/v1/model.onnx', 'metrics/m.json']);
     });
   });
 
@@ -105,25 +145,40 @@ describe('test executor', () => {
 
   describe('serviceRunArgs', () => {
     it('publishes the port on 127.0.0.1 only, on a port Docker picks, with the owner label', () => {
-      expect(serviceRunArgs('mld-synth-inference-1234abcd', 'sha256:abc', 8000, {})).toEqual([
-        'run', '--detach', '--name', 'mld-synth-inference-1234abcd', '--label', 'ml-docker.owner=test',
-        '--publish', '127.0.0.1::8000',
+      expect(
+        serviceRunArgs('mld-synth-inference-1234abcd', 'sha256:abc', 8000, {}),
+      ).toEqual([
+        'run',
+        '--detach',
+        '--name',
+        'mld-synth-inference-1234abcd',
+        '--label',
+        'ml-docker.owner=test',
+        '--publish',
+        '127.0.0.1::8000',
         'sha256:abc',
       ]);
     });
 
     it('passes env before the image, each value as one element', () => {
-      const args = serviceRunArgs('c', 'sha256:abc', 9000, { A: '1', NOTE: 'two words $(id)' });
+      const args = serviceRunArgs('c', 'sha256:abc', 9000, {
+        A: '1',
+        NOTE: 'two words $(id)',
+      });
       expect(args.slice(args.indexOf('127.0.0.1::9000') + 1)).toEqual([
-        '--env', 'A=1',
-        '--env', 'NOTE=two words $(id)',
+        '--env',
+        'A=1',
+        '--env',
+        'NOTE=two words $(id)',
         'sha256:abc',
       ]);
     });
 
     it('never publishes on all interfaces', () => {
       const args = serviceRunArgs('c', 'img', 8080, {});
-      const published = args.filter((_a, i) => args[i - 1] === '--publish' || args[i - 1] === '-p');
+      const published = args.filter(
+        (_a, i) => args[i - 1] === '--publish' || args[i - 1] === '-p',
+      );
       expect(published).toEqual(['127.0.0.1::8080']);
     });
   });
@@ -142,19 +197,36 @@ describe('test executor', () => {
           ['python', '-m', 'src.model.train'],
         ),
       ).toEqual([
-        'run', '--name', 'mld-synth-training-1', '--label', 'ml-docker.owner=test',
-        '--volume', '/tmp/ml-docker-job-x/models:/app/models',
-        '--volume', '/tmp/ml-docker-job-x/metrics:/app/metrics',
-        '--env', 'EPOCHS=1',
-        '--env', 'MLFLOW_TRACKING_URI=file:///tmp/mlruns',
+        'run',
+        '--name',
+        'mld-synth-training-1',
+        '--label',
+        'ml-docker.owner=test',
+        '--volume',
+        '/tmp/ml-docker-job-x/models:/app/models',
+        '--volume',
+        '/tmp/ml-docker-job-x/metrics:/app/metrics',
+        '--env',
+        'EPOCHS=1',
+        '--env',
+        'MLFLOW_TRACKING_URI=file:///tmp/mlruns',
         'sha256:def',
-        'python', '-m', 'src.model.train',
+        'python',
+        '-m',
+        'src.model.train',
       ]);
     });
 
     it("ends with the image, keeping the image's CMD, when no command is given", () => {
       const args = jobRunArgs('c', 'sha256:def', [], {});
-      expect(args).toEqual(['run', '--name', 'c', '--label', 'ml-docker.owner=test', 'sha256:def']);
+      expect(args).toEqual([
+        'run',
+        '--name',
+        'c',
+        '--label',
+        'ml-docker.owner=test',
+        'sha256:def',
+      ]);
     });
 
     it('runs the job in the foreground, without --detach or --rm', () => {
@@ -168,10 +240,31 @@ describe('test executor', () => {
     it.each<[string, string[], string[] | undefined]>([
       [
         'CMD',
-        ['CMD', 'python', '-c', "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"],
-        ['exec', 'c1', 'python', '-c', "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"],
+        [
+          'CMD',
+          'python',
+          '-c',
+          "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')",
+        ],
+        [
+          'exec',
+          'c1',
+          'python',
+          '-c',
+          "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')",
+        ],
       ],
-      ['CMD-SHELL', ['CMD-SHELL', 'curl -f http://localhost/health || exit 1'], ['exec', 'c1', '/bin/sh', '-c', 'curl -f http://localhost/health || exit 1']],
+      [
+        'CMD-SHELL',
+        ['CMD-SHELL', 'curl -f http://localhost/health || exit 1'],
+        [
+          'exec',
+          'c1',
+          '/bin/sh',
+          '-c',
+          'curl -f http://localhost/health || exit 1',
+        ],
+      ],
       ['NONE', ['NONE'], undefined],
       ['an empty test', [], undefined],
     ])('runs a %s healthcheck as docker would', (_kind, test, args) => {
@@ -195,12 +288,22 @@ describe('test executor', () => {
       rmSync(projectRoot, { recursive: true, force: true });
     });
 
-    const answer = (status: number, body: string) => fetchMock.mockResolvedValue(new Response(body, { status }));
+    const answer = (status: number, body: string) =>
+      fetchMock.mockResolvedValue(new Response(body, { status }));
 
     it('passes when the status and keys match', async () => {
       answer(200, '{"prediction": [1], "model_version": "v1"}');
       await expect(
-        smokeRequest('http://127.0.0.1:49153', { method: 'post', path: '/predict', body: { x: [[1, 2]] }, expectKeys: ['prediction'] }, projectRoot),
+        smokeRequest(
+          'http://127.0.0.1:49153',
+          {
+            method: 'post',
+            path: '/predict',
+            body: { x: [[1, 2]] },
+            expectKeys: ['prediction'],
+          },
+          projectRoot,
+        ),
       ).resolves.toBeUndefined();
       expect(fetchMock).toHaveBeenCalledWith('http://127.0.0.1:49153/predict', {
         method: 'POST',
@@ -212,7 +315,13 @@ describe('test executor', () => {
 
     it('sends a GET without a body or content type by default', async () => {
       answer(200, 'ok');
-      await expect(smokeRequest('http://127.0.0.1:49153', { path: '/health' }, projectRoot)).resolves.toBeUndefined();
+      await expect(
+        smokeRequest(
+          'http://127.0.0.1:49153',
+          { path: '/health' },
+          projectRoot,
+        ),
+      ).resolves.toBeUndefined();
       expect(fetchMock).toHaveBeenCalledWith('http://127.0.0.1:49153/health', {
         method: 'GET',
         body: undefined,
@@ -224,43 +333,108 @@ describe('test executor', () => {
     it('sends the content of bodyFile as is', async () => {
       writeFileSync(join(projectRoot, 'sample.json'), '{"x": [[5.1, 3.5]]}\n');
       answer(200, '{}');
-      await smokeRequest('http://h', { method: 'POST', path: '/predict', bodyFile: 'sample.json' }, projectRoot);
+      await smokeRequest(
+        'http://h',
+        { method: 'POST', path: '/predict', bodyFile: 'sample.json' },
+        projectRoot,
+      );
       expect(fetchMock.mock.calls[0][1].body).toBe('{"x": [[5.1, 3.5]]}\n');
     });
 
     it.each([
-      ['the status differs', { path: '/predict' }, 500, 'Internal Server Error', 'smoke GET /predict: expected HTTP 200, got 500: Internal Server Error'],
-      ['the expected status differs', { path: '/predict', expectStatus: 422 }, 200, '{}', 'smoke GET /predict: expected HTTP 422, got 200: {}'],
-      ['a key is missing', { path: '/predict', expectKeys: ['prediction', 'model_version'] }, 200, '{"prediction": 1}', 'smoke GET /predict: the response lacks model_version: {"prediction": 1}'],
-      ['keys are expected of a non-JSON body', { path: '/predict', expectKeys: ['prediction'] }, 200, '<html>oops</html>', 'smoke GET /predict: expected a JSON object with prediction, got: <html>oops</html>'],
-      ['keys are expected of a JSON null', { path: '/p', expectKeys: ['a'] }, 200, 'null', 'smoke GET /p: the response lacks a: null'],
-    ])('reports a problem when %s', async (_label, smoke, status, body, problem) => {
-      answer(status, body);
-      await expect(smokeRequest('http://127.0.0.1:49153', smoke, projectRoot)).resolves.toBe(problem);
-    });
+      [
+        'the status differs',
+        { path: '/predict' },
+        500,
+        'Internal Server Error',
+        'smoke GET /predict: expected HTTP 200, got 500: Internal Server Error',
+      ],
+      [
+        'the expected status differs',
+        { path: '/predict', expectStatus: 422 },
+        200,
+        '{}',
+        'smoke GET /predict: expected HTTP 422, got 200: {}',
+      ],
+      [
+        'a key is missing',
+        { path: '/predict', expectKeys: ['prediction', 'model_version'] },
+        200,
+        '{"prediction": 1}',
+        'smoke GET /predict: the response lacks model_version: {"prediction": 1}',
+      ],
+      [
+        'keys are expected of a non-JSON body',
+        { path: '/predict', expectKeys: ['prediction'] },
+        200,
+        '<html>oops</html>',
+        'smoke GET /predict: expected a JSON object with prediction, got: <html>oops</html>',
+      ],
+      [
+        'keys are expected of a JSON null',
+        { path: '/p', expectKeys: ['a'] },
+        200,
+        'null',
+        'smoke GET /p: the response lacks a: null',
+      ],
+    ])(
+      'reports a problem when %s',
+      async (_label, smoke, status, body, problem) => {
+        answer(status, body);
+        await expect(
+          smokeRequest('http://127.0.0.1:49153', smoke, projectRoot),
+        ).resolves.toBe(problem);
+      },
+    );
 
     it('cuts a long response to 200 characters in the problem', async () => {
       answer(500, 'e'.repeat(1000));
-      const problem = await smokeRequest('http://h', { path: '/p' }, projectRoot);
-      expect(problem).toBe(`smoke GET /p: expected HTTP 200, got 500: ${'e'.repeat(200)}`);
+      const problem = await smokeRequest(
+        'http://h',
+        { path: '/p' },
+        projectRoot,
+      );
+      expect(problem).toBe(
+        `smoke GET /p: expected HTTP 200, got 500: ${'e'.repeat(200)}`,
+      );
     });
 
     it('accepts an expected non-200 status', async () => {
       answer(422, '{"detail": "bad input"}');
       await expect(
-        smokeRequest('http://h', { method: 'POST', path: '/predict', body: {}, expectStatus: 422, expectKeys: ['detail'] }, projectRoot),
+        smokeRequest(
+          'http://h',
+          {
+            method: 'POST',
+            path: '/predict',
+            body: {},
+            expectStatus: 422,
+            expectKeys: ['detail'],
+          },
+          projectRoot,
+        ),
       ).resolves.toBeUndefined();
     });
 
     it('reports a request that gets no answer', async () => {
       fetchMock.mockRejectedValue(new TypeError('fetch failed'));
-      await expect(smokeRequest('http://h', { path: '/p' }, projectRoot)).resolves.toBe('smoke GET /p got no answer (fetch failed).');
+      await expect(
+        smokeRequest('http://h', { path: '/p' }, projectRoot),
+      ).resolves.toBe('smoke GET /p got no answer (fetch failed).');
     });
 
     it('refuses a bodyFile that does not exist, without sending anything', async () => {
       await expect(
-        smokeRequest('http://h', { method: 'POST', path: '/predict', bodyFile: 'missing.json' }, projectRoot),
-      ).rejects.toThrow(new UserFacingError('smoke POST /predict: bodyFile missing.json does not exist in the project.'));
+        smokeRequest(
+          'http://h',
+          { method: 'POST', path: '/predict', bodyFile: 'missing.json' },
+          projectRoot,
+        ),
+      ).rejects.toThrow(
+        new UserFacingError(
+          'smoke POST /predict: bodyFile missing.json does not exist in the project.',
+        ),
+      );
       expect(fetchMock).not.toHaveBeenCalled();
     });
   });

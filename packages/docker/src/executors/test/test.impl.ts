@@ -1,5 +1,13 @@
 import { ExecutorContext, logger } from '@nx/devkit';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { ImageRecord } from '../../lib/build-record';
@@ -19,7 +27,12 @@ import { waitForHealthy } from '../../lib/health-waiter';
 import { ensureLocalImage } from '../../lib/image-availability';
 import { ProjectInfo, projectInfo } from '../../lib/project-images';
 import { recordedImages } from '../../lib/recorded-images';
-import { JobTestOptions, ServiceTestOptions, SmokeRequest, TestExecutorSchema } from './schema';
+import {
+  JobTestOptions,
+  ServiceTestOptions,
+  SmokeRequest,
+  TestExecutorSchema,
+} from './schema';
 
 export interface NormalizedTestOptions {
   buildTarget: string;
@@ -32,9 +45,11 @@ export interface NormalizedTestOptions {
 
 export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
   const healthPath = o.service?.healthPath ?? '/health';
-  if (!healthPath.startsWith('/')) fail(`service.healthPath "${healthPath}" must start with /.`);
+  if (!healthPath.startsWith('/'))
+    fail(`service.healthPath "${healthPath}" must start with /.`);
   for (const s of o.service?.smoke ?? []) {
-    if (!s.path?.startsWith('/')) fail(`smoke request path "${s.path}" must start with /.`);
+    if (!s.path?.startsWith('/'))
+      fail(`smoke request path "${s.path}" must start with /.`);
   }
   for (const a of o.job?.artifacts ?? []) {
     const parts = a.split('/');
@@ -60,7 +75,10 @@ export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
     job: {
       command: o.job?.command,
       env: o.job?.env ?? {},
-      artifacts: o.job?.artifacts ?? ['models/model.joblib', 'metrics/metrics.json'],
+      artifacts: o.job?.artifacts ?? [
+        'models/model.joblib',
+        'metrics/metrics.json',
+      ],
       timeout: o.job?.timeout ?? 600,
       artifactsOutputPath: o.job?.artifactsOutputPath,
     },
@@ -76,10 +94,21 @@ function envArgs(env: Record<string, string>): string[] {
   return Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
 }
 
-export function serviceRunArgs(name: string, imageId: string, port: number, env: Record<string, string>): string[] {
+export function serviceRunArgs(
+  name: string,
+  imageId: string,
+  port: number,
+  env: Record<string, string>,
+): string[] {
   return [
-    'run', '--detach', '--name', name, '--label', `${OWNER_LABEL}=test`,
-    '--publish', `127.0.0.1::${port}`,
+    'run',
+    '--detach',
+    '--name',
+    name,
+    '--label',
+    `${OWNER_LABEL}=test`,
+    '--publish',
+    `127.0.0.1::${port}`,
     ...envArgs(env),
     imageId,
   ];
@@ -93,7 +122,11 @@ export function jobRunArgs(
   command?: string[],
 ): string[] {
   return [
-    'run', '--name', name, '--label', `${OWNER_LABEL}=test`,
+    'run',
+    '--name',
+    name,
+    '--label',
+    `${OWNER_LABEL}=test`,
     ...mounts.flatMap(([host, ctr]) => ['--volume', `${host}:${ctr}`]),
     ...envArgs(env),
     imageId,
@@ -102,17 +135,29 @@ export function jobRunArgs(
 }
 
 /** `docker exec` arguments that run an image's HEALTHCHECK test as Docker would. */
-export function healthcheckExecArgs(name: string, test: string[]): string[] | undefined {
+export function healthcheckExecArgs(
+  name: string,
+  test: string[],
+): string[] | undefined {
   const [kind, ...rest] = test;
   if (kind === 'CMD') return ['exec', name, ...rest];
-  if (kind === 'CMD-SHELL') return ['exec', name, '/bin/sh', '-c', rest.join(' ')];
+  if (kind === 'CMD-SHELL')
+    return ['exec', name, '/bin/sh', '-c', rest.join(' ')];
   return undefined;
 }
 
-export async function testImages(options: TestExecutorSchema, context: ExecutorContext): Promise<void> {
+export async function testImages(
+  options: TestExecutorSchema,
+  context: ExecutorContext,
+): Promise<void> {
   const project = projectInfo(context);
   const opts = normalizeOptions(options);
-  const { images } = recordedImages(context, project, opts.buildTarget, opts.images);
+  const { images } = recordedImages(
+    context,
+    project,
+    opts.buildTarget,
+    opts.images,
+  );
   for (const image of images) {
     await ensureLocalImage(project.name, image);
     const info = (await inspectImage(image.imageId))!;
@@ -121,7 +166,8 @@ export async function testImages(options: TestExecutorSchema, context: ExecutorC
         `${image.image} runs as root (USER is "${info.user || 'unset'}"). Set USER to a numeric non-root UID in the Dockerfile (e.g. USER 10001:10001), or set allowRoot.`,
       );
     }
-    if (info.exposedPorts.length > 0 || opts.service.port) await testService(project, image, info, opts);
+    if (info.exposedPorts.length > 0 || opts.service.port)
+      await testService(project, image, info, opts);
     else await testJob(project, image, info, opts, context.root);
   }
 }
@@ -133,24 +179,42 @@ async function withLogs(name: string, what: string): Promise<UserFacingError> {
   return new UserFacingError(what);
 }
 
-async function testService(project: ProjectInfo, image: ImageRecord, info: ImageInfo, opts: NormalizedTestOptions) {
+async function testService(
+  project: ProjectInfo,
+  image: ImageRecord,
+  info: ImageInfo,
+  opts: NormalizedTestOptions,
+) {
   const s = opts.service;
   const port = s.port ?? (parseInt(info.exposedPorts[0] ?? '8000', 10) || 8000);
   const name = containerName(project.name, image.image);
   await track(name);
   try {
-    const started = await docker(serviceRunArgs(name, image.imageId, port, s.env), { timeoutMs: 60_000 });
+    const started = await docker(
+      serviceRunArgs(name, image.imageId, port, s.env),
+      { timeoutMs: 60_000 },
+    );
     if (started.exitCode !== 0) {
-      fail(`Could not start ${image.image}: ${firstLine(started.stderr)}. Check the image and the engine.`);
+      fail(
+        `Could not start ${image.image}: ${firstLine(started.stderr)}. Check the image and the engine.`,
+      );
     }
     const hostPort = await publishedPort(name, port);
     if (!hostPort) {
       const st = await containerState(name);
-      const why = st && !st.running ? `the container exited with code ${st.exitCode}` : `port ${port} was never published`;
-      throw await withLogs(name, `${image.image} did not become healthy: ${why}.`);
+      const why =
+        st && !st.running
+          ? `the container exited with code ${st.exitCode}`
+          : `port ${port} was never published`;
+      throw await withLogs(
+        name,
+        `${image.image} did not become healthy: ${why}.`,
+      );
     }
     const url = `http://127.0.0.1:${hostPort}${s.healthPath}`;
-    logger.info(`@ml/docker: ${image.image} started as ${name}; polling ${url}`);
+    logger.info(
+      `@ml/docker: ${image.image} started as ${name}; polling ${url}`,
+    );
     const outcome = await waitForHealthy({
       url,
       timeoutMs: s.timeout * 1000,
@@ -158,20 +222,35 @@ async function testService(project: ProjectInfo, image: ImageRecord, info: Image
       watch: async () => {
         const st = await containerState(name);
         if (!st) return 'the container disappeared';
-        if (!st.running) return `the container exited with code ${st.exitCode}${st.oomKilled ? ' (out of memory)' : ''}`;
-        if (st.health === 'unhealthy') return 'Docker marked the container unhealthy';
+        if (!st.running)
+          return `the container exited with code ${st.exitCode}${st.oomKilled ? ' (out of memory)' : ''}`;
+        if (st.health === 'unhealthy')
+          return 'Docker marked the container unhealthy';
         return undefined;
       },
     });
-    if (!outcome.ok) throw await withLogs(name, `${image.image} did not become healthy: ${outcome.reason}.`);
-    logger.info(`@ml/docker: ${image.image} answered ${s.healthPath} with ${outcome.status} after ${outcome.elapsedMs} ms (${outcome.attempts} polls)`);
+    if (!outcome.ok)
+      throw await withLogs(
+        name,
+        `${image.image} did not become healthy: ${outcome.reason}.`,
+      );
+    logger.info(
+      `@ml/docker: ${image.image} answered ${s.healthPath} with ${outcome.status} after ${outcome.elapsedMs} ms (${outcome.attempts} polls)`,
+    );
 
     if (s.checkHealthcheck) {
-      const args = info.healthcheck ? healthcheckExecArgs(name, info.healthcheck.test) : undefined;
+      const args = info.healthcheck
+        ? healthcheckExecArgs(name, info.healthcheck.test)
+        : undefined;
       if (!args) {
-        logger.warn(`@ml/docker: ${image.image} has no HEALTHCHECK; Docker will never report it unhealthy.`);
+        logger.warn(
+          `@ml/docker: ${image.image} has no HEALTHCHECK; Docker will never report it unhealthy.`,
+        );
       } else {
-        const timeoutMs = Math.max(1000, (info.healthcheck?.timeoutNs ?? 30e9) / 1e6);
+        const timeoutMs = Math.max(
+          1000,
+          (info.healthcheck?.timeoutNs ?? 30e9) / 1e6,
+        );
         const hc = await docker(args, { timeoutMs });
         if (hc.exitCode !== 0) {
           throw await withLogs(
@@ -184,23 +263,38 @@ async function testService(project: ProjectInfo, image: ImageRecord, info: Image
     }
 
     for (const smoke of s.smoke) {
-      const problem = await smokeRequest(`http://127.0.0.1:${hostPort}`, smoke, project.absRoot);
+      const problem = await smokeRequest(
+        `http://127.0.0.1:${hostPort}`,
+        smoke,
+        project.absRoot,
+      );
       if (problem) throw await withLogs(name, `${image.image}: ${problem}`);
-      logger.info(`@ml/docker: ${image.image}: ${(smoke.method ?? 'GET').toUpperCase()} ${smoke.path} ok`);
+      logger.info(
+        `@ml/docker: ${image.image}: ${(smoke.method ?? 'GET').toUpperCase()} ${smoke.path} → ${smoke.expectStatus ?? 200} ok`,
+      );
     }
-    logger.info(`@ml/docker: ${image.image} passed: healthy in ${outcome.elapsedMs} ms`);
+    logger.info(
+      `@ml/docker: ${image.image} passed: healthy in ${outcome.elapsedMs} ms`,
+    );
   } finally {
     await removeContainer(name);
   }
 }
 
-export async function smokeRequest(base: string, smoke: SmokeRequest, projectRoot: string): Promise<string | undefined> {
+export async function smokeRequest(
+  base: string,
+  smoke: SmokeRequest,
+  projectRoot: string,
+): Promise<string | undefined> {
   const method = (smoke.method ?? 'GET').toUpperCase();
   const label = `smoke ${method} ${smoke.path}`;
   let body: string | undefined;
   if (smoke.bodyFile) {
     const file = join(projectRoot, smoke.bodyFile);
-    if (!existsSync(file)) fail(`${label}: bodyFile ${smoke.bodyFile} does not exist in the project.`);
+    if (!existsSync(file))
+      fail(
+        `${label}: bodyFile ${smoke.bodyFile} does not exist in the project.`,
+      );
     body = readFileSync(file, 'utf8');
   } else if (smoke.body !== undefined) {
     body = JSON.stringify(smoke.body);
@@ -218,7 +312,8 @@ export async function smokeRequest(base: string, smoke: SmokeRequest, projectRoo
   }
   const text = await res.text();
   const expected = smoke.expectStatus ?? 200;
-  if (res.status !== expected) return `${label}: expected HTTP ${expected}, got ${res.status}: ${text.slice(0, 200)}`;
+  if (res.status !== expected)
+    return `${label}: expected HTTP ${expected}, got ${res.status}: ${text.slice(0, 200)}`;
   if (smoke.expectKeys?.length) {
     let json: Record<string, unknown>;
     try {
@@ -226,8 +321,11 @@ export async function smokeRequest(base: string, smoke: SmokeRequest, projectRoo
     } catch {
       return `${label}: expected a JSON object with ${smoke.expectKeys.join(', ')}, got: ${text.slice(0, 200)}`;
     }
-    const missing = smoke.expectKeys.filter((k) => !(json && typeof json === 'object' && k in json));
-    if (missing.length) return `${label}: the response lacks ${missing.join(', ')}: ${text.slice(0, 200)}`;
+    const missing = smoke.expectKeys.filter(
+      (k) => !(json && typeof json === 'object' && k in json),
+    );
+    if (missing.length)
+      return `${label}: the response lacks ${missing.join(', ')}: ${text.slice(0, 200)}`;
   }
   return undefined;
 }
@@ -253,15 +351,28 @@ async function testJob(
   }
   await track(name);
   try {
-    logger.info(`@ml/docker: running ${image.image} as ${name} (timeout ${j.timeout} s)`);
+    logger.info(
+      `@ml/docker: running ${image.image} as ${name} (timeout ${j.timeout} s)`,
+    );
     const started = Date.now();
-    const r = await docker(jobRunArgs(name, image.imageId, mounts, j.env, j.command), {
-      stream: true,
-      timeoutMs: j.timeout * 1000,
-    });
+    const r = await docker(
+      jobRunArgs(name, image.imageId, mounts, j.env, j.command),
+      {
+        stream: true,
+        timeoutMs: j.timeout * 1000,
+      },
+    );
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    if (r.timedOut) throw await withLogs(name, `${image.image} did not finish within ${j.timeout} s. Raise job.timeout or make the run smaller.`);
-    if (r.exitCode !== 0) throw await withLogs(name, `${image.image} exited with code ${r.exitCode} after ${seconds} s.`);
+    if (r.timedOut)
+      throw await withLogs(
+        name,
+        `${image.image} did not finish within ${j.timeout} s. Raise job.timeout or make the run smaller.`,
+      );
+    if (r.exitCode !== 0)
+      throw await withLogs(
+        name,
+        `${image.image} exited with code ${r.exitCode} after ${seconds} s.`,
+      );
     const missing = j.artifacts.filter((a) => !existsSync(join(scratch, a)));
     if (missing.length) {
       fail(
@@ -274,15 +385,22 @@ async function testJob(
         mkdirSync(dirname(join(dest, a)), { recursive: true });
         cpSync(join(scratch, a), join(dest, a));
       }
-      logger.info(`@ml/docker: copied ${j.artifacts.join(', ')} to ${j.artifactsOutputPath}`);
+      logger.info(
+        `@ml/docker: copied ${j.artifacts.join(', ')} to ${j.artifactsOutputPath}`,
+      );
     }
-    logger.info(`@ml/docker: ${image.image} passed: exit 0 in ${seconds} s, wrote ${j.artifacts.join(', ')}`);
+    logger.info(
+      `@ml/docker: ${image.image} passed: exit 0 in ${seconds} s, wrote ${j.artifacts.join(', ')}`,
+    );
   } finally {
     await removeContainer(name);
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-export default async function testExecutor(options: TestExecutorSchema, context: ExecutorContext) {
+export default async function testExecutor(
+  options: TestExecutorSchema,
+  context: ExecutorContext,
+) {
   return runExecutor('test', () => testImages(options, context));
 }

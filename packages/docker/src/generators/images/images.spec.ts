@@ -1,4 +1,9 @@
-import { addProjectConfiguration, formatFiles, readProjectConfiguration, Tree } from '@nx/devkit';
+import {
+  addProjectConfiguration,
+  formatFiles,
+  readProjectConfiguration,
+  Tree,
+} from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { declaredArgs } from '../../lib/dockerfile';
 import { needsBuildKit } from '../../lib/engine';
@@ -30,20 +35,32 @@ def health():
 
 /** The files of a small Python ML project; null leaves a file out. */
 const PROJECT_FILES: Record<string, string> = {
-  'requirements.txt': 'fastapi==0.115.0\nuvicorn==0.30.6\nscikit-learn==1.5.2\n',
+  'requirements.txt':
+    'fastapi==0.115.0\nuvicorn==0.30.6\nscikit-learn==1.5.2\n',
   'src/__init__.py': '',
   'src/model/__init__.py': '',
-  'src/model/train.py': 'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n',
+  'src/model/train.py':
+    'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n',
   'src/serve/__init__.py': '',
   'src/serve/app.py': APP_PY,
   'params.yaml': 'train:\n  seed: 42\n',
   'dvc.yaml': 'stages:\n  train:\n    cmd: python -m src.model.train\n',
 };
 
-function mlWorkspace(files: Record<string, string | null> = {}, targets = {}): Tree {
+function mlWorkspace(
+  files: Record<string, string | null> = {},
+  targets = {},
+): Tree {
   const tree = createTreeWithEmptyWorkspace();
-  addProjectConfiguration(tree, 'synth', { root: ROOT, projectType: 'application', targets });
-  for (const [path, content] of Object.entries({ ...PROJECT_FILES, ...files })) {
+  addProjectConfiguration(tree, 'synth', {
+    root: ROOT,
+    projectType: 'application',
+    targets,
+  });
+  for (const [path, content] of Object.entries({
+    ...PROJECT_FILES,
+    ...files,
+  })) {
     if (content !== null) tree.write(`${ROOT}/${path}`, content);
   }
   return tree;
@@ -51,7 +68,13 @@ function mlWorkspace(files: Record<string, string | null> = {}, targets = {}): T
 
 /** Every change the tree holds, with content: equal before and after means nothing was written. */
 function changes(tree: Tree) {
-  return tree.listChanges().map((c) => ({ path: c.path, type: c.type, content: c.content?.toString('utf-8') }));
+  return tree
+    .listChanges()
+    .map((c) => ({
+      path: c.path,
+      type: c.type,
+      content: c.content?.toString('utf-8'),
+    }));
 }
 
 function read(tree: Tree, path: string): string {
@@ -70,9 +93,14 @@ function instructions(text: string): Instruction[] {
   const out: Instruction[] = [];
   let current = '';
   for (const line of text.split('\n')) {
-    if (current === '' && (line.trim() === '' || line.trimStart().startsWith('#'))) continue;
+    if (
+      current === '' &&
+      (line.trim() === '' || line.trimStart().startsWith('#'))
+    )
+      continue;
     const continued = line.endsWith('\\');
-    current += (current ? ' ' : '') + (continued ? line.slice(0, -1) : line).trim();
+    current +=
+      (current ? ' ' : '') + (continued ? line.slice(0, -1) : line).trim();
     if (continued) continue;
     const [, keyword, args] = current.match(/^(\S+)\s*(.*)$/)!;
     out.push({ keyword: keyword.toUpperCase(), args });
@@ -112,15 +140,21 @@ function dockerIgnores(dockerignore: string, path: string): boolean {
   for (const raw of dockerignore.split('\n').map((l) => l.trim())) {
     if (!raw || raw.startsWith('#')) continue;
     const negated = raw.startsWith('!');
-    const re = toRegExp((negated ? raw.slice(1) : raw).replace(/^\/+/, '').replace(/\/+$/, ''));
+    const re = toRegExp(
+      (negated ? raw.slice(1) : raw).replace(/^\/+/, '').replace(/\/+$/, ''),
+    );
     const parts = path.split('/');
     // A pattern that matches a folder excludes everything in it.
-    if (parts.some((_p, i) => re.test(parts.slice(0, i + 1).join('/')))) ignored = !negated;
+    if (parts.some((_p, i) => re.test(parts.slice(0, i + 1).join('/'))))
+      ignored = !negated;
   }
   return ignored;
 }
 
-async function generate(tree: Tree, options: Partial<ImagesGeneratorSchema> = {}) {
+async function generate(
+  tree: Tree,
+  options: Partial<ImagesGeneratorSchema> = {},
+) {
   await imagesGenerator(tree, { project: 'synth', ...options });
 }
 
@@ -143,44 +177,69 @@ describe('images generator', () => {
 
     it('writes the two Dockerfiles, the entrypoint and .dockerignore, updates project.json and nothing else', () => {
       const written = changes(tree)
-        .filter((c) => !setup.some((s) => s.path === c.path && s.content === c.content))
+        .filter(
+          (c) =>
+            !setup.some((s) => s.path === c.path && s.content === c.content),
+        )
         .map((c) => c.path);
-      expect(written.sort()).toEqual([...GENERATED, `${ROOT}/project.json`].sort());
+      expect(written.sort()).toEqual(
+        [...GENERATED, `${ROOT}/project.json`].sort(),
+      );
     });
 
     it.each([
       ['training', () => training],
       ['inference', () => inference],
-    ])('the %s Dockerfile runs as the numeric non-root user 10001:10001', (_kind, text) => {
-      expect(argsOf(text(), 'USER')).toEqual(['10001:10001']);
-    });
+    ])(
+      'the %s Dockerfile runs as the numeric non-root user 10001:10001',
+      (_kind, text) => {
+        expect(argsOf(text(), 'USER')).toEqual(['10001:10001']);
+      },
+    );
 
     it.each([
       ['training', () => training],
       ['inference', () => inference],
-    ])('the %s Dockerfile defaults BASE_IMAGE to python:3.10-slim, declared before any stage', (_kind, text) => {
-      expect(instructions(text())[0]).toEqual({ keyword: 'ARG', args: 'BASE_IMAGE=python:3.10-slim' });
-      expect(declaredArgs(text()).has('BASE_IMAGE')).toBe(true);
-    });
+    ])(
+      'the %s Dockerfile defaults BASE_IMAGE to python:3.10-slim, declared before any stage',
+      (_kind, text) => {
+        expect(instructions(text())[0]).toEqual({
+          keyword: 'ARG',
+          args: 'BASE_IMAGE=python:3.10-slim',
+        });
+        expect(declaredArgs(text()).has('BASE_IMAGE')).toBe(true);
+      },
+    );
 
     it.each([
       ['training', () => training],
       ['inference', () => inference],
-    ])('the %s Dockerfile has a builder stage and a runtime stage, both from BASE_IMAGE', (_kind, text) => {
-      expect(argsOf(text(), 'FROM')).toEqual(['${BASE_IMAGE} AS builder', '${BASE_IMAGE} AS runtime']);
-    });
+    ])(
+      'the %s Dockerfile has a builder stage and a runtime stage, both from BASE_IMAGE',
+      (_kind, text) => {
+        expect(argsOf(text(), 'FROM')).toEqual([
+          '${BASE_IMAGE} AS builder',
+          '${BASE_IMAGE} AS runtime',
+        ]);
+      },
+    );
 
     it.each([
       ['training', () => training],
       ['inference', () => inference],
-    ])('the %s Dockerfile copies requirements.txt before the sources, so dependency layers stay cached', (_kind, text) => {
-      const copies = argsOf(text(), 'COPY');
-      const requirements = copies.indexOf('requirements.txt ./');
-      const sources = copies.indexOf('--chown=10001:10001 src/ ./src/');
-      expect(requirements).toBeGreaterThanOrEqual(0);
-      expect(sources).toBeGreaterThan(requirements);
-      expect(argsOf(text(), 'RUN')).toContain('/opt/venv/bin/pip install -r requirements.txt');
-    });
+    ])(
+      'the %s Dockerfile copies requirements.txt before the sources, so dependency layers stay cached',
+      (_kind, text) => {
+        const copies = argsOf(text(), 'COPY');
+        const requirements = copies.indexOf('requirements.txt ./');
+        const sources = copies.indexOf('--chown=10001:10001 src/ ./src/');
+        expect(requirements).toBeGreaterThanOrEqual(0);
+        expect(sources).toBeGreaterThan(requirements);
+        expect(argsOf(text(), 'RUN')).toContain(
+          '/opt/venv/bin/pip install -r requirements.txt',
+        );
+      },
+    );
 
     it.each([
       ['training', () => training],
@@ -193,7 +252,9 @@ describe('images generator', () => {
       ['training', () => training, 'synth-training'],
       ['inference', () => inference, 'synth-inference'],
     ])('the %s Dockerfile titles the image %s', (_kind, text, title) => {
-      expect(argsOf(text(), 'LABEL')[0]).toContain(`org.opencontainers.image.title="${title}"`);
+      expect(argsOf(text(), 'LABEL')[0]).toContain(
+        `org.opencontainers.image.title="${title}"`,
+      );
     });
 
     it('the inference Dockerfile exposes port 8000 and defaults PORT to it', () => {
@@ -203,7 +264,8 @@ describe('images generator', () => {
 
     it('the inference Dockerfile has a HEALTHCHECK on /health that needs no curl', () => {
       const [healthcheck] = argsOf(inference, 'HEALTHCHECK');
-      const prefix = '--interval=30s --timeout=30s --start-period=5s --retries=3 CMD ';
+      const prefix =
+        '--interval=30s --timeout=30s --start-period=5s --retries=3 CMD ';
       expect(healthcheck.startsWith(prefix)).toBe(true);
       const command = JSON.parse(healthcheck.slice(prefix.length));
       expect(command).toEqual([
@@ -225,13 +287,21 @@ describe('images generator', () => {
     });
 
     it('the inference Dockerfile bakes in models/', () => {
-      expect(argsOf(inference, 'COPY')).toContain('--chown=10001:10001 models/ ./models/');
+      expect(argsOf(inference, 'COPY')).toContain(
+        '--chown=10001:10001 models/ ./models/',
+      );
     });
 
     it('the training Dockerfile runs the training module through the entrypoint, in exec form', () => {
-      expect(argsOf(training, 'ENTRYPOINT').map((a) => JSON.parse(a))).toEqual([['/bin/sh', '/usr/local/bin/ml-entrypoint']]);
-      expect(argsOf(training, 'CMD').map((a) => JSON.parse(a))).toEqual([['python', '-m', 'src.model.train']]);
-      expect(argsOf(training, 'COPY')).toContain('docker/training/entrypoint.sh /usr/local/bin/ml-entrypoint');
+      expect(argsOf(training, 'ENTRYPOINT').map((a) => JSON.parse(a))).toEqual([
+        ['/bin/sh', '/usr/local/bin/ml-entrypoint'],
+      ]);
+      expect(argsOf(training, 'CMD').map((a) => JSON.parse(a))).toEqual([
+        ['python', '-m', 'src.model.train'],
+      ]);
+      expect(argsOf(training, 'COPY')).toContain(
+        'docker/training/entrypoint.sh /usr/local/bin/ml-entrypoint',
+      );
     });
 
     it('the training Dockerfile exposes no port and has no HEALTHCHECK', () => {
@@ -240,7 +310,11 @@ describe('images generator', () => {
     });
 
     it('the training Dockerfile copies the pipeline files that exist', () => {
-      expect(argsOf(training, 'COPY').filter((c) => /yaml|lock|configs|\.dvc/.test(c))).toEqual([
+      expect(
+        argsOf(training, 'COPY').filter((c) =>
+          /yaml|lock|configs|\.dvc/.test(c),
+        ),
+      ).toEqual([
         '--chown=10001:10001 params.yaml ./params.yaml',
         '--chown=10001:10001 dvc.yaml ./dvc.yaml',
       ]);
@@ -249,15 +323,26 @@ describe('images generator', () => {
     it('the entrypoint keeps its shebang first and execs the command', () => {
       const entrypoint = read(tree, ENTRYPOINT);
       expect(entrypoint.split('\n')[0]).toBe('#!/bin/sh');
-      expect(entrypoint.split('\n')[1]).toMatch(/^# generated by @ml\/docker:images; checksum [0-9a-f]{16}\./);
+      expect(entrypoint.split('\n')[1]).toMatch(
+        /^# generated by @ml\/docker:images; checksum [0-9a-f]{16}\./,
+      );
       expect(entrypoint.trimEnd().endsWith('exec "$@"')).toBe(true);
     });
 
     it.each(GENERATED)('marks %s as generated', (path) => {
-      expect(read(tree, path)).toMatch(/^(#!\/bin\/sh\n)?# generated by @ml\/docker:images; checksum [0-9a-f]{16}\./);
+      expect(read(tree, path)).toMatch(
+        /^(#!\/bin\/sh\n)?# generated by @ml\/docker:images; checksum [0-9a-f]{16}\./,
+      );
     });
 
-    it.each(['data/', 'mlruns/', '.dvc/cache', '**/.env', '**/*.pem', '**/*.key'])('.dockerignore lists %s', (line) => {
+    it.each([
+      'data/',
+      'mlruns/',
+      '.dvc/cache',
+      '**/.env',
+      '**/*.pem',
+      '**/*.key',
+    ])('.dockerignore lists %s', (line) => {
       expect(read(tree, DOCKERIGNORE).split('\n')).toContain(line);
     });
 
@@ -326,14 +411,34 @@ describe('images generator', () => {
 
   describe('options', () => {
     it.each<[string, Partial<ImagesGeneratorSchema>, string]>([
-      ['pythonVersion picks the python image', { pythonVersion: '3.12' }, 'BASE_IMAGE=python:3.12-slim'],
-      ['baseImage replaces it', { baseImage: 'us-central1-docker.pkg.dev/my-proj/mirror/python:3.11-slim' }, 'BASE_IMAGE=us-central1-docker.pkg.dev/my-proj/mirror/python:3.11-slim'],
-      ['baseImage wins over pythonVersion', { baseImage: 'python:3.9-slim', pythonVersion: '3.12' }, 'BASE_IMAGE=python:3.9-slim'],
-      ['baseImage may pin a digest', { baseImage: `python:3.10-slim@sha256:${'a'.repeat(64)}` }, `BASE_IMAGE=python:3.10-slim@sha256:${'a'.repeat(64)}`],
+      [
+        'pythonVersion picks the python image',
+        { pythonVersion: '3.12' },
+        'BASE_IMAGE=python:3.12-slim',
+      ],
+      [
+        'baseImage replaces it',
+        {
+          baseImage:
+            'us-central1-docker.pkg.dev/my-proj/mirror/python:3.11-slim',
+        },
+        'BASE_IMAGE=us-central1-docker.pkg.dev/my-proj/mirror/python:3.11-slim',
+      ],
+      [
+        'baseImage wins over pythonVersion',
+        { baseImage: 'python:3.9-slim', pythonVersion: '3.12' },
+        'BASE_IMAGE=python:3.9-slim',
+      ],
+      [
+        'baseImage may pin a digest',
+        { baseImage: `python:3.10-slim@sha256:${'a'.repeat(64)}` },
+        `BASE_IMAGE=python:3.10-slim@sha256:${'a'.repeat(64)}`,
+      ],
     ])('%s', async (_label, options, arg) => {
       const tree = mlWorkspace();
       await generate(tree, options);
-      for (const file of [TRAINING, INFERENCE]) expect(argsOf(read(tree, file), 'ARG')[0]).toBe(arg);
+      for (const file of [TRAINING, INFERENCE])
+        expect(argsOf(read(tree, file), 'ARG')[0]).toBe(arg);
     });
 
     it('port sets EXPOSE, the PORT default, the CMD and the HEALTHCHECK', async () => {
@@ -342,41 +447,61 @@ describe('images generator', () => {
       const inference = read(tree, INFERENCE);
       expect(argsOf(inference, 'EXPOSE')).toEqual(['9000']);
       expect(argsOf(inference, 'ENV').join(' ')).toContain('PORT=9000');
-      expect(JSON.parse(argsOf(inference, 'CMD')[0])[2]).toContain('--port "${PORT:-9000}"');
-      expect(argsOf(inference, 'HEALTHCHECK')[0]).toContain("os.environ.get('PORT', '9000')");
+      expect(JSON.parse(argsOf(inference, 'CMD')[0])[2]).toContain(
+        '--port "${PORT:-9000}"',
+      );
+      expect(argsOf(inference, 'HEALTHCHECK')[0]).toContain(
+        "os.environ.get('PORT', '9000')",
+      );
     });
 
     it('healthPath sets the HEALTHCHECK and the docker-test target', async () => {
       const tree = mlWorkspace();
       await generate(tree, { healthPath: '/api/v1/healthz' });
-      expect(argsOf(read(tree, INFERENCE), 'HEALTHCHECK')[0]).toContain("+ '/api/v1/healthz', timeout=10)");
-      expect(readProjectConfiguration(tree, 'synth').targets!['docker-test'].options).toEqual({
+      expect(argsOf(read(tree, INFERENCE), 'HEALTHCHECK')[0]).toContain(
+        "+ '/api/v1/healthz', timeout=10)",
+      );
+      expect(
+        readProjectConfiguration(tree, 'synth').targets!['docker-test'].options,
+      ).toEqual({
         service: { healthPath: '/api/v1/healthz' },
       });
     });
 
     it('appModule is used as given, even when the project has several apps', async () => {
-      const tree = mlWorkspace({ 'src/admin.py': 'from fastapi import FastAPI\nadmin = FastAPI()\n' });
+      const tree = mlWorkspace({
+        'src/admin.py': 'from fastapi import FastAPI\nadmin = FastAPI()\n',
+      });
       await generate(tree, { appModule: 'src.serve.app:app' });
-      expect(JSON.parse(argsOf(read(tree, INFERENCE), 'CMD')[0])[2]).toContain('uvicorn src.serve.app:app ');
+      expect(JSON.parse(argsOf(read(tree, INFERENCE), 'CMD')[0])[2]).toContain(
+        'uvicorn src.serve.app:app ',
+      );
     });
 
     it('appModule needs no FastAPI app to be found', async () => {
-      const tree = mlWorkspace({ 'src/serve/app.py': 'application = make_app()\n' });
+      const tree = mlWorkspace({
+        'src/serve/app.py': 'application = make_app()\n',
+      });
       await generate(tree, { appModule: 'src.serve.app:application' });
-      expect(JSON.parse(argsOf(read(tree, INFERENCE), 'CMD')[0])[2]).toContain('uvicorn src.serve.app:application ');
+      expect(JSON.parse(argsOf(read(tree, INFERENCE), 'CMD')[0])[2]).toContain(
+        'uvicorn src.serve.app:application ',
+      );
     });
 
     it('trainingModule sets the training CMD', async () => {
       const tree = mlWorkspace({ 'src/pipelines/fit.py': 'print("fit")\n' });
       await generate(tree, { trainingModule: 'src.pipelines.fit' });
-      expect(argsOf(read(tree, TRAINING), 'CMD').map((a) => JSON.parse(a))).toEqual([['python', '-m', 'src.pipelines.fit']]);
+      expect(
+        argsOf(read(tree, TRAINING), 'CMD').map((a) => JSON.parse(a)),
+      ).toEqual([['python', '-m', 'src.pipelines.fit']]);
     });
 
     it('an explicit trainingModule is not checked for existence', async () => {
       const tree = mlWorkspace({ 'src/model/train.py': null });
       await generate(tree, { trainingModule: 'pipelines.not_here' });
-      expect(argsOf(read(tree, TRAINING), 'CMD').map((a) => JSON.parse(a))).toEqual([['python', '-m', 'pipelines.not_here']]);
+      expect(
+        argsOf(read(tree, TRAINING), 'CMD').map((a) => JSON.parse(a)),
+      ).toEqual([['python', '-m', 'pipelines.not_here']]);
     });
 
     it('user names the account; USER stays numeric', async () => {
@@ -384,33 +509,47 @@ describe('images generator', () => {
       await generate(tree, { user: 'svc-ml' });
       for (const file of [TRAINING, INFERENCE]) {
         const text = read(tree, file);
-        expect(argsOf(text, 'RUN').join('\n')).toContain('groupadd --gid 10001 svc-ml && useradd --uid 10001 --gid 10001');
+        expect(argsOf(text, 'RUN').join('\n')).toContain(
+          'groupadd --gid 10001 svc-ml && useradd --uid 10001 --gid 10001',
+        );
         expect(argsOf(text, 'USER')).toEqual(['10001:10001']);
       }
-      expect(argsOf(read(tree, TRAINING), 'ENV').join(' ')).toContain('HOME=/home/svc-ml');
+      expect(argsOf(read(tree, TRAINING), 'ENV').join(' ')).toContain(
+        'HOME=/home/svc-ml',
+      );
     });
 
-    it.each([1000, 20000])('uid %i sets USER, the account and the file ownership', async (uid) => {
-      const tree = mlWorkspace();
-      await generate(tree, { uid });
-      for (const file of [TRAINING, INFERENCE]) {
-        const text = read(tree, file);
-        expect(argsOf(text, 'USER')).toEqual([`${uid}:${uid}`]);
-        expect(argsOf(text, 'RUN').join('\n')).toContain(`useradd --uid ${uid} --gid ${uid}`);
-        expect(argsOf(text, 'COPY')).toContain(`--chown=${uid}:${uid} src/ ./src/`);
-        expect(text).not.toContain('10001');
-      }
-    });
+    it.each([1000, 20000])(
+      'uid %i sets USER, the account and the file ownership',
+      async (uid) => {
+        const tree = mlWorkspace();
+        await generate(tree, { uid });
+        for (const file of [TRAINING, INFERENCE]) {
+          const text = read(tree, file);
+          expect(argsOf(text, 'USER')).toEqual([`${uid}:${uid}`]);
+          expect(argsOf(text, 'RUN').join('\n')).toContain(
+            `useradd --uid ${uid} --gid ${uid}`,
+          );
+          expect(argsOf(text, 'COPY')).toContain(
+            `--chown=${uid}:${uid} src/ ./src/`,
+          );
+          expect(text).not.toContain('10001');
+        }
+      },
+    );
 
     it.each([
       [false, 1],
       [true, 0],
-    ])('skipFormat %s formats the files %i time(s)', async (skipFormat, calls) => {
-      const tree = mlWorkspace();
-      await generate(tree, { skipFormat });
-      expect(formatFiles).toHaveBeenCalledTimes(calls);
-      if (calls) expect(formatFiles).toHaveBeenCalledWith(tree);
-    });
+    ])(
+      'skipFormat %s formats the files %i time(s)',
+      async (skipFormat, calls) => {
+        const tree = mlWorkspace();
+        await generate(tree, { skipFormat });
+        expect(formatFiles).toHaveBeenCalledTimes(calls);
+        if (calls) expect(formatFiles).toHaveBeenCalledWith(tree);
+      },
+    );
 
     it('formats the files by default', async () => {
       const tree = mlWorkspace();
@@ -421,19 +560,27 @@ describe('images generator', () => {
 
   describe('image', () => {
     it('training writes no inference Dockerfile and needs no FastAPI app', async () => {
-      const tree = mlWorkspace({ 'src/serve/app.py': null, 'src/serve/__init__.py': null });
+      const tree = mlWorkspace({
+        'src/serve/app.py': null,
+        'src/serve/__init__.py': null,
+      });
       await generate(tree, { image: 'training' });
       expect(tree.exists(INFERENCE)).toBe(false);
       expect(tree.exists(`${ROOT}/docker/inference`)).toBe(false);
       expect(tree.exists(TRAINING)).toBe(true);
       expect(tree.exists(ENTRYPOINT)).toBe(true);
       expect(tree.exists(DOCKERIGNORE)).toBe(true);
-      expect(readProjectConfiguration(tree, 'synth').targets!['docker-build'].options).toEqual({ images: ['training'] });
+      expect(
+        readProjectConfiguration(tree, 'synth').targets!['docker-build']
+          .options,
+      ).toEqual({ images: ['training'] });
     });
 
     it('training ignores an invalid appModule', async () => {
       const tree = mlWorkspace();
-      await expect(generate(tree, { image: 'training', appModule: 'not a module' })).resolves.toBeUndefined();
+      await expect(
+        generate(tree, { image: 'training', appModule: 'not a module' }),
+      ).resolves.toBeUndefined();
     });
 
     it('inference writes no training files and needs no training module', async () => {
@@ -444,7 +591,10 @@ describe('images generator', () => {
       expect(tree.exists(`${ROOT}/docker/training`)).toBe(false);
       expect(tree.exists(INFERENCE)).toBe(true);
       expect(tree.exists(DOCKERIGNORE)).toBe(true);
-      expect(readProjectConfiguration(tree, 'synth').targets!['docker-build'].options).toEqual({ images: ['inference'] });
+      expect(
+        readProjectConfiguration(tree, 'synth').targets!['docker-build']
+          .options,
+      ).toEqual({ images: ['inference'] });
     });
 
     it('all writes both images', async () => {
@@ -456,22 +606,36 @@ describe('images generator', () => {
 
   describe('what to install', () => {
     it('installs a pyproject-only project with pip install .', async () => {
-      const tree = mlWorkspace({ 'requirements.txt': null, 'pyproject.toml': '[project]\nname = "synth"\nversion = "0.1.0"\n' });
+      const tree = mlWorkspace({
+        'requirements.txt': null,
+        'pyproject.toml': '[project]\nname = "synth"\nversion = "0.1.0"\n',
+      });
       await generate(tree);
       for (const file of [TRAINING, INFERENCE]) {
         const text = read(tree, file);
         const copies = argsOf(text, 'COPY');
-        expect(copies.slice(0, 2)).toEqual(['pyproject.toml ./', 'src/ ./src/']);
+        expect(copies.slice(0, 2)).toEqual([
+          'pyproject.toml ./',
+          'src/ ./src/',
+        ]);
         expect(argsOf(text, 'RUN')).toContain('/opt/venv/bin/pip install .');
-        expect(instructions(text).some((i) => i.args.includes('requirements.txt'))).toBe(false);
+        expect(
+          instructions(text).some((i) => i.args.includes('requirements.txt')),
+        ).toBe(false);
       }
     });
 
     it('prefers requirements.txt when both exist', async () => {
-      const tree = mlWorkspace({ 'pyproject.toml': '[project]\nname = "synth"\n' });
+      const tree = mlWorkspace({
+        'pyproject.toml': '[project]\nname = "synth"\n',
+      });
       await generate(tree);
-      expect(argsOf(read(tree, TRAINING), 'COPY')[0]).toBe('requirements.txt ./');
-      expect(argsOf(read(tree, TRAINING), 'RUN')).not.toContain('/opt/venv/bin/pip install .');
+      expect(argsOf(read(tree, TRAINING), 'COPY')[0]).toBe(
+        'requirements.txt ./',
+      );
+      expect(argsOf(read(tree, TRAINING), 'RUN')).not.toContain(
+        '/opt/venv/bin/pip install .',
+      );
     });
   });
 
@@ -481,65 +645,255 @@ describe('images generator', () => {
       ['params.yaml only', { 'dvc.yaml': null }, ['params.yaml']],
       [
         'all of them',
-        { 'dvc.lock': 'schema: "2.0"\n', 'configs/train.yaml': 'lr: 0.1\n', '.dvc/config': "[core]\n    remote = r\n" },
+        {
+          'dvc.lock': 'schema: "2.0"\n',
+          'configs/train.yaml': 'lr: 0.1\n',
+          '.dvc/config': '[core]\n    remote = r\n',
+        },
         ['params.yaml', 'dvc.yaml', 'dvc.lock', 'configs', '.dvc/config'],
       ],
     ])('copies %s into the training image', async (_label, files, copied) => {
       const tree = mlWorkspace(files);
       await generate(tree);
       const copies = argsOf(read(tree, TRAINING), 'COPY');
-      const pipeline = copies.filter((c) => c.startsWith('--chown=') && !c.includes(' src/ '));
-      expect(pipeline).toEqual(copied.map((f) => `--chown=10001:10001 ${f} ./${f}`));
-      expect(copies.indexOf('--chown=10001:10001 src/ ./src/')).toBeGreaterThan(-1);
+      const pipeline = copies.filter(
+        (c) => c.startsWith('--chown=') && !c.includes(' src/ '),
+      );
+      expect(pipeline).toEqual(
+        copied.map((f) => `--chown=10001:10001 ${f} ./${f}`),
+      );
+      expect(copies.indexOf('--chown=10001:10001 src/ ./src/')).toBeGreaterThan(
+        -1,
+      );
     });
   });
 
   describe('refusals', () => {
-    it.each<[string, Partial<ImagesGeneratorSchema>, Record<string, string | null>, string]>([
-      ['an unknown project', { project: 'nope' }, {}, 'Project "nope" does not exist in this workspace. Check the name with: nx show projects'],
-      ['an unknown image', { image: 'both' as never }, {}, '--image must be all, training or inference (got "both").'],
+    it.each<
+      [
+        string,
+        Partial<ImagesGeneratorSchema>,
+        Record<string, string | null>,
+        string,
+      ]
+    >([
+      [
+        'an unknown project',
+        { project: 'nope' },
+        {},
+        'Project "nope" does not exist in this workspace. Check the name with: nx show projects',
+      ],
+      [
+        'an unknown image',
+        { image: 'both' as never },
+        {},
+        '--image must be all, training or inference (got "both").',
+      ],
       [
         'a project with neither requirements.txt nor pyproject.toml',
         {},
         { 'requirements.txt': null },
         'Project "synth" has nothing to install: no requirements.txt or pyproject.toml in apps/synth.',
       ],
-      ['port 0', { port: 0 }, {}, '--port must be an integer from 1 to 65535 (got 0).'],
-      ['port 70000', { port: 70000 }, {}, '--port must be an integer from 1 to 65535 (got 70000).'],
-      ['port 1.5', { port: 1.5 }, {}, '--port must be an integer from 1 to 65535 (got 1.5).'],
-      ['port -1', { port: -1 }, {}, '--port must be an integer from 1 to 65535 (got -1).'],
-      ['a healthPath without a leading slash', { healthPath: 'health' }, {}, '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "health").'],
-      ['a healthPath with spaces', { healthPath: '/he alth' }, {}, '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "/he alth").'],
-      ['a healthPath with $(x)', { healthPath: '/$(x)' }, {}, '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "/$(x)").'],
-      ['a healthPath with a quote', { healthPath: "/h'+'x" }, {}, `--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "/h'+'x").`],
-      ['an empty healthPath', { healthPath: '' }, {}, '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "").'],
-      ['pythonVersion 3', { pythonVersion: '3' }, {}, '--pythonVersion must look like 3.10 (got "3").'],
-      ['pythonVersion 2.7', { pythonVersion: '2.7' }, {}, '--pythonVersion must look like 3.10 (got "2.7").'],
-      ['pythonVersion 3.10.4', { pythonVersion: '3.10.4' }, {}, '--pythonVersion must look like 3.10 (got "3.10.4").'],
-      ['pythonVersion latest', { pythonVersion: 'latest' }, {}, '--pythonVersion must look like 3.10 (got "latest").'],
-      ['a baseImage with a space', { baseImage: 'python 3.10' }, {}, '--baseImage "python 3.10" is not an image reference'],
-      ['a baseImage with a shell command', { baseImage: 'python:3.10;rm -rf /' }, {}, '--baseImage "python:3.10;rm -rf /" is not an image reference'],
-      ['a baseImage with $(x)', { baseImage: '$(x)' }, {}, '--baseImage "$(x)" is not an image reference'],
-      ['a baseImage starting with a dash', { baseImage: '-python' }, {}, '--baseImage "-python" is not an image reference'],
-      ['a baseImage with a short digest', { baseImage: 'python@sha256:abc' }, {}, '--baseImage "python@sha256:abc" is not an image reference'],
-      ['an empty baseImage', { baseImage: '' }, {}, '--baseImage "" is not an image reference'],
-      ['an uppercase user', { user: 'MLUser' }, {}, '--user must be a valid Linux user name such as mluser (got "MLUser").'],
-      ['a user starting with a digit', { user: '1ml' }, {}, '--user must be a valid Linux user name such as mluser (got "1ml").'],
-      ['a user with a space', { user: 'ml user' }, {}, '--user must be a valid Linux user name such as mluser (got "ml user").'],
-      ['a 33-character user', { user: 'a'.repeat(33) }, {}, `--user must be a valid Linux user name such as mluser (got "${'a'.repeat(33)}").`],
-      ['uid 999', { uid: 999 }, {}, '--uid must be a number of at least 1000, so the user is not a system or root account (got 999).'],
-      ['uid 0', { uid: 0 }, {}, '--uid must be a number of at least 1000, so the user is not a system or root account (got 0).'],
-      ['uid 10001.5', { uid: 10001.5 }, {}, '--uid must be a number of at least 1000, so the user is not a system or root account (got 10001.5).'],
-      ['a trainingModule given as a path', { trainingModule: 'src/model/train' }, {}, '--trainingModule must be a dotted Python module such as src.model.train (got "src/model/train").'],
-      ['a trainingModule with a function', { trainingModule: 'src.model.train:main' }, {}, '--trainingModule must be a dotted Python module such as src.model.train (got "src.model.train:main").'],
-      ['a trainingModule ending in a dot', { trainingModule: 'src.model.' }, {}, '--trainingModule must be a dotted Python module such as src.model.train (got "src.model.").'],
-      ['an appModule without an attribute', { appModule: 'src.serve.app' }, {}, '--appModule must look like package.module:app (got "src.serve.app").'],
-      ['an appModule given as a path', { appModule: 'src/serve/app:app' }, {}, '--appModule must look like package.module:app (got "src/serve/app:app").'],
-      ['an appModule that is a call', { appModule: 'src.serve.app:create_app()' }, {}, '--appModule must look like package.module:app (got "src.serve.app:create_app()").'],
+      [
+        'port 0',
+        { port: 0 },
+        {},
+        '--port must be an integer from 1 to 65535 (got 0).',
+      ],
+      [
+        'port 70000',
+        { port: 70000 },
+        {},
+        '--port must be an integer from 1 to 65535 (got 70000).',
+      ],
+      [
+        'port 1.5',
+        { port: 1.5 },
+        {},
+        '--port must be an integer from 1 to 65535 (got 1.5).',
+      ],
+      [
+        'port -1',
+        { port: -1 },
+        {},
+        '--port must be an integer from 1 to 65535 (got -1).',
+      ],
+      [
+        'a healthPath without a leading slash',
+        { healthPath: 'health' },
+        {},
+        '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "health").',
+      ],
+      [
+        'a healthPath with spaces',
+        { healthPath: '/he alth' },
+        {},
+        '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "/he alth").',
+      ],
+      [
+        'a healthPath with $(x)',
+        { healthPath: '/$(x)' },
+        {},
+        '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "/$(x)").',
+      ],
+      [
+        'a healthPath with a quote',
+        { healthPath: "/h'+'x" },
+        {},
+        `--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "/h'+'x").`,
+      ],
+      [
+        'an empty healthPath',
+        { healthPath: '' },
+        {},
+        '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "").',
+      ],
+      [
+        'pythonVersion 3',
+        { pythonVersion: '3' },
+        {},
+        '--pythonVersion must look like 3.10 (got "3").',
+      ],
+      [
+        'pythonVersion 2.7',
+        { pythonVersion: '2.7' },
+        {},
+        '--pythonVersion must look like 3.10 (got "2.7").',
+      ],
+      [
+        'pythonVersion 3.10.4',
+        { pythonVersion: '3.10.4' },
+        {},
+        '--pythonVersion must look like 3.10 (got "3.10.4").',
+      ],
+      [
+        'pythonVersion latest',
+        { pythonVersion: 'latest' },
+        {},
+        '--pythonVersion must look like 3.10 (got "latest").',
+      ],
+      [
+        'a baseImage with a space',
+        { baseImage: 'python 3.10' },
+        {},
+        '--baseImage "python 3.10" is not an image reference',
+      ],
+      [
+        'a baseImage with a shell command',
+        { baseImage: 'python:3.10;rm -rf /' },
+        {},
+        '--baseImage "python:3.10;rm -rf /" is not an image reference',
+      ],
+      [
+        'a baseImage with $(x)',
+        { baseImage: '$(x)' },
+        {},
+        '--baseImage "$(x)" is not an image reference',
+      ],
+      [
+        'a baseImage starting with a dash',
+        { baseImage: '-python' },
+        {},
+        '--baseImage "-python" is not an image reference',
+      ],
+      [
+        'a baseImage with a short digest',
+        { baseImage: 'python@sha256:abc' },
+        {},
+        '--baseImage "python@sha256:abc" is not an image reference',
+      ],
+      [
+        'an empty baseImage',
+        { baseImage: '' },
+        {},
+        '--baseImage "" is not an image reference',
+      ],
+      [
+        'an uppercase user',
+        { user: 'MLUser' },
+        {},
+        '--user must be a valid Linux user name such as mluser (got "MLUser").',
+      ],
+      [
+        'a user starting with a digit',
+        { user: '1ml' },
+        {},
+        '--user must be a valid Linux user name such as mluser (got "1ml").',
+      ],
+      [
+        'a user with a space',
+        { user: 'ml user' },
+        {},
+        '--user must be a valid Linux user name such as mluser (got "ml user").',
+      ],
+      [
+        'a 33-character user',
+        { user: 'a'.repeat(33) },
+        {},
+        `--user must be a valid Linux user name such as mluser (got "${'a'.repeat(33)}").`,
+      ],
+      [
+        'uid 999',
+        { uid: 999 },
+        {},
+        '--uid must be a number of at least 1000, so the user is not a system or root account (got 999).',
+      ],
+      [
+        'uid 0',
+        { uid: 0 },
+        {},
+        '--uid must be a number of at least 1000, so the user is not a system or root account (got 0).',
+      ],
+      [
+        'uid 10001.5',
+        { uid: 10001.5 },
+        {},
+        '--uid must be a number of at least 1000, so the user is not a system or root account (got 10001.5).',
+      ],
+      [
+        'a trainingModule given as a path',
+        { trainingModule: 'src/model/train' },
+        {},
+        '--trainingModule must be a dotted Python module such as src.model.train (got "src/model/train").',
+      ],
+      [
+        'a trainingModule with a function',
+        { trainingModule: 'src.model.train:main' },
+        {},
+        '--trainingModule must be a dotted Python module such as src.model.train (got "src.model.train:main").',
+      ],
+      [
+        'a trainingModule ending in a dot',
+        { trainingModule: 'src.model.' },
+        {},
+        '--trainingModule must be a dotted Python module such as src.model.train (got "src.model.").',
+      ],
+      [
+        'an appModule without an attribute',
+        { appModule: 'src.serve.app' },
+        {},
+        '--appModule must look like package.module:app (got "src.serve.app").',
+      ],
+      [
+        'an appModule given as a path',
+        { appModule: 'src/serve/app:app' },
+        {},
+        '--appModule must look like package.module:app (got "src/serve/app:app").',
+      ],
+      [
+        'an appModule that is a call',
+        { appModule: 'src.serve.app:create_app()' },
+        {},
+        '--appModule must look like package.module:app (got "src.serve.app:create_app()").',
+      ],
       [
         'a project without a FastAPI app',
         {},
-        { 'src/serve/app.py': 'from flask import Flask\napp = Flask(__name__)\n' },
+        {
+          'src/serve/app.py':
+            'from flask import Flask\napp = Flask(__name__)\n',
+        },
         'No FastAPI app found in project "synth" (looked for "app = FastAPI(" in its .py files). Pass --appModule=package.module:app, or --image=training.',
       ],
       [
@@ -551,25 +905,36 @@ describe('images generator', () => {
       [
         'a project without a src/ folder',
         { appModule: 'app:app' },
-        Object.fromEntries(Object.keys(PROJECT_FILES).filter((f) => f.startsWith('src/')).map((f) => [f, null])),
+        Object.fromEntries(
+          Object.keys(PROJECT_FILES)
+            .filter((f) => f.startsWith('src/'))
+            .map((f) => [f, null]),
+        ),
         'Project "synth" has no src/ folder in apps/synth: the images copy the Python sources from there.',
       ],
-    ])('refuses %s and writes nothing', async (_label, options, files, message) => {
-      const tree = mlWorkspace(files);
-      const before = changes(tree);
-      const error = await generate(tree, options).catch((e) => e);
-      expect(error).toBeInstanceOf(UserFacingError);
-      expect(error.message).toContain(message);
-      expect(changes(tree)).toEqual(before);
-      expect(formatFiles).not.toHaveBeenCalled();
-    });
+    ])(
+      'refuses %s and writes nothing',
+      async (_label, options, files, message) => {
+        const tree = mlWorkspace(files);
+        const before = changes(tree);
+        const error = await generate(tree, options).catch((e) => e);
+        expect(error).toBeInstanceOf(UserFacingError);
+        expect(error.message).toContain(message);
+        expect(changes(tree)).toEqual(before);
+        expect(formatFiles).not.toHaveBeenCalled();
+      },
+    );
 
     it('refuses a project with two FastAPI apps, naming both, and writes nothing', async () => {
-      const tree = mlWorkspace({ 'src/api/main.py': 'import fastapi\n\napi = fastapi.FastAPI()\n' });
+      const tree = mlWorkspace({
+        'src/api/main.py': 'import fastapi\n\napi = fastapi.FastAPI()\n',
+      });
       const before = changes(tree);
       const error = await generate(tree).catch((e) => e);
       expect(error).toBeInstanceOf(UserFacingError);
-      expect(error.message).toMatch(/^Project "synth" has several FastAPI apps \(.+\)\. Choose one with --appModule\.$/);
+      expect(error.message).toMatch(
+        /^Project "synth" has several FastAPI apps \(.+\)\. Choose one with --appModule\.$/,
+      );
       expect(error.message).toContain('src.serve.app:app');
       expect(error.message).toContain('src.api.main:api');
       expect(changes(tree)).toEqual(before);
@@ -579,7 +944,11 @@ describe('images generator', () => {
   describe('findFastApiApp', () => {
     it.each([
       ['a project at the workspace root', '.', 'src/serve/app.py'],
-      ['a project under a folder named test', 'libs/test/synth', 'libs/test/synth/src/serve/app.py'],
+      [
+        'a project under a folder named test',
+        'libs/test/synth',
+        'libs/test/synth/src/serve/app.py',
+      ],
     ])('finds the app of %s', (_what, root, file) => {
       const tree = createTreeWithEmptyWorkspace();
       tree.write(file, 'from fastapi import FastAPI\napp = FastAPI()\n');
@@ -588,37 +957,90 @@ describe('images generator', () => {
 
     function appsIn(files: Record<string, string>): string {
       const tree = createTreeWithEmptyWorkspace();
-      for (const [path, text] of Object.entries(files)) tree.write(`${ROOT}/${path}`, text);
+      for (const [path, text] of Object.entries(files))
+        tree.write(`${ROOT}/${path}`, text);
       return findFastApiApp(tree, ROOT, 'synth');
     }
 
     it.each<[string, Record<string, string>, string]>([
-      ['a plain assignment', { 'src/serve/app.py': 'app = FastAPI()\n' }, 'src.serve.app:app'],
-      ['fastapi.FastAPI', { 'src/serve/app.py': 'import fastapi\nserver = fastapi.FastAPI(title="x")\n' }, 'src.serve.app:server'],
-      ['a type annotation', { 'src/serve/app.py': 'app: FastAPI = FastAPI()\n' }, 'src.serve.app:app'],
-      ['an indented assignment', { 'src/serve/app.py': 'if NEW:\n    app = FastAPI(lifespan=l)\nelse:\n    app = FastAPI()\n' }, 'src.serve.app:app'],
-      ['a package __init__.py', { 'src/api/__init__.py': 'api = FastAPI()\n' }, 'src.api:api'],
-      ['an app next to tests that also build one', { 'src/serve/app.py': 'app = FastAPI()\n', 'tests/test_app.py': 'app = FastAPI()\n', 'src/serve/test/conftest.py': 't = FastAPI()\n' }, 'src.serve.app:app'],
-      ['an app next to a virtualenv', { 'src/serve/app.py': 'app = FastAPI()\n', '.venv/lib/site.py': 'x = FastAPI()\n', 'venv/lib/y.py': 'y = FastAPI()\n' }, 'src.serve.app:app'],
+      [
+        'a plain assignment',
+        { 'src/serve/app.py': 'app = FastAPI()\n' },
+        'src.serve.app:app',
+      ],
+      [
+        'fastapi.FastAPI',
+        {
+          'src/serve/app.py':
+            'import fastapi\nserver = fastapi.FastAPI(title="x")\n',
+        },
+        'src.serve.app:server',
+      ],
+      [
+        'a type annotation',
+        { 'src/serve/app.py': 'app: FastAPI = FastAPI()\n' },
+        'src.serve.app:app',
+      ],
+      [
+        'an indented assignment',
+        {
+          'src/serve/app.py':
+            'if NEW:\n    app = FastAPI(lifespan=l)\nelse:\n    app = FastAPI()\n',
+        },
+        'src.serve.app:app',
+      ],
+      [
+        'a package __init__.py',
+        { 'src/api/__init__.py': 'api = FastAPI()\n' },
+        'src.api:api',
+      ],
+      [
+        'an app next to tests that also build one',
+        {
+          'src/serve/app.py': 'app = FastAPI()\n',
+          'tests/test_app.py': 'app = FastAPI()\n',
+          'src/serve/test/conftest.py': 't = FastAPI()\n',
+        },
+        'src.serve.app:app',
+      ],
+      [
+        'an app next to a virtualenv',
+        {
+          'src/serve/app.py': 'app = FastAPI()\n',
+          '.venv/lib/site.py': 'x = FastAPI()\n',
+          'venv/lib/y.py': 'y = FastAPI()\n',
+        },
+        'src.serve.app:app',
+      ],
     ])('finds the app through %s', (_label, files, found) => {
       expect(appsIn(files)).toBe(found);
     });
 
     it.each<[string, Record<string, string>]>([
-      ['a call that is not an assignment', { 'src/a.py': 'serve(FastAPI())\n' }],
+      [
+        'a call that is not an assignment',
+        { 'src/a.py': 'serve(FastAPI())\n' },
+      ],
       ['a comparison', { 'src/a.py': 'ok = app == FastAPI()\n' }],
       ['a non-Python file', { 'src/a.txt': 'app = FastAPI()\n' }],
       ['a commented-out app', { 'src/a.py': '# app = FastAPI()\n' }],
     ])('ignores %s', (_label, files) => {
-      expect(() => appsIn(files)).toThrow('No FastAPI app found in project "synth"');
+      expect(() => appsIn(files)).toThrow(
+        'No FastAPI app found in project "synth"',
+      );
     });
   });
 
   describe('re-running', () => {
-    async function generatedTwice(first: Partial<ImagesGeneratorSchema>, second: Partial<ImagesGeneratorSchema>) {
+    async function generatedTwice(
+      first: Partial<ImagesGeneratorSchema>,
+      second: Partial<ImagesGeneratorSchema>,
+    ) {
       const tree = mlWorkspace();
       await generate(tree, first);
-      const before = Object.fromEntries(GENERATED.map((f) => [f, read(tree, f)]));
+      const before = Object.fromEntries(
+        GENERATED.map((f) => [f, read(tree, f)]),
+      );
       await generate(tree, second);
       return { tree, before };
     }
@@ -638,28 +1060,41 @@ describe('images generator', () => {
       expect(read(tree, TRAINING)).toBe(before[TRAINING]);
     });
 
-    it.each(GENERATED)('refuses to replace %s once it was edited by hand, pointing at --overwrite', async (path) => {
-      const tree = mlWorkspace();
-      await generate(tree);
-      tree.write(path, `${read(tree, path)}# my own line\n`);
-      const error = await generate(tree, { port: 9000 }).catch((e) => e);
-      expect(error).toBeInstanceOf(UserFacingError);
-      expect(error.message).toBe(
-        `${path} was edited since it was generated; it was left as it is and nothing was written. Rerun with --overwrite to replace it (your edits are lost), or merge the changes by hand.`,
-      );
-    });
+    it.each(GENERATED)(
+      'refuses to replace %s once it was edited by hand, pointing at --overwrite',
+      async (path) => {
+        const tree = mlWorkspace();
+        await generate(tree);
+        tree.write(path, `${read(tree, path)}# my own line\n`);
+        const error = await generate(tree, { port: 9000 }).catch((e) => e);
+        expect(error).toBeInstanceOf(UserFacingError);
+        expect(error.message).toBe(
+          `${path} was edited since it was generated; it was left as it is and nothing was written. Rerun with --overwrite to replace it (your edits are lost), or merge the changes by hand.`,
+        );
+      },
+    );
 
-    it.each(GENERATED)('leaves every file of the tree untouched when it refuses because %s was edited', async (path) => {
-      const tree = mlWorkspace();
-      await generate(tree);
-      tree.write(path, `${read(tree, path)}# my own line\n`);
-      const before = Object.fromEntries(GENERATED.map((f) => [f, read(tree, f)]));
-      await generate(tree, { port: 9000 }).catch(() => undefined);
-      expect(Object.fromEntries(GENERATED.map((f) => [f, read(tree, f)]))).toEqual(before);
-    });
+    it.each(GENERATED)(
+      'leaves every file of the tree untouched when it refuses because %s was edited',
+      async (path) => {
+        const tree = mlWorkspace();
+        await generate(tree);
+        tree.write(path, `${read(tree, path)}# my own line\n`);
+        const before = Object.fromEntries(
+          GENERATED.map((f) => [f, read(tree, f)]),
+        );
+        await generate(tree, { port: 9000 }).catch(() => undefined);
+        expect(
+          Object.fromEntries(GENERATED.map((f) => [f, read(tree, f)])),
+        ).toEqual(before);
+      },
+    );
 
     it('refuses to replace a hand-written Dockerfile that was never generated', async () => {
-      const tree = mlWorkspace({ 'docker/inference/Dockerfile': 'FROM python:3.10-slim\nCMD ["python"]\n' });
+      const tree = mlWorkspace({
+        'docker/inference/Dockerfile':
+          'FROM python:3.10-slim\nCMD ["python"]\n',
+      });
       await expect(generate(tree)).rejects.toThrow('--overwrite');
     });
 
@@ -684,12 +1119,27 @@ describe('images generator', () => {
 
   describe('targets', () => {
     it('keeps a docker-build target the user defined, and adds the others', async () => {
-      const userBuild = { executor: 'nx:run-commands', options: { command: 'docker build -t synth .' } };
-      const tree = mlWorkspace({}, { 'docker-build': userBuild, train: { executor: 'nx:run-commands', options: { command: 'dvc repro' } } });
+      const userBuild = {
+        executor: 'nx:run-commands',
+        options: { command: 'docker build -t synth .' },
+      };
+      const tree = mlWorkspace(
+        {},
+        {
+          'docker-build': userBuild,
+          train: {
+            executor: 'nx:run-commands',
+            options: { command: 'dvc repro' },
+          },
+        },
+      );
       await generate(tree);
       const targets = readProjectConfiguration(tree, 'synth').targets!;
       expect(targets['docker-build']).toEqual(userBuild);
-      expect(targets.train).toEqual({ executor: 'nx:run-commands', options: { command: 'dvc repro' } });
+      expect(targets.train).toEqual({
+        executor: 'nx:run-commands',
+        options: { command: 'dvc repro' },
+      });
       expect(targets['docker-test'].executor).toBe('@ml/docker:test');
       expect(targets['docker-push'].executor).toBe('@ml/docker:push');
     });
@@ -701,7 +1151,9 @@ describe('images generator', () => {
     ])('uses the %s executor %s', async (target, executor) => {
       const tree = mlWorkspace();
       await generate(tree);
-      expect(readProjectConfiguration(tree, 'synth').targets![target].executor).toBe(executor);
+      expect(
+        readProjectConfiguration(tree, 'synth').targets![target].executor,
+      ).toBe(executor);
     });
 
     it('follows a re-run: images it now writes, and the new health path', async () => {
@@ -709,8 +1161,13 @@ describe('images generator', () => {
       await generate(tree, { image: 'training' });
       await generate(tree, { image: 'inference', healthPath: '/healthz' });
       const targets = readProjectConfiguration(tree, 'synth').targets!;
-      expect(targets['docker-build'].options.images).toEqual(['training', 'inference']);
-      expect(targets['docker-test'].options.service.healthPath).toBe('/healthz');
+      expect(targets['docker-build'].options.images).toEqual([
+        'training',
+        'inference',
+      ]);
+      expect(targets['docker-test'].options.service.healthPath).toBe(
+        '/healthz',
+      );
     });
 
     it('chains push after test after build', async () => {

@@ -32,26 +32,39 @@ export interface NormalizedImagesSchema {
   pipelineFiles: string[];
 }
 
-const PIPELINE_FILES = ['params.yaml', 'dvc.yaml', 'dvc.lock', 'configs', '.dvc/config'];
+const PIPELINE_FILES = [
+  'params.yaml',
+  'dvc.yaml',
+  'dvc.lock',
+  'configs',
+  '.dvc/config',
+];
 const MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
-const APP_MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$/;
+const APP_MODULE =
+  /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$/;
 const HEALTH_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
 const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 // Characters a Docker image reference allows (with an optional @sha256 digest).
 const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/;
 
-export function normalizeOptions(tree: Tree, options: ImagesGeneratorSchema): NormalizedImagesSchema {
+export function normalizeOptions(
+  tree: Tree,
+  options: ImagesGeneratorSchema,
+): NormalizedImagesSchema {
   let projectRoot: string;
   try {
     projectRoot = readProjectConfiguration(tree, options.project).root;
   } catch {
-    fail(`Project "${options.project}" does not exist in this workspace. Check the name with: nx show projects`);
+    fail(
+      `Project "${options.project}" does not exist in this workspace. Check the name with: nx show projects`,
+    );
   }
   const image = options.image ?? 'all';
   if (!['all', 'training', 'inference'].includes(image)) {
     fail(`--image must be all, training or inference (got "${image}").`);
   }
-  const images: ImageKind[] = image === 'all' ? ['training', 'inference'] : [image];
+  const images: ImageKind[] =
+    image === 'all' ? ['training', 'inference'] : [image];
 
   const installFrom = tree.exists(join(projectRoot, 'requirements.txt'))
     ? 'requirements'
@@ -62,33 +75,52 @@ export function normalizeOptions(tree: Tree, options: ImagesGeneratorSchema): No
         );
 
   const pythonVersion = options.pythonVersion ?? '3.10';
-  if (!/^3\.\d{1,2}$/.test(pythonVersion)) fail(`--pythonVersion must look like 3.10 (got "${pythonVersion}").`);
+  if (!/^3\.\d{1,2}$/.test(pythonVersion))
+    fail(`--pythonVersion must look like 3.10 (got "${pythonVersion}").`);
   const baseImage = options.baseImage ?? `python:${pythonVersion}-slim`;
   if (!IMAGE_REF.test(baseImage)) {
-    fail(`--baseImage "${baseImage}" is not an image reference (e.g. python:3.10-slim or registry/path/image:tag).`);
+    fail(
+      `--baseImage "${baseImage}" is not an image reference (e.g. python:3.10-slim or registry/path/image:tag).`,
+    );
   }
   const port = options.port ?? 8000;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`--port must be an integer from 1 to 65535 (got ${port}).`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    fail(`--port must be an integer from 1 to 65535 (got ${port}).`);
   const healthPath = options.healthPath ?? '/health';
   if (!HEALTH_PATH.test(healthPath)) {
-    fail(`--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "${healthPath}").`);
+    fail(
+      `--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "${healthPath}").`,
+    );
   }
   const trainingModule = options.trainingModule ?? 'src.model.train';
-  if (!MODULE.test(trainingModule)) fail(`--trainingModule must be a dotted Python module such as src.model.train (got "${trainingModule}").`);
+  if (!MODULE.test(trainingModule))
+    fail(
+      `--trainingModule must be a dotted Python module such as src.model.train (got "${trainingModule}").`,
+    );
   const user = options.user ?? 'mluser';
-  if (!USER.test(user)) fail(`--user must be a valid Linux user name such as mluser (got "${user}").`);
+  if (!USER.test(user))
+    fail(
+      `--user must be a valid Linux user name such as mluser (got "${user}").`,
+    );
   const uid = options.uid ?? 10001;
-  if (!Number.isInteger(uid) || uid < 1000) fail(`--uid must be a number of at least 1000, so the user is not a system or root account (got ${uid}).`);
+  if (!Number.isInteger(uid) || uid < 1000)
+    fail(
+      `--uid must be a number of at least 1000, so the user is not a system or root account (got ${uid}).`,
+    );
 
   const sourceDir = 'src';
   if (!tree.exists(join(projectRoot, sourceDir))) {
-    fail(`Project "${options.project}" has no ${sourceDir}/ folder in ${projectRoot}: the images copy the Python sources from there.`);
+    fail(
+      `Project "${options.project}" has no ${sourceDir}/ folder in ${projectRoot}: the images copy the Python sources from there.`,
+    );
   }
 
   let appModule = options.appModule;
   if (images.includes('inference')) {
     if (appModule && !APP_MODULE.test(appModule)) {
-      fail(`--appModule must look like package.module:app (got "${appModule}").`);
+      fail(
+        `--appModule must look like package.module:app (got "${appModule}").`,
+      );
     }
     appModule ??= findFastApiApp(tree, projectRoot, options.project);
   }
@@ -116,19 +148,31 @@ export function normalizeOptions(tree: Tree, options: ImagesGeneratorSchema): No
     skipFormat: options.skipFormat ?? false,
     installFrom,
     sourceDir,
-    pipelineFiles: PIPELINE_FILES.filter((f) => tree.exists(join(projectRoot, f))),
+    pipelineFiles: PIPELINE_FILES.filter((f) =>
+      tree.exists(join(projectRoot, f)),
+    ),
   };
 }
 
 /** The one FastAPI app of the project, as module:attribute. */
-export function findFastApiApp(tree: Tree, projectRoot: string, project: string): string {
+export function findFastApiApp(
+  tree: Tree,
+  projectRoot: string,
+  project: string,
+): string {
   const found = new Set<string>();
   visitNotIgnoredFiles(tree, projectRoot, (file) => {
-    const rel = projectRoot === '.' || projectRoot === '' ? file : file.slice(projectRoot.length + 1);
-    if (!rel.endsWith('.py') || /(^|\/)(tests?|\.venv|venv)\//.test(rel)) return;
+    const rel =
+      projectRoot === '.' || projectRoot === ''
+        ? file
+        : file.slice(projectRoot.length + 1);
+    if (!rel.endsWith('.py') || /(^|\/)(tests?|\.venv|venv)\//.test(rel))
+      return;
     const text = tree.read(file, 'utf-8') ?? '';
     // Indented too: apps are often created inside an if/else on the FastAPI version.
-    for (const m of text.matchAll(/^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[^=\n]+)?=[ \t]*(?:fastapi\.)?FastAPI\(/gm)) {
+    for (const m of text.matchAll(
+      /^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[^=\n]+)?=[ \t]*(?:fastapi\.)?FastAPI\(/gm,
+    )) {
       const module = rel.replace(/\.py$/, '').replace(/\/__init__$/, '');
       found.add(`${module.split('/').join('.')}:${m[1]}`);
     }
@@ -139,7 +183,9 @@ export function findFastApiApp(tree: Tree, projectRoot: string, project: string)
       `No FastAPI app found in project "${project}" (looked for "app = FastAPI(" in its .py files). Pass --appModule=package.module:app, or --image=training.`,
     );
   }
-  fail(`Project "${project}" has several FastAPI apps (${[...found].join(', ')}). Choose one with --appModule.`);
+  fail(
+    `Project "${project}" has several FastAPI apps (${[...found].join(', ')}). Choose one with --appModule.`,
+  );
 }
 
 /**
@@ -159,9 +205,19 @@ function writeImageFiles(tree: Tree, o: NormalizedImagesSchema): void {
   const rendered = new Map<string, string>();
   for (const [folder, target, extra] of folders) {
     const files = generatedFiles(join(__dirname, 'files', folder), target);
-    for (const file of files) previous.set(file, tree.exists(file) ? tree.read(file, 'utf-8')! : undefined);
-    generateFiles(tree, join(__dirname, 'files', folder), target, { ...o, ...extra, tmpl: '', dot: '.' });
-    for (const file of files) rendered.set(file, markGenerated(file, tree.read(file, 'utf-8')!));
+    for (const file of files)
+      previous.set(
+        file,
+        tree.exists(file) ? tree.read(file, 'utf-8')! : undefined,
+      );
+    generateFiles(tree, join(__dirname, 'files', folder), target, {
+      ...o,
+      ...extra,
+      tmpl: '',
+      dot: '.',
+    });
+    for (const file of files)
+      rendered.set(file, markGenerated(file, tree.read(file, 'utf-8')!));
   }
   const edited = [...rendered].find(([file, next]) => {
     const before = previous.get(file);
@@ -182,14 +238,19 @@ function writeImageFiles(tree: Tree, o: NormalizedImagesSchema): void {
 function generatedFiles(src: string, target: string): string[] {
   // Mirrors generateFiles' naming: __tmpl__ is dropped, __dot__ becomes a dot.
   return readdirSync(src).map((f) =>
-    joinPathFragments(target, f.replace(/__tmpl__/g, '').replace(/__dot__/g, '.')),
+    joinPathFragments(
+      target,
+      f.replace(/__tmpl__/g, '').replace(/__dot__/g, '.'),
+    ),
   );
 }
 
 function addTargets(tree: Tree, o: NormalizedImagesSchema): void {
   const config = readProjectConfiguration(tree, o.projectName);
   const images = ['training', 'inference'].filter(
-    (k) => o.images.includes(k as ImageKind) || tree.exists(joinPathFragments(o.projectRoot, 'docker', k, 'Dockerfile')),
+    (k) =>
+      o.images.includes(k as ImageKind) ||
+      tree.exists(joinPathFragments(o.projectRoot, 'docker', k, 'Dockerfile')),
   );
   const targets: Record<string, TargetConfiguration> = {
     'docker-build': {
@@ -226,9 +287,13 @@ function addTargets(tree: Tree, o: NormalizedImagesSchema): void {
       config.targets[name] = target;
     } else if (existing.executor === target.executor) {
       // Ours from an earlier run: keep the user's settings, follow the generator's.
-      if (name === 'docker-build') existing.options = { ...existing.options, images };
+      if (name === 'docker-build')
+        existing.options = { ...existing.options, images };
       if (name === 'docker-test') {
-        existing.options = { ...existing.options, service: { ...existing.options?.service, healthPath: o.healthPath } };
+        existing.options = {
+          ...existing.options,
+          service: { ...existing.options?.service, healthPath: o.healthPath },
+        };
       }
     }
     // Any other target of that name is the user's own: never clobbered.
@@ -236,7 +301,10 @@ function addTargets(tree: Tree, o: NormalizedImagesSchema): void {
   updateProjectConfiguration(tree, o.projectName, config);
 }
 
-export async function imagesGenerator(tree: Tree, options: ImagesGeneratorSchema) {
+export async function imagesGenerator(
+  tree: Tree,
+  options: ImagesGeneratorSchema,
+) {
   const normalized = normalizeOptions(tree, options);
   writeImageFiles(tree, normalized);
   addTargets(tree, normalized);
