@@ -15,3 +15,63 @@ export function declaredArgs(text: string): Set<string> {
   }
   return names;
 }
+
+export interface ImageUse {
+  /** The image reference as written, with global ARG defaults substituted. */
+  ref: string;
+  via: 'FROM' | 'COPY --from';
+  /** The global ARG whose default names the image, when the reference is `${ARG}`. */
+  arg?: string;
+}
+
+/**
+ * Every image a Dockerfile uses: FROM lines and COPY --from that name an
+ * image rather than a stage, with `${ARG}` resolved from global ARG defaults.
+ */
+export function imageUses(text: string): ImageUse[] {
+  const dockerfile = DockerfileParser.parse(text);
+  const firstFrom = dockerfile.getFROMs()[0]?.getRange().start.line ?? Infinity;
+  const defaults = new Map<string, string>();
+  for (const arg of dockerfile.getARGs()) {
+    if (arg.getRange().start.line > firstFrom) continue;
+    for (const p of arg.getProperties()) {
+      const value = p.getValue();
+      if (p.getName() && value) defaults.set(p.getName(), value.replace(/^["']|["']$/g, ''));
+    }
+  }
+  const resolve = (raw: string): { ref: string; arg?: string } => {
+    const m = raw.match(/^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/);
+    if (m) return { ref: defaults.get(m[1]) ?? '', arg: m[1] };
+    return { ref: raw.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n) => defaults.get(n) ?? '') };
+  };
+  const stages = new Set<string>();
+  const uses: ImageUse[] = [];
+  for (const from of dockerfile.getFROMs()) {
+    const raw = from.getImage() ?? '';
+    if (!stages.has(raw.toLowerCase())) {
+      const { ref, arg } = resolve(raw);
+      if (ref && ref !== 'scratch') uses.push({ ref, via: 'FROM', arg });
+    }
+    const stage = from.getBuildStage();
+    if (stage) stages.add(stage.toLowerCase());
+  }
+  for (const copy of dockerfile.getCOPYs()) {
+    const flag = copy.getFromFlag();
+    const value = flag?.getValue();
+    if (!value || stages.has(value.toLowerCase()) || /^\d+$/.test(value)) continue;
+    const { ref, arg } = resolve(value);
+    if (ref) uses.push({ ref, via: 'COPY --from', arg });
+  }
+  return uses;
+}
+
+/** `registry:5000/a/b:tag@sha256:…` → `a/b`: the part that names the repository. */
+export function repositoryPathOf(ref: string): string {
+  let rest = ref.split('@')[0];
+  const lastSlash = rest.lastIndexOf('/');
+  const colon = rest.lastIndexOf(':');
+  if (colon > lastSlash) rest = rest.slice(0, colon);
+  const parts = rest.split('/');
+  if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0])) parts.shift();
+  return parts.join('/');
+}

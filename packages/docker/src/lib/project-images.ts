@@ -85,8 +85,6 @@ export function resolveImages(
       `Project ${project.name} has no docker/<image>/Dockerfile. Generate them: nx g @ml/docker:images --project=${project.name}`,
     );
   }
-  const registry = resolveRegistry(options);
-  const repository = options.repository ?? DEFAULT_REPOSITORY;
   return wanted.map((image) => {
     const dockerfile = join(project.absRoot, 'docker', image, 'Dockerfile');
     if (!existsSync(dockerfile)) {
@@ -94,12 +92,17 @@ export function resolveImages(
         `No Dockerfile for image "${image}" at ${join(project.root, 'docker', image, 'Dockerfile')}. Generate it (nx g @ml/docker:images --project=${project.name}) or remove "${image}" from the images option.`,
       );
     }
-    const name =
-      options.imageNames?.[image] ?? `${project.name}-${image}`.toLowerCase();
-    const path = repository ? `${repository}/${name}` : name;
-    assertRepositoryPath(path, `image "${image}" of ${project.name}`);
-    return { image, dockerfile, repo: { registry, path } };
+    return { image, dockerfile, repo: imageRepository(project.name, image, options) };
   });
+}
+
+/** Where an image of a project lives: `<registry>/<repository>/<name>`. */
+export function imageRepository(project: string, image: string, options: NamingOptions): ImageRepo {
+  const repository = options.repository ?? DEFAULT_REPOSITORY;
+  const name = options.imageNames?.[image] ?? `${project}-${image}`.toLowerCase();
+  const path = repository ? `${repository}/${name}` : name;
+  assertRepositoryPath(path, `image "${image}" of ${project}`);
+  return { registry: resolveRegistry(options), path };
 }
 
 /** Where the build target of this project writes its record. */

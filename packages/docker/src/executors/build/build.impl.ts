@@ -6,10 +6,13 @@ import {
   BuildRecord,
   defaultRecordPath,
   ImageRecord,
+  readBuildRecord,
   writeJsonAtomic,
 } from '../../lib/build-record';
 import { explainBuildFailure } from '../../lib/build-output';
-import { declaredArgs } from '../../lib/dockerfile';
+import { declaredArgs, imageUses, repositoryPathOf } from '../../lib/dockerfile';
+import { ensureLocalImage } from '../../lib/image-availability';
+import { workspaceImageIndex } from '../../lib/workspace-images';
 import {
   buildCommand,
   describeEngine,
@@ -26,6 +29,7 @@ import { run } from '../../lib/process';
 import {
   projectInfo,
   ProjectImage,
+  recordPathFor,
   resolveImages,
   taskHash,
 } from '../../lib/project-images';
@@ -134,7 +138,14 @@ export async function buildImages(
   const records: ImageRecord[] = [];
   for (const image of images) {
     records.push(
-      await buildOne(image, { opts, engine, project, tags, labels }),
+      await buildOne(image, {
+        opts,
+        engine,
+        project,
+        tags,
+        labels,
+        dependencyArgs: (text) => dependencyImageArgs(text, context, project.name),
+      }),
     );
   }
   const record: BuildRecord = {
@@ -157,6 +168,7 @@ async function buildOne(
     project: ReturnType<typeof projectInfo>;
     tags: string[];
     labels: Record<string, string>;
+    dependencyArgs: (dockerfileText: string) => Promise<Record<string, string>>;
   },
 ): Promise<ImageRecord> {
   const { opts, engine, project } = ctx;
@@ -224,6 +236,41 @@ async function buildOne(
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * For each ARG whose default names an image another workspace project builds
+ * (ARG BASE_IMAGE=…/ml-base-base:latest), the exact image that project's
+ * build recorded, present in this engine: a dependent never builds on a
+ * stale `latest`, on this machine or after a cache hit on another.
+ */
+export async function dependencyImageArgs(
+  dockerfileText: string,
+  context: ExecutorContext,
+  currentProject: string,
+): Promise<Record<string, string>> {
+  const uses = imageUses(dockerfileText).filter((u) => u.arg);
+  if (uses.length === 0) return {};
+  const projects = context.projectsConfigurations.projects;
+  const index = workspaceImageIndex(projects, context.root);
+  const args: Record<string, string> = {};
+  for (const use of uses) {
+    const dep = index.get(repositoryPathOf(use.ref));
+    if (!dep || dep.project === currentProject || args[use.arg!]) continue;
+    const root = projects[dep.project].root;
+    const depInfo = { name: dep.project, root, absRoot: join(context.root, root) };
+    const recordPath = recordPathFor(context, depInfo, dep.buildTarget);
+    const image = readBuildRecord(recordPath, dep.project)?.images.find((i) => i.image === dep.image);
+    if (!image) {
+      fail(
+        `${use.arg} names ${dep.project}'s ${dep.image} image, which has no build record at ${recordPath}. Build it first: nx run ${dep.project}:${dep.buildTarget} (docker-build depends on ^docker-build, so nx run-many and nx affected do this for you).`,
+      );
+    }
+    await ensureLocalImage(dep.project, image);
+    args[use.arg!] = `${image.repository}:${image.contentTag ?? image.tags[0]}`;
+    logger.info(`@ml/docker: ${use.arg}=${args[use.arg!]} (built by ${dep.project})`);
+  }
+  return args;
 }
 
 export default async function buildExecutor(

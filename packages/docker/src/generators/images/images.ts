@@ -2,9 +2,10 @@ import {
   formatFiles,
   generateFiles,
   joinPathFragments,
+  readNxJson,
   readProjectConfiguration,
-  TargetConfiguration,
   Tree,
+  updateNxJson,
   updateProjectConfiguration,
   visitNotIgnoredFiles,
 } from '@nx/devkit';
@@ -32,6 +33,8 @@ export interface NormalizedImagesSchema {
   pipelineFiles: string[];
 }
 
+const PLUGIN = '@ml/docker';
+const DEFAULT_HEALTH_PATH = '/health';
 const PIPELINE_FILES = [
   'params.yaml',
   'dvc.yaml',
@@ -86,7 +89,7 @@ export function normalizeOptions(
   const port = options.port ?? 8000;
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     fail(`--port must be an integer from 1 to 65535 (got ${port}).`);
-  const healthPath = options.healthPath ?? '/health';
+  const healthPath = options.healthPath ?? DEFAULT_HEALTH_PATH;
   if (!HEALTH_PATH.test(healthPath)) {
     fail(
       `--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "${healthPath}").`,
@@ -245,59 +248,23 @@ function generatedFiles(src: string, target: string): string[] {
   );
 }
 
-function addTargets(tree: Tree, o: NormalizedImagesSchema): void {
+/** Registers the plugin once: it infers docker-build, docker-test and docker-push. */
+export function registerPlugin(tree: Tree): void {
+  const nxJson = readNxJson(tree) ?? {};
+  const plugins = nxJson.plugins ?? [];
+  const registered = plugins.some((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN);
+  if (registered) return;
+  nxJson.plugins = [...plugins, PLUGIN];
+  updateNxJson(tree, nxJson);
+}
+
+/** Only what differs from the inferred defaults goes into project.json. */
+function writeTargetOverrides(tree: Tree, o: NormalizedImagesSchema): void {
+  if (o.healthPath === DEFAULT_HEALTH_PATH) return;
   const config = readProjectConfiguration(tree, o.projectName);
-  const images = ['training', 'inference'].filter(
-    (k) =>
-      o.images.includes(k as ImageKind) ||
-      tree.exists(joinPathFragments(o.projectRoot, 'docker', k, 'Dockerfile')),
-  );
-  const targets: Record<string, TargetConfiguration> = {
-    'docker-build': {
-      executor: '@ml/docker:build',
-      cache: true,
-      inputs: [
-        '{projectRoot}/**/*',
-        '!{projectRoot}/data/**',
-        '!{projectRoot}/mlruns/**',
-        '!{projectRoot}/.dvc/cache/**',
-        '!{projectRoot}/tests/**',
-        '!{projectRoot}/**/*.md',
-        { env: 'ML_DOCKER_BASE_IMAGE' },
-        { env: 'ML_DOCKER_REGISTRY' },
-      ],
-      outputs: ['{workspaceRoot}/dist/docker/{projectRoot}'],
-      options: { images },
-    },
-    'docker-test': {
-      executor: '@ml/docker:test',
-      dependsOn: ['docker-build'],
-      options: { service: { healthPath: o.healthPath } },
-    },
-    'docker-push': {
-      executor: '@ml/docker:push',
-      dependsOn: ['docker-test'],
-      options: {},
-    },
-  };
   config.targets ??= {};
-  for (const [name, target] of Object.entries(targets)) {
-    const existing = config.targets[name];
-    if (!existing) {
-      config.targets[name] = target;
-    } else if (existing.executor === target.executor) {
-      // Ours from an earlier run: keep the user's settings, follow the generator's.
-      if (name === 'docker-build')
-        existing.options = { ...existing.options, images };
-      if (name === 'docker-test') {
-        existing.options = {
-          ...existing.options,
-          service: { ...existing.options?.service, healthPath: o.healthPath },
-        };
-      }
-    }
-    // Any other target of that name is the user's own: never clobbered.
-  }
+  const test = (config.targets['docker-test'] ??= {});
+  test.options = { ...test.options, service: { ...test.options?.service, healthPath: o.healthPath } };
   updateProjectConfiguration(tree, o.projectName, config);
 }
 
@@ -307,7 +274,8 @@ export async function imagesGenerator(
 ) {
   const normalized = normalizeOptions(tree, options);
   writeImageFiles(tree, normalized);
-  addTargets(tree, normalized);
+  registerPlugin(tree);
+  writeTargetOverrides(tree, normalized);
   if (!normalized.skipFormat) await formatFiles(tree);
 }
 

@@ -1,0 +1,53 @@
+/**
+ * Which workspace project builds which image: the map from a repository path
+ * (registry host and tag stripped) to the project and image key. Used to turn
+ * a Dockerfile's FROM / COPY --from into project graph edges, and to hand a
+ * dependent build the exact image its dependency just built.
+ */
+import type { ProjectConfiguration } from '@nx/devkit';
+import { join } from 'node:path';
+import { pathInRegistry, repoName } from './image-ref';
+import { imageRepository, listDockerfiles, NamingOptions } from './project-images';
+
+export const BUILD_EXECUTOR = '@ml/docker:build';
+
+export interface WorkspaceImage {
+  project: string;
+  image: string;
+  /** Full repository name, `<registry>/<path>`. */
+  repository: string;
+  buildTarget: string;
+}
+
+/** The project's target that runs our build executor (inferred or explicit). */
+export function buildTargetOf(config: ProjectConfiguration, preferred = 'docker-build'): string | undefined {
+  const targets = config.targets ?? {};
+  if (targets[preferred]?.executor === BUILD_EXECUTOR) return preferred;
+  return Object.keys(targets).find((t) => targets[t].executor === BUILD_EXECUTOR && !targets[t].options?.images);
+}
+
+export function workspaceImageIndex(
+  projects: Record<string, ProjectConfiguration>,
+  workspaceRoot: string,
+): Map<string, WorkspaceImage> {
+  const index = new Map<string, WorkspaceImage>();
+  for (const [project, config] of Object.entries(projects)) {
+    const buildTarget = buildTargetOf(config);
+    if (!buildTarget) continue;
+    const options = (config.targets?.[buildTarget]?.options ?? {}) as NamingOptions;
+    for (const image of listDockerfiles(join(workspaceRoot, config.root))) {
+      try {
+        const repo = imageRepository(project, image, options);
+        index.set(pathInRegistry(repoName(repo), repo.registry), {
+          project,
+          image,
+          repository: repoName(repo),
+          buildTarget,
+        });
+      } catch {
+        // an invalid name is reported when that project builds
+      }
+    }
+  }
+  return index;
+}
