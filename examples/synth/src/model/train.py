@@ -21,6 +21,7 @@ import time
 
 import joblib
 import yaml
+from ml_common.features import engineer
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, f1_score
@@ -153,6 +154,7 @@ def log_to_mlflow(params, metrics):
 def train(params):
     data, model_cfg = params["data"], params["model"]
     X, y = make_dataset(data)
+    X = engineer(X)  # shared with serving: same features both sides
     try:
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, test_size=data["test_size"], random_state=data["random_state"], stratify=y

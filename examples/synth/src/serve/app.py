@@ -23,6 +23,7 @@ from typing import List
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
+from ml_common.features import engineer
 from pydantic import BaseModel
 
 DEFAULT_MODEL_PATH = os.path.join("models", "model.joblib")
@@ -167,7 +168,7 @@ def predict(request: PredictRequest):
         if not all(math.isfinite(v) for v in row):
             raise HTTPException(status_code=422, detail="row %d contains a non-finite value" % i)
 
-    probabilities = model.predict_proba(rows)
+    probabilities = model.predict_proba(engineer(rows))
     classes = [labels[int(j)] for j in probabilities.argmax(axis=1)]
     return {
         "classes": classes,

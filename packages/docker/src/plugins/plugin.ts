@@ -36,6 +36,7 @@ export const DOCKERFILE_GLOB = '**/docker/*/Dockerfile';
 export const createNodes: CreateNodes<MlDockerPluginOptions> = [
   DOCKERFILE_GLOB,
   (files, options, context) =>
+    // One Dockerfile per project is enough: the targets cover all its images.
     createNodesFromFiles(
       (file, opts, ctx) => {
         const root = dirname(dirname(dirname(file)));
@@ -43,11 +44,20 @@ export const createNodes: CreateNodes<MlDockerPluginOptions> = [
         if (!owned) return {};
         return { projects: { [root]: { namedInputs: { dockerContext: dockerContextInputs(ctx.workspaceRoot, root) }, targets: inferredTargets(opts) } } };
       },
-      files,
+      firstPerProject(files),
       options ?? {},
       context,
     ),
 ];
+
+function firstPerProject(files: readonly string[]): string[] {
+  const byRoot = new Map<string, string>();
+  for (const file of files) {
+    const root = dirname(dirname(dirname(file)));
+    if (!byRoot.has(root)) byRoot.set(root, file);
+  }
+  return [...byRoot.values()];
+}
 
 export function inferredTargets(options: MlDockerPluginOptions = {}): Record<string, TargetConfiguration> {
   const build = options.buildTargetName ?? 'docker-build';

@@ -55,8 +55,8 @@ export function normalizeOptions(
     latest: options.latest ?? true,
     gitShaTag: options.gitShaTag ?? true,
     engine: options.engine ?? 'auto',
-    baseImage:
-      options.baseImage ?? process.env.ML_DOCKER_BASE_IMAGE ?? undefined,
+    // ML_DOCKER_BASE_IMAGE is applied per Dockerfile, below workspace dependencies.
+    baseImage: options.baseImage,
     recordPath: options.outputPath
       ? join(context.root, options.outputPath, 'build-record.json')
       : defaultRecordPath(context.root, project.root),
@@ -180,9 +180,14 @@ async function buildOne(
     );
   }
   const declared = declaredArgs(text);
+  // BASE_IMAGE, weakest first: the environment's default (ML_DOCKER_BASE_IMAGE),
+  // the exact image a workspace dependency just built, the baseImage option,
+  // an explicit build arg.
   const buildArgs: Record<string, string> = {};
-  if (opts.baseImage && declared.has('BASE_IMAGE'))
-    buildArgs.BASE_IMAGE = opts.baseImage;
+  const envBase = process.env.ML_DOCKER_BASE_IMAGE;
+  if (envBase && declared.has('BASE_IMAGE')) buildArgs.BASE_IMAGE = envBase;
+  Object.assign(buildArgs, await ctx.dependencyArgs(text));
+  if (opts.baseImage && declared.has('BASE_IMAGE')) buildArgs.BASE_IMAGE = opts.baseImage;
   Object.assign(buildArgs, opts.buildArgs ?? {});
 
   const refs = ctx.tags.map((t) => imageRef(image.repo, t));

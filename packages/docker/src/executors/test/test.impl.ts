@@ -161,6 +161,11 @@ export async function testImages(
   for (const image of images) {
     await ensureLocalImage(project.name, image);
     const info = (await inspectImage(image.imageId))!;
+    if (info.cmd.length === 0 && info.entrypoint.length === 0) {
+      // A FROM scratch image that only carries files for others to COPY --from.
+      logger.info(`@ml/docker: ${image.image} has no command: an artifact image, nothing to run`);
+      continue;
+    }
     if (!opts.allowRoot && isRootUser(info.user)) {
       fail(
         `${image.image} runs as root (USER is "${info.user || 'unset'}"). Set USER to a numeric non-root UID in the Dockerfile (e.g. USER 10001:10001), or set allowRoot.`,

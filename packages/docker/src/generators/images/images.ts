@@ -12,6 +12,7 @@ import {
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../../lib/errors';
+import { DEFAULT_REGISTRY, DEFAULT_REPOSITORY } from '../../lib/image-ref';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 import { markGenerated, wasEditedByHand } from './generated-marker';
 
@@ -31,6 +32,8 @@ export interface NormalizedImagesSchema {
   installFrom: 'requirements' | 'pyproject';
   sourceDir: string;
   pipelineFiles: string[];
+  /** Workspace libraries copied in from their artifact images (docker/lib/Dockerfile). */
+  sharedLibs: Array<{ project: string; stage: string; arg: string; ref: string }>;
 }
 
 const PLUGIN = '@ml/docker';
@@ -136,7 +139,29 @@ export function normalizeOptions(
     }
   }
 
+  const sharedLibs = (options.sharedLibs ?? []).map((lib) => {
+    let root: string;
+    try {
+      root = readProjectConfiguration(tree, lib).root;
+    } catch {
+      fail(`--sharedLibs names "${lib}", which is not a project of this workspace. Check the name with: nx show projects`);
+    }
+    if (!tree.exists(join(root, 'docker', 'lib', 'Dockerfile'))) {
+      fail(
+        `--sharedLibs names "${lib}", which has no docker/lib/Dockerfile. A shared library ships as an artifact image (FROM scratch, its packages under /python/) that images COPY --from.`,
+      );
+    }
+    const stage = lib.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    return {
+      project: lib,
+      stage,
+      arg: `${stage.toUpperCase().replace(/-/g, '_')}_IMAGE`,
+      ref: `${DEFAULT_REGISTRY}/${DEFAULT_REPOSITORY}/${stage}-lib:latest`,
+    };
+  });
+
   return {
+    sharedLibs,
     projectName: options.project,
     projectRoot,
     images,

@@ -13,6 +13,8 @@ export interface ImagesGeneratorSchema {
   trainingModule?: string;
   user?: string;
   uid?: number;
+  /** Workspace library projects whose artifact image (docker/lib/Dockerfile) the images copy in. */
+  sharedLibs?: string[];
   /** Replace files the user edited since they were generated. */
   overwrite?: boolean;
   skipFormat?: boolean;
