@@ -34,7 +34,7 @@ describe.each(EXAMPLES)('examples/$project Docker files match @ml/docker:images 
     for (const project of [options.project, ...(options.sharedLibs ?? [])]) {
       for (const file of sourceFiles(join(workspaceRoot, 'examples', project))) {
         const rel = relative(join(workspaceRoot, 'examples', project), file);
-        if (project === options.project && (GENERATED.includes(rel) || rel === 'project.json')) continue;
+        if (rel === 'project.json' || (project === options.project && GENERATED.includes(rel))) continue;
         tree.write(relative(workspaceRoot, file), readFileSync(file));
       }
       addProjectConfiguration(tree, project, { root: `examples/${project}`, targets: {} });

@@ -8,7 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export function dockerContextInputs(workspaceRoot: string, projectRoot: string): string[] {
+export function dockerContextInputs(
+  workspaceRoot: string,
+  projectRoot: string,
+): string[] {
   const inputs = ['{projectRoot}/**/*'];
   const file = join(workspaceRoot, projectRoot, '.dockerignore');
   if (!existsSync(file)) return inputs;

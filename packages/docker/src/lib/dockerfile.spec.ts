@@ -1,4 +1,9 @@
-import { declaredArgs } from './dockerfile';
+import {
+  declaredArgs,
+  ImageUse,
+  imageUses,
+  repositoryPathOf,
+} from './dockerfile';
 
 describe('declaredArgs', () => {
   it.each([
@@ -65,5 +70,131 @@ describe('declaredArgs', () => {
     expect(declaredArgs(text)).toEqual(
       new Set(['BASE_IMAGE', 'BUILD_PACKAGES', 'PIP_INDEX_URL', 'SOURCE']),
     );
+  });
+});
+
+describe('imageUses', () => {
+  const ML_BASE = '127.0.0.1:5000/ml-images/ml-base:latest';
+  const ML_COMMON = '127.0.0.1:5000/ml-images/ml-common-lib:latest';
+
+  it.each<[string, string, ImageUse[]]>([
+    [
+      'a FROM naming an image',
+      'FROM python:3.10-slim\n',
+      [{ ref: 'python:3.10-slim', via: 'FROM', arg: undefined }],
+    ],
+    [
+      'a FROM through a global ARG default',
+      `ARG BASE_IMAGE=${ML_BASE}\nFROM \${BASE_IMAGE}\n`,
+      [{ ref: ML_BASE, via: 'FROM', arg: 'BASE_IMAGE' }],
+    ],
+    [
+      'a FROM through a global ARG without braces',
+      `ARG BASE_IMAGE=${ML_BASE}\nFROM $BASE_IMAGE AS runtime\n`,
+      [{ ref: ML_BASE, via: 'FROM', arg: 'BASE_IMAGE' }],
+    ],
+    [
+      'a quoted ARG default',
+      `ARG BASE_IMAGE="${ML_BASE}"\nFROM \${BASE_IMAGE}\n`,
+      [{ ref: ML_BASE, via: 'FROM', arg: 'BASE_IMAGE' }],
+    ],
+    [
+      'an ARG that is part of the reference',
+      'ARG PY=3.12\nFROM python:${PY}-slim\n',
+      [{ ref: 'python:3.12-slim', via: 'FROM', arg: undefined }],
+    ],
+    [
+      'the generated layout: a lib stage, builder and runtime from BASE_IMAGE',
+      [
+        `ARG BASE_IMAGE=${ML_BASE}`,
+        `ARG ML_COMMON_IMAGE=${ML_COMMON}`,
+        'FROM ${ML_COMMON_IMAGE} AS ml-common',
+        'FROM ${BASE_IMAGE} AS builder',
+        'RUN python3 -m venv /opt/venv',
+        'FROM ${BASE_IMAGE} AS runtime',
+        'COPY --from=builder /opt/venv /opt/venv',
+        'COPY --from=ml-common --chown=10001:10001 /python/ ./',
+        '',
+      ].join('\n'),
+      [
+        { ref: ML_COMMON, via: 'FROM', arg: 'ML_COMMON_IMAGE' },
+        { ref: ML_BASE, via: 'FROM', arg: 'BASE_IMAGE' },
+        { ref: ML_BASE, via: 'FROM', arg: 'BASE_IMAGE' },
+      ],
+    ],
+    [
+      'a FROM of an earlier stage, which is not an image',
+      'FROM python:3.10-slim AS base\nFROM base AS test\nFROM BASE\n',
+      [{ ref: 'python:3.10-slim', via: 'FROM', arg: undefined }],
+    ],
+    ['scratch', 'FROM scratch\nCOPY lib/ /python/lib/\n', []],
+    [
+      'a COPY --from naming an image',
+      `FROM scratch\nCOPY --from=${ML_COMMON} /python/ /python/\n`,
+      [{ ref: ML_COMMON, via: 'COPY --from', arg: undefined }],
+    ],
+    [
+      'a COPY --from through a global ARG',
+      `ARG LIB=${ML_COMMON}\nFROM scratch\nCOPY --from=\${LIB} /python/ /python/\n`,
+      [{ ref: ML_COMMON, via: 'COPY --from', arg: 'LIB' }],
+    ],
+    [
+      'a COPY --from of a stage, in any case',
+      'FROM python:3.10-slim AS Builder\nFROM python:3.10-slim\nCOPY --from=builder /a /a\nCOPY --from=BUILDER /b /b\n',
+      [
+        { ref: 'python:3.10-slim', via: 'FROM', arg: undefined },
+        { ref: 'python:3.10-slim', via: 'FROM', arg: undefined },
+      ],
+    ],
+    [
+      'a COPY --from of a stage index',
+      'FROM python:3.10-slim\nFROM scratch\nCOPY --from=0 /opt/venv /opt/venv\n',
+      [{ ref: 'python:3.10-slim', via: 'FROM', arg: undefined }],
+    ],
+    [
+      'an ARG declared after the first FROM, which is no global default',
+      `FROM python:3.10-slim\nARG BASE_IMAGE=${ML_BASE}\nFROM \${BASE_IMAGE}\n`,
+      [{ ref: 'python:3.10-slim', via: 'FROM', arg: undefined }],
+    ],
+    [
+      'a global ARG without a default',
+      'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n',
+      [],
+    ],
+    ['an empty file', '', []],
+  ])('reads %s', (_label, text, uses) => {
+    expect(imageUses(text)).toEqual(uses);
+  });
+});
+
+describe('repositoryPathOf', () => {
+  it.each([
+    ['127.0.0.1:5000/ml-images/ml-base:latest', 'ml-images/ml-base'],
+    ['127.0.0.1:5000/ml-images/ml-base', 'ml-images/ml-base'],
+    [
+      'registry.example.com/ml-images/synth-training:nx-1',
+      'ml-images/synth-training',
+    ],
+    [
+      'us-central1-docker.pkg.dev/my-gcp-project/ml-images/synth-inference:v1',
+      'my-gcp-project/ml-images/synth-inference',
+    ],
+    ['localhost/ml-images/ml-base:dev', 'ml-images/ml-base'],
+    ['localhost:5000/ml-base', 'ml-base'],
+    [
+      `127.0.0.1:5000/ml-images/ml-base@sha256:${'a'.repeat(64)}`,
+      'ml-images/ml-base',
+    ],
+    [
+      `127.0.0.1:5000/ml-images/ml-base:nx-1@sha256:${'a'.repeat(64)}`,
+      'ml-images/ml-base',
+    ],
+    ['python', 'python'],
+    ['python:3.10-slim', 'python'],
+    ['library/python:3.10-slim', 'library/python'],
+    ['docker.io/library/python:3.10-slim', 'library/python'],
+    ['acme/python:3.10', 'acme/python'],
+  ])('reads %s as %s', (ref, path) => {
+    expect(repositoryPathOf(ref)).toBe(path);
   });
 });

@@ -36,13 +36,19 @@ export function imageUses(text: string): ImageUse[] {
     if (arg.getRange().start.line > firstFrom) continue;
     for (const p of arg.getProperties()) {
       const value = p.getValue();
-      if (p.getName() && value) defaults.set(p.getName(), value.replace(/^["']|["']$/g, ''));
+      if (p.getName() && value)
+        defaults.set(p.getName(), value.replace(/^["']|["']$/g, ''));
     }
   }
   const resolve = (raw: string): { ref: string; arg?: string } => {
     const m = raw.match(/^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/);
     if (m) return { ref: defaults.get(m[1]) ?? '', arg: m[1] };
-    return { ref: raw.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n) => defaults.get(n) ?? '') };
+    return {
+      ref: raw.replace(
+        /\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g,
+        (_, n) => defaults.get(n) ?? '',
+      ),
+    };
   };
   const stages = new Set<string>();
   const uses: ImageUse[] = [];
@@ -58,7 +64,8 @@ export function imageUses(text: string): ImageUse[] {
   for (const copy of dockerfile.getCOPYs()) {
     const flag = copy.getFromFlag();
     const value = flag?.getValue();
-    if (!value || stages.has(value.toLowerCase()) || /^\d+$/.test(value)) continue;
+    if (!value || stages.has(value.toLowerCase()) || /^\d+$/.test(value))
+      continue;
     const { ref, arg } = resolve(value);
     if (ref) uses.push({ ref, via: 'COPY --from', arg });
   }

@@ -92,14 +92,23 @@ export function resolveImages(
         `No Dockerfile for image "${image}" at ${join(project.root, 'docker', image, 'Dockerfile')}. Generate it (nx g @ml/docker:images --project=${project.name}) or remove "${image}" from the images option.`,
       );
     }
-    return { image, dockerfile, repo: imageRepository(project.name, image, options) };
+    return {
+      image,
+      dockerfile,
+      repo: imageRepository(project.name, image, options),
+    };
   });
 }
 
 /** Where an image of a project lives: `<registry>/<repository>/<name>`. */
-export function imageRepository(project: string, image: string, options: NamingOptions): ImageRepo {
+export function imageRepository(
+  project: string,
+  image: string,
+  options: NamingOptions,
+): ImageRepo {
   const repository = options.repository ?? DEFAULT_REPOSITORY;
-  const name = options.imageNames?.[image] ?? `${project}-${image}`.toLowerCase();
+  const name =
+    options.imageNames?.[image] ?? `${project}-${image}`.toLowerCase();
   const path = repository ? `${repository}/${name}` : name;
   assertRepositoryPath(path, `image "${image}" of ${project}`);
   return { registry: resolveRegistry(options), path };

@@ -7,7 +7,11 @@
 import type { ProjectConfiguration } from '@nx/devkit';
 import { join } from 'node:path';
 import { pathInRegistry, repoName } from './image-ref';
-import { imageRepository, listDockerfiles, NamingOptions } from './project-images';
+import {
+  imageRepository,
+  listDockerfiles,
+  NamingOptions,
+} from './project-images';
 
 export const BUILD_EXECUTOR = '@ml/docker:build';
 
@@ -20,10 +24,16 @@ export interface WorkspaceImage {
 }
 
 /** The project's target that runs our build executor (inferred or explicit). */
-export function buildTargetOf(config: ProjectConfiguration, preferred = 'docker-build'): string | undefined {
+export function buildTargetOf(
+  config: ProjectConfiguration,
+  preferred = 'docker-build',
+): string | undefined {
   const targets = config.targets ?? {};
   if (targets[preferred]?.executor === BUILD_EXECUTOR) return preferred;
-  return Object.keys(targets).find((t) => targets[t].executor === BUILD_EXECUTOR && !targets[t].options?.images);
+  return Object.keys(targets).find(
+    (t) =>
+      targets[t].executor === BUILD_EXECUTOR && !targets[t].options?.images,
+  );
 }
 
 export function workspaceImageIndex(
@@ -34,7 +44,8 @@ export function workspaceImageIndex(
   for (const [project, config] of Object.entries(projects)) {
     const buildTarget = buildTargetOf(config);
     if (!buildTarget) continue;
-    const options = (config.targets?.[buildTarget]?.options ?? {}) as NamingOptions;
+    const options = (config.targets?.[buildTarget]?.options ??
+      {}) as NamingOptions;
     for (const image of listDockerfiles(join(workspaceRoot, config.root))) {
       try {
         const repo = imageRepository(project, image, options);

@@ -40,9 +40,20 @@ export const createNodes: CreateNodes<MlDockerPluginOptions> = [
     createNodesFromFiles(
       (file, opts, ctx) => {
         const root = dirname(dirname(dirname(file)));
-        const owned = ['project.json', 'package.json'].some((f) => existsSync(join(ctx.workspaceRoot, root, f)));
+        const owned = ['project.json', 'package.json'].some((f) =>
+          existsSync(join(ctx.workspaceRoot, root, f)),
+        );
         if (!owned) return {};
-        return { projects: { [root]: { namedInputs: { dockerContext: dockerContextInputs(ctx.workspaceRoot, root) }, targets: inferredTargets(opts) } } };
+        return {
+          projects: {
+            [root]: {
+              namedInputs: {
+                dockerContext: dockerContextInputs(ctx.workspaceRoot, root),
+              },
+              targets: inferredTargets(opts),
+            },
+          },
+        };
       },
       firstPerProject(files),
       options ?? {},
@@ -59,7 +70,9 @@ function firstPerProject(files: readonly string[]): string[] {
   return [...byRoot.values()];
 }
 
-export function inferredTargets(options: MlDockerPluginOptions = {}): Record<string, TargetConfiguration> {
+export function inferredTargets(
+  options: MlDockerPluginOptions = {},
+): Record<string, TargetConfiguration> {
   const build = options.buildTargetName ?? 'docker-build';
   const test = options.testTargetName ?? 'docker-test';
   const push = options.pushTargetName ?? 'docker-push';
@@ -68,31 +81,53 @@ export function inferredTargets(options: MlDockerPluginOptions = {}): Record<str
       executor: BUILD_EXECUTOR,
       cache: true,
       dependsOn: [`^${build}`],
-      inputs: ['dockerContext', '^dockerContext', { env: 'ML_DOCKER_BASE_IMAGE' }, { env: 'ML_DOCKER_REGISTRY' }],
+      inputs: [
+        'dockerContext',
+        '^dockerContext',
+        { env: 'ML_DOCKER_BASE_IMAGE' },
+        { env: 'ML_DOCKER_REGISTRY' },
+      ],
       outputs: ['{workspaceRoot}/dist/docker/{projectRoot}'],
-      metadata: { technologies: ['docker'], description: 'Build the docker/<image>/Dockerfile images and write a build record' },
+      metadata: {
+        technologies: ['docker'],
+        description:
+          'Build the docker/<image>/Dockerfile images and write a build record',
+      },
     },
     [test]: {
       executor: '@ml/docker:test',
       dependsOn: [build],
       options: { buildTarget: build },
-      metadata: { technologies: ['docker'], description: 'Start the images: services must become healthy, jobs must exit 0' },
+      metadata: {
+        technologies: ['docker'],
+        description:
+          'Start the images: services must become healthy, jobs must exit 0',
+      },
     },
     [push]: {
       executor: '@ml/docker:push',
       dependsOn: [test],
       options: { buildTarget: build },
-      metadata: { technologies: ['docker'], description: 'Push every tag; tags the registry already holds are skipped' },
+      metadata: {
+        technologies: ['docker'],
+        description:
+          'Push every tag; tags the registry already holds are skipped',
+      },
     },
   };
 }
 
-export const createDependencies: CreateDependencies<MlDockerPluginOptions> = (_options, context) => {
+export const createDependencies: CreateDependencies<MlDockerPluginOptions> = (
+  _options,
+  context,
+) => {
   const index = workspaceImageIndex(context.projects, context.workspaceRoot);
   if (index.size === 0) return [];
   const deps: RawProjectGraphDependency[] = [];
   const seen = new Set<string>();
-  for (const [project, files] of Object.entries(context.filesToProcess.projectFileMap)) {
+  for (const [project, files] of Object.entries(
+    context.filesToProcess.projectFileMap,
+  )) {
     for (const { file } of files) {
       if (!/(^|\/)docker\/[^/]+\/Dockerfile$/.test(file)) continue;
       let text: string;
@@ -107,7 +142,12 @@ export const createDependencies: CreateDependencies<MlDockerPluginOptions> = (_o
         const key = `${project}>${target.project}>${file}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        deps.push({ source: project, target: target.project, sourceFile: file, type: DependencyType.static });
+        deps.push({
+          source: project,
+          target: target.project,
+          sourceFile: file,
+          type: DependencyType.static,
+        });
       }
     }
   }

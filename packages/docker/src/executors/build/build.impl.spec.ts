@@ -9,12 +9,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ImageRecord } from '../../lib/build-record';
 import { resetEngineCache } from '../../lib/engine';
 import { UserFacingError } from '../../lib/errors';
 import { GitInfo } from '../../lib/git';
+import { ensureLocalImage } from '../../lib/image-availability';
 import { run, RunResult } from '../../lib/process';
 import buildExecutor, {
   buildImages,
+  dependencyImageArgs,
   NormalizedBuildOptions,
   normalizeOptions,
   pickEngine,
@@ -23,8 +26,10 @@ import buildExecutor, {
 import { BuildExecutorSchema } from './schema';
 
 jest.mock('../../lib/process');
+jest.mock('../../lib/image-availability');
 
 const runMock = jest.mocked(run);
+const ensureLocalImageMock = jest.mocked(ensureLocalImage);
 
 const CLIENT = '/opt/docker/bin/docker';
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
@@ -32,6 +37,16 @@ const IMAGE_ID =
   'sha256:1111111111111111111111111111111111111111111111111111111111111111';
 const TRAINING_DOCKERFILE = [
   'ARG BASE_IMAGE=python:3.10-slim',
+  'FROM ${BASE_IMAGE} AS runtime',
+  'CMD ["python", "-m", "src.model.train"]',
+  '',
+].join('\n');
+const ML_BASE = '127.0.0.1:5000/ml-images/ml-base';
+const ML_BASE_ID =
+  'sha256:2222222222222222222222222222222222222222222222222222222222222222';
+/** A Dockerfile built on the image the workspace project ml-base builds. */
+const ON_ML_BASE = [
+  `ARG BASE_IMAGE=${ML_BASE}:latest`,
   'FROM ${BASE_IMAGE} AS runtime',
   'CMD ["python", "-m", "src.model.train"]',
   '',
@@ -89,6 +104,15 @@ describe('build executor', () => {
               'docker-build': { executor: '@ml/docker:build', options: {} },
             },
           },
+          'ml-base': {
+            root: 'libs/ml-base',
+            targets: {
+              'docker-build': {
+                executor: '@ml/docker:build',
+                options: { imageNames: { base: 'ml-base' } },
+              },
+            },
+          },
         },
       },
       nxJsonConfiguration: {},
@@ -119,6 +143,37 @@ describe('build executor', () => {
     };
   }
 
+  const ML_BASE_RECORD: ImageRecord = {
+    image: 'base',
+    dockerfile: 'docker/base/Dockerfile',
+    repository: ML_BASE,
+    registry: '127.0.0.1:5000',
+    tags: ['nx-1', 'abcdef0', 'latest'],
+    contentTag: 'nx-1',
+    imageId: ML_BASE_ID,
+    sizeBytes: 400_000_000,
+    durationMs: 60_000,
+    builtWith: 'buildx',
+    createdAt: '2024-05-01T10:00:00.000Z',
+  };
+  const ML_BASE_RECORD_PATH = () =>
+    join(root, 'dist/docker/libs/ml-base/build-record.json');
+
+  /** The workspace project ml-base: its Dockerfile and, unless null, the record its last build wrote. */
+  function mlBase(images: ImageRecord[] | null = [ML_BASE_RECORD]) {
+    mkdirSync(join(root, 'libs/ml-base/docker/base'), { recursive: true });
+    writeFileSync(
+      join(root, 'libs/ml-base/docker/base/Dockerfile'),
+      'ARG BASE_IMAGE=python:3.10-slim\nFROM ${BASE_IMAGE}\n',
+    );
+    if (images === null) return;
+    mkdirSync(join(root, 'dist/docker/libs/ml-base'), { recursive: true });
+    writeFileSync(
+      ML_BASE_RECORD_PATH(),
+      JSON.stringify({ version: 1, project: 'ml-base', images }),
+    );
+  }
+
   beforeEach(() => {
     for (const k of ENV_KEYS) delete process.env[k];
     root = mkdtempSync(join(tmpdir(), 'ml-docker-ws-'));
@@ -129,6 +184,7 @@ describe('build executor', () => {
     );
     context = makeContext();
     runMock.mockReset();
+    ensureLocalImageMock.mockReset();
     resetEngineCache();
     jest.spyOn(logger, 'info').mockImplementation(() => undefined);
     jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
@@ -168,19 +224,20 @@ describe('build executor', () => {
       expect(normalizeOptions(options, context)).toMatchObject(options);
     });
 
-    it('takes the base image from ML_DOCKER_BASE_IMAGE', () => {
-      process.env.ML_DOCKER_BASE_IMAGE = 'mirror.local/python:3.10-slim';
-      expect(normalizeOptions({}, context).baseImage).toBe(
-        'mirror.local/python:3.10-slim',
-      );
-    });
-
-    it('prefers the baseImage option to ML_DOCKER_BASE_IMAGE', () => {
-      process.env.ML_DOCKER_BASE_IMAGE = 'mirror.local/python:3.10-slim';
-      expect(
-        normalizeOptions({ baseImage: 'python:3.12-slim' }, context).baseImage,
-      ).toBe('python:3.12-slim');
-    });
+    it.each([
+      ['no baseImage option', {}, undefined],
+      [
+        'the baseImage option',
+        { baseImage: 'python:3.12-slim' },
+        'python:3.12-slim',
+      ],
+    ])(
+      'keeps ML_DOCKER_BASE_IMAGE out of baseImage, which holds %s (the variable applies per Dockerfile)',
+      (_label, options, baseImage) => {
+        process.env.ML_DOCKER_BASE_IMAGE = 'mirror.local/python:3.10-slim';
+        expect(normalizeOptions(options, context).baseImage).toBe(baseImage);
+      },
+    );
 
     it('writes the record under outputPath when given', () => {
       expect(
@@ -463,6 +520,92 @@ describe('build executor', () => {
       },
     );
 
+    it.each<[string, string, string | undefined, BuildExecutorSchema, string]>([
+      [
+        'ML_DOCKER_BASE_IMAGE over the default of the Dockerfile',
+        TRAINING_DOCKERFILE,
+        'mirror.local/python:3.10-slim',
+        {},
+        'mirror.local/python:3.10-slim',
+      ],
+      [
+        'the image ml-base recorded over the default of the Dockerfile',
+        ON_ML_BASE,
+        undefined,
+        {},
+        `${ML_BASE}:nx-1`,
+      ],
+      [
+        'the image ml-base recorded over ML_DOCKER_BASE_IMAGE',
+        ON_ML_BASE,
+        'mirror.local/python:3.10-slim',
+        {},
+        `${ML_BASE}:nx-1`,
+      ],
+      [
+        'the baseImage option over the image ml-base recorded',
+        ON_ML_BASE,
+        'mirror.local/python:3.10-slim',
+        { baseImage: 'python:3.12-slim' },
+        'python:3.12-slim',
+      ],
+      [
+        'an explicit build arg over the baseImage option',
+        ON_ML_BASE,
+        'mirror.local/python:3.10-slim',
+        { baseImage: 'python:3.12-slim', buildArgs: { BASE_IMAGE: 'b:2' } },
+        'b:2',
+      ],
+    ])('builds on %s', async (_label, dockerfile, env, options, baseImage) => {
+      writeFileSync(
+        join(projectRoot(), 'docker/training/Dockerfile'),
+        dockerfile,
+      );
+      mlBase();
+      fake();
+      if (env) process.env.ML_DOCKER_BASE_IMAGE = env;
+      await buildImages(options, context);
+      const args = buildCalls()[0][1];
+      expect(
+        args.filter(
+          (a, i) =>
+            args[i - 1] === '--build-arg' && a.startsWith('BASE_IMAGE='),
+        ),
+      ).toEqual([`BASE_IMAGE=${baseImage}`]);
+    });
+
+    it('makes sure the engine has the image a workspace dependency recorded before building on it', async () => {
+      writeFileSync(
+        join(projectRoot(), 'docker/training/Dockerfile'),
+        ON_ML_BASE,
+      );
+      mlBase();
+      fake();
+      await buildImages({}, context);
+      expect(ensureLocalImageMock).toHaveBeenCalledWith(
+        'ml-base',
+        ML_BASE_RECORD,
+      );
+      expect(ensureLocalImageMock.mock.invocationCallOrder[0]).toBeLessThan(
+        runMock.mock.invocationCallOrder[
+          runMock.mock.calls.findIndex(([, args]) => args.includes('--iidfile'))
+        ],
+      );
+    });
+
+    it('refuses to build on a workspace dependency that was never built, before building', async () => {
+      writeFileSync(
+        join(projectRoot(), 'docker/training/Dockerfile'),
+        ON_ML_BASE,
+      );
+      mlBase(null);
+      fake();
+      await expect(buildImages({}, context)).rejects.toThrow(
+        'Build it first: nx run ml-base:docker-build',
+      );
+      expect(buildCalls()).toEqual([]);
+    });
+
     it('lets buildArgs override the base image', async () => {
       fake();
       await buildImages(
@@ -560,6 +703,174 @@ describe('build executor', () => {
       await expect(buildExecutor({}, context)).resolves.toEqual({
         success: true,
       });
+    });
+  });
+
+  describe('dependencyImageArgs', () => {
+    const ML_COMMON = '127.0.0.1:5000/ml-images/ml-common-lib';
+    const ML_COMMON_RECORD: ImageRecord = {
+      ...ML_BASE_RECORD,
+      image: 'lib',
+      dockerfile: 'docker/lib/Dockerfile',
+      repository: ML_COMMON,
+      tags: ['nx-2', 'latest'],
+      contentTag: 'nx-2',
+      imageId:
+        'sha256:3333333333333333333333333333333333333333333333333333333333333333',
+    };
+
+    /** ml-common: a library whose artifact image (docker/lib/Dockerfile) images copy in. */
+    function mlCommon() {
+      mkdirSync(join(root, 'libs/ml-common/docker/lib'), { recursive: true });
+      writeFileSync(
+        join(root, 'libs/ml-common/docker/lib/Dockerfile'),
+        'FROM scratch\nCOPY ml_common/ /python/ml_common/\n',
+      );
+      mkdirSync(join(root, 'dist/docker/libs/ml-common'), { recursive: true });
+      writeFileSync(
+        join(root, 'dist/docker/libs/ml-common/build-record.json'),
+        JSON.stringify({
+          version: 1,
+          project: 'ml-common',
+          images: [ML_COMMON_RECORD],
+        }),
+      );
+      const { projects } = context.projectsConfigurations;
+      return makeContext({
+        projectsConfigurations: {
+          version: 2,
+          projects: {
+            ...projects,
+            'ml-common': {
+              root: 'libs/ml-common',
+              targets: {
+                'docker-build': { executor: '@ml/docker:build', options: {} },
+              },
+            },
+          },
+        },
+      });
+    }
+
+    it('gives the image a workspace dependency recorded, by its content tag, for the ARG that names it', async () => {
+      mlBase();
+      await expect(
+        dependencyImageArgs(ON_ML_BASE, context, 'synth'),
+      ).resolves.toEqual({ BASE_IMAGE: `${ML_BASE}:nx-1` });
+    });
+
+    it('makes sure the engine has that image, pulling it if need be', async () => {
+      mlBase();
+      await dependencyImageArgs(ON_ML_BASE, context, 'synth');
+      expect(ensureLocalImageMock).toHaveBeenCalledTimes(1);
+      expect(ensureLocalImageMock).toHaveBeenCalledWith(
+        'ml-base',
+        ML_BASE_RECORD,
+      );
+    });
+
+    it('takes the first tag of a record built without a content tag', async () => {
+      mlBase([
+        {
+          ...ML_BASE_RECORD,
+          contentTag: undefined,
+          tags: ['abcdef0', 'latest'],
+        },
+      ]);
+      await expect(
+        dependencyImageArgs(ON_ML_BASE, context, 'synth'),
+      ).resolves.toEqual({ BASE_IMAGE: `${ML_BASE}:abcdef0` });
+    });
+
+    it('finds the image whatever registry host and tag the ARG default names', async () => {
+      mlBase();
+      await expect(
+        dependencyImageArgs(
+          'ARG BASE_IMAGE=registry.example.com/ml-images/ml-base:v1\nFROM ${BASE_IMAGE}\n',
+          context,
+          'synth',
+        ),
+      ).resolves.toEqual({ BASE_IMAGE: `${ML_BASE}:nx-1` });
+    });
+
+    it('gives every ARG that names a workspace image, each image checked once', async () => {
+      mlBase();
+      const ctx = mlCommon();
+      const dockerfile = [
+        `ARG BASE_IMAGE=${ML_BASE}:latest`,
+        `ARG ML_COMMON_IMAGE=${ML_COMMON}:latest`,
+        'FROM ${ML_COMMON_IMAGE} AS ml-common',
+        'FROM ${BASE_IMAGE} AS builder',
+        'FROM ${BASE_IMAGE} AS runtime',
+        'COPY --from=ml-common --chown=10001:10001 /python/ ./',
+        '',
+      ].join('\n');
+      await expect(
+        dependencyImageArgs(dockerfile, ctx, 'synth'),
+      ).resolves.toEqual({
+        BASE_IMAGE: `${ML_BASE}:nx-1`,
+        ML_COMMON_IMAGE: `${ML_COMMON}:nx-2`,
+      });
+      expect(ensureLocalImageMock.mock.calls).toEqual([
+        ['ml-common', ML_COMMON_RECORD],
+        ['ml-base', ML_BASE_RECORD],
+      ]);
+    });
+
+    it.each([
+      [
+        'an ARG naming an external image',
+        'ARG BASE_IMAGE=python:3.10-slim\nFROM ${BASE_IMAGE}\n',
+      ],
+      [
+        "an ARG naming the project's own image",
+        'ARG BASE_IMAGE=127.0.0.1:5000/ml-images/synth-training:latest\nFROM ${BASE_IMAGE}\n',
+      ],
+      ['a workspace image named without an ARG', `FROM ${ML_BASE}:latest\n`],
+      [
+        'an ARG declared after the first FROM',
+        `FROM python:3.10-slim\nARG BASE_IMAGE=${ML_BASE}:latest\n`,
+      ],
+      ['a Dockerfile without ARGs', 'FROM python:3.10-slim\n'],
+    ])('gives nothing for %s', async (_label, dockerfile) => {
+      mlBase();
+      await expect(
+        dependencyImageArgs(dockerfile, context, 'synth'),
+      ).resolves.toEqual({});
+      expect(ensureLocalImageMock).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['no build record', null],
+      [
+        'a build record without its image',
+        [{ ...ML_BASE_RECORD, image: 'other' }],
+      ],
+    ])(
+      'tells to build the dependency first when it has %s',
+      async (_label, images) => {
+        mlBase(images);
+        const error = await dependencyImageArgs(
+          ON_ML_BASE,
+          context,
+          'synth',
+        ).catch((e) => e);
+        expect(error).toBeInstanceOf(UserFacingError);
+        expect(error.message).toBe(
+          `BASE_IMAGE names ml-base's base image, which has no build record at ${ML_BASE_RECORD_PATH()}. Build it first: nx run ml-base:docker-build (docker-build depends on ^docker-build, so nx run-many and nx affected do this for you).`,
+        );
+        expect(ensureLocalImageMock).not.toHaveBeenCalled();
+      },
+    );
+
+    it('fails when the recorded image is neither in the engine nor in the registry', async () => {
+      mlBase();
+      ensureLocalImageMock.mockRejectedValue(
+        new UserFacingError('Image 127.0.0.1:5000/ml-images/ml-base is gone'),
+      );
+      await expect(
+        dependencyImageArgs(ON_ML_BASE, context, 'synth'),
+      ).rejects.toThrow('Image 127.0.0.1:5000/ml-images/ml-base is gone');
     });
   });
 

@@ -10,7 +10,11 @@ import {
   writeJsonAtomic,
 } from '../../lib/build-record';
 import { explainBuildFailure } from '../../lib/build-output';
-import { declaredArgs, imageUses, repositoryPathOf } from '../../lib/dockerfile';
+import {
+  declaredArgs,
+  imageUses,
+  repositoryPathOf,
+} from '../../lib/dockerfile';
 import { ensureLocalImage } from '../../lib/image-availability';
 import { workspaceImageIndex } from '../../lib/workspace-images';
 import {
@@ -144,7 +148,8 @@ export async function buildImages(
         project,
         tags,
         labels,
-        dependencyArgs: (text) => dependencyImageArgs(text, context, project.name),
+        dependencyArgs: (text) =>
+          dependencyImageArgs(text, context, project.name),
       }),
     );
   }
@@ -187,7 +192,8 @@ async function buildOne(
   const envBase = process.env.ML_DOCKER_BASE_IMAGE;
   if (envBase && declared.has('BASE_IMAGE')) buildArgs.BASE_IMAGE = envBase;
   Object.assign(buildArgs, await ctx.dependencyArgs(text));
-  if (opts.baseImage && declared.has('BASE_IMAGE')) buildArgs.BASE_IMAGE = opts.baseImage;
+  if (opts.baseImage && declared.has('BASE_IMAGE'))
+    buildArgs.BASE_IMAGE = opts.baseImage;
   Object.assign(buildArgs, opts.buildArgs ?? {});
 
   const refs = ctx.tags.map((t) => imageRef(image.repo, t));
@@ -263,9 +269,15 @@ export async function dependencyImageArgs(
     const dep = index.get(repositoryPathOf(use.ref));
     if (!dep || dep.project === currentProject || args[use.arg!]) continue;
     const root = projects[dep.project].root;
-    const depInfo = { name: dep.project, root, absRoot: join(context.root, root) };
+    const depInfo = {
+      name: dep.project,
+      root,
+      absRoot: join(context.root, root),
+    };
     const recordPath = recordPathFor(context, depInfo, dep.buildTarget);
-    const image = readBuildRecord(recordPath, dep.project)?.images.find((i) => i.image === dep.image);
+    const image = readBuildRecord(recordPath, dep.project)?.images.find(
+      (i) => i.image === dep.image,
+    );
     if (!image) {
       fail(
         `${use.arg} names ${dep.project}'s ${dep.image} image, which has no build record at ${recordPath}. Build it first: nx run ${dep.project}:${dep.buildTarget} (docker-build depends on ^docker-build, so nx run-many and nx affected do this for you).`,
@@ -273,7 +285,9 @@ export async function dependencyImageArgs(
     }
     await ensureLocalImage(dep.project, image);
     args[use.arg!] = `${image.repository}:${image.contentTag ?? image.tags[0]}`;
-    logger.info(`@ml/docker: ${use.arg}=${args[use.arg!]} (built by ${dep.project})`);
+    logger.info(
+      `@ml/docker: ${use.arg}=${args[use.arg!]} (built by ${dep.project})`,
+    );
   }
   return args;
 }

@@ -14,6 +14,8 @@ export interface ServiceTestOptions {
   /** Container port; default: the image's first EXPOSE, else 8000. */
   port?: number;
   healthPath?: string;
+  /** Readiness path polled after the health path answers (e.g. /ready: 503 until the model is loaded). */
+  readyPath?: string;
   /** Seconds to wait for a healthy answer. */
   timeout?: number;
   /** Milliseconds between polls. */

@@ -38,7 +38,8 @@ export interface NormalizedTestOptions {
   buildTarget: string;
   images?: string[];
   allowRoot: boolean;
-  service: Required<Omit<ServiceTestOptions, 'port'>> & { port?: number };
+  service: Required<Omit<ServiceTestOptions, 'port' | 'readyPath'>> &
+    Pick<ServiceTestOptions, 'port' | 'readyPath'>;
   job: Required<Omit<JobTestOptions, 'command' | 'artifactsOutputPath'>> &
     Pick<JobTestOptions, 'command' | 'artifactsOutputPath'>;
 }
@@ -47,6 +48,9 @@ export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
   const healthPath = o.service?.healthPath ?? '/health';
   if (!healthPath.startsWith('/'))
     fail(`service.healthPath "${healthPath}" must start with /.`);
+  const readyPath = o.service?.readyPath;
+  if (readyPath !== undefined && !readyPath.startsWith('/'))
+    fail(`service.readyPath "${readyPath}" must start with /.`);
   for (const s of o.service?.smoke ?? []) {
     if (!s.path?.startsWith('/'))
       fail(`smoke request path "${s.path}" must start with /.`);
@@ -66,6 +70,7 @@ export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
     service: {
       port: o.service?.port,
       healthPath,
+      readyPath,
       timeout: o.service?.timeout ?? 120,
       pollInterval: o.service?.pollInterval ?? 200,
       checkHealthcheck: o.service?.checkHealthcheck ?? true,
@@ -163,7 +168,9 @@ export async function testImages(
     const info = (await inspectImage(image.imageId))!;
     if (info.cmd.length === 0 && info.entrypoint.length === 0) {
       // A FROM scratch image that only carries files for others to COPY --from.
-      logger.info(`@ml/docker: ${image.image} has no command: an artifact image, nothing to run`);
+      logger.info(
+        `@ml/docker: ${image.image} has no command: an artifact image, nothing to run`,
+      );
       continue;
     }
     if (!opts.allowRoot && isRootUser(info.user)) {
@@ -217,6 +224,15 @@ async function testService(
       );
     }
     const url = `http://127.0.0.1:${hostPort}${s.healthPath}`;
+    const watchContainer = async () => {
+      const st = await containerState(name);
+      if (!st) return 'the container disappeared';
+      if (!st.running)
+        return `the container exited with code ${st.exitCode}${st.oomKilled ? ' (out of memory)' : ''}`;
+      if (st.health === 'unhealthy')
+        return 'Docker marked the container unhealthy';
+      return undefined;
+    };
     logger.info(
       `@ml/docker: ${image.image} started as ${name}; polling ${url}`,
     );
@@ -224,15 +240,7 @@ async function testService(
       url,
       timeoutMs: s.timeout * 1000,
       intervalMs: s.pollInterval,
-      watch: async () => {
-        const st = await containerState(name);
-        if (!st) return 'the container disappeared';
-        if (!st.running)
-          return `the container exited with code ${st.exitCode}${st.oomKilled ? ' (out of memory)' : ''}`;
-        if (st.health === 'unhealthy')
-          return 'Docker marked the container unhealthy';
-        return undefined;
-      },
+      watch: watchContainer,
     });
     if (!outcome.ok)
       throw await withLogs(
@@ -242,6 +250,25 @@ async function testService(
     logger.info(
       `@ml/docker: ${image.image} answered ${s.healthPath} with ${outcome.status} after ${outcome.elapsedMs} ms (${outcome.attempts} polls)`,
     );
+    let readyMs = outcome.elapsedMs;
+    if (s.readyPath) {
+      // Liveness is not readiness: an ML server answers /health while its model still loads.
+      const ready = await waitForHealthy({
+        url: `http://127.0.0.1:${hostPort}${s.readyPath}`,
+        timeoutMs: Math.max(1000, s.timeout * 1000 - outcome.elapsedMs),
+        intervalMs: s.pollInterval,
+        watch: watchContainer,
+      });
+      if (!ready.ok)
+        throw await withLogs(
+          name,
+          `${image.image} is alive but did not become ready: ${ready.reason}.`,
+        );
+      readyMs += ready.elapsedMs;
+      logger.info(
+        `@ml/docker: ${image.image} ready (${s.readyPath} ${ready.status}) after ${readyMs} ms`,
+      );
+    }
 
     if (s.checkHealthcheck) {
       const args = info.healthcheck
@@ -279,7 +306,7 @@ async function testService(
       );
     }
     logger.info(
-      `@ml/docker: ${image.image} passed: healthy in ${outcome.elapsedMs} ms`,
+      `@ml/docker: ${image.image} passed: healthy in ${outcome.elapsedMs} ms, ready in ${readyMs} ms`,
     );
   } finally {
     await removeContainer(name);

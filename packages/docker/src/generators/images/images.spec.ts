@@ -68,13 +68,11 @@ function mlWorkspace(
 
 /** Every change the tree holds, with content: equal before and after means nothing was written. */
 function changes(tree: Tree) {
-  return tree
-    .listChanges()
-    .map((c) => ({
-      path: c.path,
-      type: c.type,
-      content: c.content?.toString('utf-8'),
-    }));
+  return tree.listChanges().map((c) => ({
+    path: c.path,
+    type: c.type,
+    content: c.content?.toString('utf-8'),
+  }));
 }
 
 function read(tree: Tree, path: string): string {

@@ -33,7 +33,12 @@ export interface NormalizedImagesSchema {
   sourceDir: string;
   pipelineFiles: string[];
   /** Workspace libraries copied in from their artifact images (docker/lib/Dockerfile). */
-  sharedLibs: Array<{ project: string; stage: string; arg: string; ref: string }>;
+  sharedLibs: Array<{
+    project: string;
+    stage: string;
+    arg: string;
+    ref: string;
+  }>;
 }
 
 const PLUGIN = '@ml/docker';
@@ -144,7 +149,9 @@ export function normalizeOptions(
     try {
       root = readProjectConfiguration(tree, lib).root;
     } catch {
-      fail(`--sharedLibs names "${lib}", which is not a project of this workspace. Check the name with: nx show projects`);
+      fail(
+        `--sharedLibs names "${lib}", which is not a project of this workspace. Check the name with: nx show projects`,
+      );
     }
     if (!tree.exists(join(root, 'docker', 'lib', 'Dockerfile'))) {
       fail(
@@ -277,7 +284,9 @@ function generatedFiles(src: string, target: string): string[] {
 export function registerPlugin(tree: Tree): void {
   const nxJson = readNxJson(tree) ?? {};
   const plugins = nxJson.plugins ?? [];
-  const registered = plugins.some((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN);
+  const registered = plugins.some(
+    (p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN,
+  );
   if (registered) return;
   nxJson.plugins = [...plugins, PLUGIN];
   updateNxJson(tree, nxJson);
@@ -289,7 +298,10 @@ function writeTargetOverrides(tree: Tree, o: NormalizedImagesSchema): void {
   const config = readProjectConfiguration(tree, o.projectName);
   config.targets ??= {};
   const test = (config.targets['docker-test'] ??= {});
-  test.options = { ...test.options, service: { ...test.options?.service, healthPath: o.healthPath } };
+  test.options = {
+    ...test.options,
+    service: { ...test.options?.service, healthPath: o.healthPath },
+  };
   updateProjectConfiguration(tree, o.projectName, config);
 }
 
