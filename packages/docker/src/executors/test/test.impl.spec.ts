@@ -1,7 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { ExecutorContext, logger } from '@nx/devkit';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resetEngineCache } from '../../lib/engine';
 import { UserFacingError } from '../../lib/errors';
+import { run, RunResult } from '../../lib/process';
 import {
   healthcheckExecArgs,
   isRootUser,
@@ -9,6 +12,7 @@ import {
   normalizeOptions,
   serviceRunArgs,
   smokeRequest,
+  testImages,
 } from './test.impl';
 import { TestExecutorSchema } from './schema';
 
@@ -437,5 +441,133 @@ describe('test executor', () => {
       );
       expect(fetchMock).not.toHaveBeenCalled();
     });
+  });
+
+  describe('testImages', () => {
+    const CLIENT = '/opt/docker/bin/docker';
+    const IMAGE_ID =
+      'sha256:3333333333333333333333333333333333333333333333333333333333333333';
+    const runMock = jest.mocked(run);
+    const savedClient = process.env.ML_DOCKER_CLIENT;
+    let root: string;
+    let context: ExecutorContext;
+
+    const ok = (stdout = ''): RunResult => ({
+      command: '',
+      exitCode: 0,
+      stdout,
+      stderr: '',
+      all: stdout,
+      timedOut: false,
+    });
+
+    /** The engine, with the recorded image configured as `config`. */
+    function engineWithImage(config: Record<string, unknown>) {
+      process.env.ML_DOCKER_CLIENT = CLIENT;
+      runMock.mockImplementation(async (file, args) => {
+        const line = args.join(' ');
+        if (file === CLIENT && line.startsWith('version '))
+          return ok('28.3.2|28.3.2');
+        if (file === CLIENT && line === 'buildx version') return ok('v0.25.0');
+        if (file === CLIENT && line === `image inspect ${IMAGE_ID}`)
+          return ok(
+            JSON.stringify([{ Id: IMAGE_ID, Size: 4096, Config: config }]),
+          );
+        throw new Error(`unexpected command: ${file} ${line}`);
+      });
+    }
+
+    beforeEach(() => {
+      root = mkdtempSync(join(tmpdir(), 'ml-docker-test-ws-'));
+      mkdirSync(join(root, 'dist/docker/libs/ml-common'), { recursive: true });
+      writeFileSync(
+        join(root, 'dist/docker/libs/ml-common/build-record.json'),
+        JSON.stringify({
+          version: 1,
+          project: 'ml-common',
+          images: [
+            {
+              image: 'lib',
+              dockerfile: 'docker/lib/Dockerfile',
+              repository: '127.0.0.1:5000/ml-images/ml-common-lib',
+              registry: '127.0.0.1:5000',
+              tags: ['nx-1', 'latest'],
+              contentTag: 'nx-1',
+              imageId: IMAGE_ID,
+              sizeBytes: 4096,
+              durationMs: 1000,
+              builtWith: 'buildx',
+              createdAt: '2024-05-01T10:00:00.000Z',
+            },
+          ],
+        }),
+      );
+      context = {
+        root,
+        cwd: root,
+        isVerbose: false,
+        projectName: 'ml-common',
+        targetName: 'docker-test',
+        projectsConfigurations: {
+          version: 2,
+          projects: {
+            'ml-common': {
+              root: 'libs/ml-common',
+              targets: {
+                'docker-build': { executor: '@ml/docker:build', options: {} },
+                'docker-test': { executor: '@ml/docker:test', options: {} },
+              },
+            },
+          },
+        },
+        nxJsonConfiguration: {},
+        projectGraph: { nodes: {}, dependencies: {} },
+      };
+      runMock.mockReset();
+      resetEngineCache();
+      jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+    });
+
+    afterEach(() => {
+      if (savedClient === undefined) delete process.env.ML_DOCKER_CLIENT;
+      else process.env.ML_DOCKER_CLIENT = savedClient;
+      resetEngineCache();
+      jest.restoreAllMocks();
+      rmSync(root, { recursive: true, force: true });
+    });
+
+    it.each([
+      ['no Cmd and no Entrypoint', {}],
+      ['a null Cmd and Entrypoint', { Cmd: null, Entrypoint: null }],
+      ['an empty Cmd and Entrypoint', { Cmd: [], Entrypoint: [] }],
+    ])(
+      'skips an artifact image with %s, without starting a container',
+      async (_label, config) => {
+        engineWithImage(config);
+        await expect(testImages({}, context)).resolves.toBeUndefined();
+        expect(logger.info).toHaveBeenCalledWith(
+          '@ml/docker: lib has no command: an artifact image, nothing to run',
+        );
+        expect(
+          runMock.mock.calls.filter(([, args]) => args[0] === 'run'),
+        ).toEqual([]);
+      },
+    );
+
+    it.each([
+      ['a Cmd', { Cmd: ['python'] }],
+      ['an Entrypoint', { Entrypoint: ['/bin/sh'] }],
+    ])(
+      'tests an image with %s: as root, it is refused',
+      async (_label, config) => {
+        engineWithImage(config);
+        await expect(testImages({}, context)).rejects.toThrow(
+          'lib runs as root (USER is "unset").',
+        );
+        expect(logger.info).not.toHaveBeenCalledWith(
+          expect.stringContaining('an artifact image'),
+        );
+      },
+    );
   });
 });

@@ -1,13 +1,17 @@
 import {
   addProjectConfiguration,
   formatFiles,
+  readNxJson,
   readProjectConfiguration,
   Tree,
+  updateNxJson,
 } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { declaredArgs } from '../../lib/dockerfile';
+import { declaredArgs, imageUses } from '../../lib/dockerfile';
 import { needsBuildKit } from '../../lib/engine';
 import { UserFacingError } from '../../lib/errors';
+import { repoName } from '../../lib/image-ref';
+import { imageRepository } from '../../lib/project-images';
 import { findFastApiApp, imagesGenerator } from './images';
 import { ImagesGeneratorSchema } from './schema';
 
@@ -64,6 +68,19 @@ function mlWorkspace(
     if (content !== null) tree.write(`${ROOT}/${path}`, content);
   }
   return tree;
+}
+
+/** A workspace library; with its artifact image unless `artifactImage` is false. */
+function addLib(tree: Tree, name: string, artifactImage = true): void {
+  const root = `libs/${name}`;
+  addProjectConfiguration(tree, name, { root, projectType: 'library' });
+  tree.write(`${root}/${name.replace(/-/g, '_')}/__init__.py`, '');
+  if (artifactImage) {
+    tree.write(
+      `${root}/docker/lib/Dockerfile`,
+      `FROM scratch\nCOPY ${name.replace(/-/g, '_')}/ /python/${name.replace(/-/g, '_')}/\n`,
+    );
+  }
 }
 
 /** Every change the tree holds, with content: equal before and after means nothing was written. */
@@ -173,16 +190,14 @@ describe('images generator', () => {
       inference = read(tree, INFERENCE);
     });
 
-    it('writes the two Dockerfiles, the entrypoint and .dockerignore, updates project.json and nothing else', () => {
+    it('writes the two Dockerfiles, the entrypoint and .dockerignore, registers the plugin in nx.json and nothing else', () => {
       const written = changes(tree)
         .filter(
           (c) =>
             !setup.some((s) => s.path === c.path && s.content === c.content),
         )
         .map((c) => c.path);
-      expect(written.sort()).toEqual(
-        [...GENERATED, `${ROOT}/project.json`].sort(),
-      );
+      expect(written.sort()).toEqual([...GENERATED, 'nx.json'].sort());
     });
 
     it.each([
@@ -375,35 +390,12 @@ describe('images generator', () => {
       expect(dockerIgnores(read(tree, DOCKERIGNORE), path)).toBe(false);
     });
 
-    it('adds docker-build, docker-test and docker-push targets', () => {
-      expect(readProjectConfiguration(tree, 'synth').targets).toEqual({
-        'docker-build': {
-          executor: '@ml/docker:build',
-          cache: true,
-          inputs: [
-            '{projectRoot}/**/*',
-            '!{projectRoot}/data/**',
-            '!{projectRoot}/mlruns/**',
-            '!{projectRoot}/.dvc/cache/**',
-            '!{projectRoot}/tests/**',
-            '!{projectRoot}/**/*.md',
-            { env: 'ML_DOCKER_BASE_IMAGE' },
-            { env: 'ML_DOCKER_REGISTRY' },
-          ],
-          outputs: ['{workspaceRoot}/dist/docker/{projectRoot}'],
-          options: { images: ['training', 'inference'] },
-        },
-        'docker-test': {
-          executor: '@ml/docker:test',
-          dependsOn: ['docker-build'],
-          options: { service: { healthPath: '/health' } },
-        },
-        'docker-push': {
-          executor: '@ml/docker:push',
-          dependsOn: ['docker-test'],
-          options: {},
-        },
-      });
+    it('registers the plugin @ml/docker in nx.json, which infers docker-build, docker-test and docker-push', () => {
+      expect(readNxJson(tree)?.plugins).toEqual(['@ml/docker']);
+    });
+
+    it('writes no target into project.json', () => {
+      expect(readProjectConfiguration(tree, 'synth').targets).toEqual({});
     });
   });
 
@@ -557,7 +549,7 @@ describe('images generator', () => {
   });
 
   describe('image', () => {
-    it('training writes no inference Dockerfile and needs no FastAPI app', async () => {
+    it('training writes no inference Dockerfile, no target, and needs no FastAPI app', async () => {
       const tree = mlWorkspace({
         'src/serve/app.py': null,
         'src/serve/__init__.py': null,
@@ -568,10 +560,7 @@ describe('images generator', () => {
       expect(tree.exists(TRAINING)).toBe(true);
       expect(tree.exists(ENTRYPOINT)).toBe(true);
       expect(tree.exists(DOCKERIGNORE)).toBe(true);
-      expect(
-        readProjectConfiguration(tree, 'synth').targets!['docker-build']
-          .options,
-      ).toEqual({ images: ['training'] });
+      expect(readProjectConfiguration(tree, 'synth').targets).toEqual({});
     });
 
     it('training ignores an invalid appModule', async () => {
@@ -581,7 +570,7 @@ describe('images generator', () => {
       ).resolves.toBeUndefined();
     });
 
-    it('inference writes no training files and needs no training module', async () => {
+    it('inference writes no training files, no target, and needs no training module', async () => {
       const tree = mlWorkspace({ 'src/model/train.py': null });
       await generate(tree, { image: 'inference' });
       expect(tree.exists(TRAINING)).toBe(false);
@@ -589,10 +578,7 @@ describe('images generator', () => {
       expect(tree.exists(`${ROOT}/docker/training`)).toBe(false);
       expect(tree.exists(INFERENCE)).toBe(true);
       expect(tree.exists(DOCKERIGNORE)).toBe(true);
-      expect(
-        readProjectConfiguration(tree, 'synth').targets!['docker-build']
-          .options,
-      ).toEqual({ images: ['inference'] });
+      expect(readProjectConfiguration(tree, 'synth').targets).toEqual({});
     });
 
     it('all writes both images', async () => {
@@ -1115,65 +1101,328 @@ describe('images generator', () => {
     });
   });
 
+  describe('plugin registration', () => {
+    const nxJsonPlugins = (tree: Tree) => readNxJson(tree)?.plugins;
+
+    function withPlugins(
+      plugins: NonNullable<ReturnType<typeof nxJsonPlugins>>,
+    ) {
+      const tree = mlWorkspace();
+      updateNxJson(tree, { ...readNxJson(tree), plugins });
+      return tree;
+    }
+
+    it('registers the plugin once, however often the generator runs', async () => {
+      const tree = mlWorkspace();
+      await generate(tree);
+      await generate(tree, { image: 'inference' });
+      await generate(tree, { port: 9000 });
+      expect(nxJsonPlugins(tree)).toEqual(['@ml/docker']);
+    });
+
+    it('adds the plugin after the plugins already registered', async () => {
+      const tree = withPlugins([
+        '@nx/js/typescript',
+        { plugin: '@nx/docker', exclude: ['**/docker/*/Dockerfile'] },
+      ]);
+      await generate(tree);
+      expect(nxJsonPlugins(tree)).toEqual([
+        '@nx/js/typescript',
+        { plugin: '@nx/docker', exclude: ['**/docker/*/Dockerfile'] },
+        '@ml/docker',
+      ]);
+    });
+
+    it.each<[string, NonNullable<ReturnType<typeof nxJsonPlugins>>]>([
+      ['by name', ['@nx/js/typescript', '@ml/docker']],
+      [
+        'with options',
+        [{ plugin: '@ml/docker', options: { buildTargetName: 'image-build' } }],
+      ],
+    ])(
+      'leaves nx.json as it is when the plugin is already registered %s',
+      async (_label, plugins) => {
+        const tree = withPlugins(plugins);
+        const before = tree.read('nx.json', 'utf-8');
+        await generate(tree);
+        expect(tree.read('nx.json', 'utf-8')).toBe(before);
+        expect(nxJsonPlugins(tree)).toEqual(plugins);
+      },
+    );
+  });
+
   describe('targets', () => {
-    it('keeps a docker-build target the user defined, and adds the others', async () => {
-      const userBuild = {
-        executor: 'nx:run-commands',
-        options: { command: 'docker build -t synth .' },
-      };
+    const userBuild = {
+      executor: 'nx:run-commands',
+      options: { command: 'docker build -t synth .' },
+    };
+    const train = {
+      executor: 'nx:run-commands',
+      options: { command: 'dvc repro' },
+    };
+
+    it.each([
+      ['the default health path', {}],
+      ['an explicit /health', { healthPath: '/health' }],
+    ])(
+      'leaves the targets of project.json as they are with %s',
+      async (_label, options) => {
+        const tree = mlWorkspace({}, { 'docker-build': userBuild, train });
+        const before = tree.read(`${ROOT}/project.json`, 'utf-8');
+        await generate(tree, options);
+        expect(tree.read(`${ROOT}/project.json`, 'utf-8')).toBe(before);
+        expect(readProjectConfiguration(tree, 'synth').targets).toEqual({
+          'docker-build': userBuild,
+          train,
+        });
+      },
+    );
+
+    it('writes only the health path into docker-test when it differs from /health', async () => {
+      const tree = mlWorkspace({}, { 'docker-build': userBuild, train });
+      await generate(tree, { healthPath: '/healthz' });
+      expect(readProjectConfiguration(tree, 'synth').targets).toEqual({
+        'docker-build': userBuild,
+        train,
+        'docker-test': { options: { service: { healthPath: '/healthz' } } },
+      });
+    });
+
+    it("merges the health path into the user's docker-test target", async () => {
       const tree = mlWorkspace(
         {},
         {
-          'docker-build': userBuild,
-          train: {
-            executor: 'nx:run-commands',
-            options: { command: 'dvc repro' },
+          'docker-test': {
+            executor: '@ml/docker:test',
+            dependsOn: ['docker-build'],
+            options: {
+              allowRoot: true,
+              service: {
+                timeout: 300,
+                healthPath: '/old',
+                smoke: [{ path: '/ready' }],
+              },
+              job: { env: { TRAIN_N_SAMPLES: '300' } },
+            },
           },
         },
       );
-      await generate(tree);
-      const targets = readProjectConfiguration(tree, 'synth').targets!;
-      expect(targets['docker-build']).toEqual(userBuild);
-      expect(targets.train).toEqual({
-        executor: 'nx:run-commands',
-        options: { command: 'dvc repro' },
+      await generate(tree, { healthPath: '/api/v1/healthz' });
+      expect(
+        readProjectConfiguration(tree, 'synth').targets?.['docker-test'],
+      ).toEqual({
+        executor: '@ml/docker:test',
+        dependsOn: ['docker-build'],
+        options: {
+          allowRoot: true,
+          service: {
+            timeout: 300,
+            healthPath: '/api/v1/healthz',
+            smoke: [{ path: '/ready' }],
+          },
+          job: { env: { TRAIN_N_SAMPLES: '300' } },
+        },
       });
-      expect(targets['docker-test'].executor).toBe('@ml/docker:test');
-      expect(targets['docker-push'].executor).toBe('@ml/docker:push');
     });
 
     it.each([
-      ['docker-build', '@ml/docker:build'],
-      ['docker-test', '@ml/docker:test'],
-      ['docker-push', '@ml/docker:push'],
-    ])('uses the %s executor %s', async (target, executor) => {
-      const tree = mlWorkspace();
-      await generate(tree);
-      expect(
-        readProjectConfiguration(tree, 'synth').targets![target].executor,
-      ).toBe(executor);
-    });
+      ['/health', '/healthz'],
+      ['/healthz', '/ready'],
+    ])(
+      'follows a re-run from %s to the new health path %s',
+      async (first, second) => {
+        const tree = mlWorkspace();
+        await generate(tree, { image: 'training', healthPath: first });
+        await generate(tree, { image: 'inference', healthPath: second });
+        expect(readProjectConfiguration(tree, 'synth').targets).toEqual({
+          'docker-test': { options: { service: { healthPath: second } } },
+        });
+      },
+    );
+  });
 
-    it('follows a re-run: images it now writes, and the new health path', async () => {
-      const tree = mlWorkspace();
-      await generate(tree, { image: 'training' });
-      await generate(tree, { image: 'inference', healthPath: '/healthz' });
-      const targets = readProjectConfiguration(tree, 'synth').targets!;
-      expect(targets['docker-build'].options.images).toEqual([
-        'training',
-        'inference',
-      ]);
-      expect(targets['docker-test'].options.service.healthPath).toBe(
-        '/healthz',
+  describe('sharedLibs', () => {
+    const COPY_LIB = '--from=ml-common --chown=10001:10001 /python/ ./';
+
+    /** The global ARGs: those before the first FROM. */
+    const globalArgs = (text: string) => {
+      const all = instructions(text);
+      const firstFrom = all.findIndex((i) => i.keyword === 'FROM');
+      return all
+        .slice(0, firstFrom)
+        .filter((i) => i.keyword === 'ARG')
+        .map((i) => i.args);
+    };
+
+    /** The instructions of the stage named `stage`. */
+    const stageOf = (text: string, stage: string) => {
+      const all = instructions(text);
+      const start = all.findIndex(
+        (i) => i.keyword === 'FROM' && i.args.endsWith(` AS ${stage}`),
       );
+      const end = all.findIndex((i, n) => n > start && i.keyword === 'FROM');
+      return all.slice(start, end === -1 ? undefined : end);
+    };
+
+    describe('with one library', () => {
+      let tree: Tree;
+      let library: ReturnType<typeof changes>;
+      const inLibrary = (c: { path: string }) => c.path.startsWith('libs/');
+
+      beforeAll(async () => {
+        tree = mlWorkspace();
+        addLib(tree, 'ml-common');
+        library = changes(tree).filter(inLibrary);
+        await generate(tree, { sharedLibs: ['ml-common'] });
+      });
+
+      it.each([TRAINING, INFERENCE])(
+        '%s declares the image of the library as a global ARG after BASE_IMAGE',
+        (file) => {
+          expect(globalArgs(read(tree, file))).toEqual([
+            'BASE_IMAGE=python:3.10-slim',
+            'ML_COMMON_IMAGE=127.0.0.1:5000/ml-images/ml-common-lib:latest',
+          ]);
+        },
+      );
+
+      it.each([TRAINING, INFERENCE])(
+        '%s has a stage of the library before the builder and runtime stages',
+        (file) => {
+          expect(argsOf(read(tree, file), 'FROM')).toEqual([
+            '${ML_COMMON_IMAGE} AS ml-common',
+            '${BASE_IMAGE} AS builder',
+            '${BASE_IMAGE} AS runtime',
+          ]);
+        },
+      );
+
+      it.each([TRAINING, INFERENCE])(
+        '%s copies the packages of the library into the runtime stage, owned by the runtime user, before the sources',
+        (file) => {
+          const runtime = stageOf(read(tree, file), 'runtime')
+            .filter((i) => i.keyword === 'COPY')
+            .map((i) => i.args);
+          expect(runtime.filter((c) => c.includes('ml-common'))).toEqual([
+            COPY_LIB,
+          ]);
+          expect(runtime.indexOf(COPY_LIB)).toBeLessThan(
+            runtime.indexOf('--chown=10001:10001 src/ ./src/'),
+          );
+          expect(
+            stageOf(read(tree, file), 'builder').some((i) =>
+              i.args.includes('ml-common'),
+            ),
+          ).toBe(false);
+        },
+      );
+
+      it.each([TRAINING, INFERENCE])(
+        '%s uses the image the library builds, so the plugin can link and pin it',
+        (file) => {
+          const lib = `${repoName(imageRepository('ml-common', 'lib', {}))}:latest`;
+          expect(imageUses(read(tree, file))).toContainEqual({
+            ref: lib,
+            via: 'FROM',
+            arg: 'ML_COMMON_IMAGE',
+          });
+        },
+      );
+
+      it.each([TRAINING, INFERENCE])(
+        '%s still builds without BuildKit',
+        (file) => {
+          expect(needsBuildKit(read(tree, file))).toBeUndefined();
+        },
+      );
+
+      it('writes nothing into the library', () => {
+        expect(changes(tree).filter(inLibrary)).toEqual(library);
+      });
     });
 
-    it('chains push after test after build', async () => {
+    it('copies several libraries in the order given', async () => {
       const tree = mlWorkspace();
-      await generate(tree);
-      const targets = readProjectConfiguration(tree, 'synth').targets!;
-      expect(targets['docker-test'].dependsOn).toEqual(['docker-build']);
-      expect(targets['docker-push'].dependsOn).toEqual(['docker-test']);
+      addLib(tree, 'ml-common');
+      addLib(tree, 'features');
+      await generate(tree, {
+        sharedLibs: ['features', 'ml-common'],
+        uid: 20000,
+      });
+      for (const file of [TRAINING, INFERENCE]) {
+        const text = read(tree, file);
+        expect(globalArgs(text)).toEqual([
+          'BASE_IMAGE=python:3.10-slim',
+          'FEATURES_IMAGE=127.0.0.1:5000/ml-images/features-lib:latest',
+          'ML_COMMON_IMAGE=127.0.0.1:5000/ml-images/ml-common-lib:latest',
+        ]);
+        expect(argsOf(text, 'FROM').slice(0, 2)).toEqual([
+          '${FEATURES_IMAGE} AS features',
+          '${ML_COMMON_IMAGE} AS ml-common',
+        ]);
+        expect(
+          stageOf(text, 'runtime')
+            .filter((i) => i.keyword === 'COPY' && i.args.includes('/python/'))
+            .map((i) => i.args),
+        ).toEqual([
+          '--from=features --chown=20000:20000 /python/ ./',
+          '--from=ml-common --chown=20000:20000 /python/ ./',
+        ]);
+      }
     });
+
+    it('writes the same files with no sharedLibs as without the option', async () => {
+      const without = mlWorkspace();
+      await generate(without);
+      const empty = mlWorkspace();
+      await generate(empty, { sharedLibs: [] });
+      for (const file of GENERATED)
+        expect(read(empty, file)).toBe(read(without, file));
+    });
+
+    it.each<[string, string[], (tree: Tree) => void, string]>([
+      [
+        'a library that is not a project',
+        ['nope'],
+        () => undefined,
+        '--sharedLibs names "nope", which is not a project of this workspace. Check the name with: nx show projects',
+      ],
+      [
+        'a library without docker/lib/Dockerfile',
+        ['ml-common'],
+        (tree) => addLib(tree, 'ml-common', false),
+        '--sharedLibs names "ml-common", which has no docker/lib/Dockerfile. A shared library ships as an artifact image (FROM scratch, its packages under /python/) that images COPY --from.',
+      ],
+      [
+        'a library whose only image is not its artifact image',
+        ['ml-common'],
+        (tree) => {
+          addLib(tree, 'ml-common', false);
+          tree.write(
+            'libs/ml-common/docker/base/Dockerfile',
+            'FROM python:3.10-slim\n',
+          );
+        },
+        '--sharedLibs names "ml-common", which has no docker/lib/Dockerfile.',
+      ],
+      [
+        'a second library that is not a project',
+        ['ml-common', 'nope'],
+        (tree) => addLib(tree, 'ml-common'),
+        '--sharedLibs names "nope", which is not a project of this workspace.',
+      ],
+    ])(
+      'refuses %s and writes nothing',
+      async (_label, sharedLibs, setup, message) => {
+        const tree = mlWorkspace();
+        setup(tree);
+        const before = changes(tree);
+        const error = await generate(tree, { sharedLibs }).catch((e) => e);
+        expect(error).toBeInstanceOf(UserFacingError);
+        expect(error.message).toContain(message);
+        expect(changes(tree)).toEqual(before);
+        expect(formatFiles).not.toHaveBeenCalled();
+      },
+    );
   });
 });

@@ -1,0 +1,11 @@
+export interface CiGeneratorSchema {
+  /** Google Cloud region of the Artifact Registry repository. */
+  region?: string;
+  gcpProject: string;
+  /** Artifact Registry repository. */
+  repository?: string;
+  /** Branch whose pushes push images; other events only test them. */
+  branch?: string;
+  workflowName?: string;
+  skipFormat?: boolean;
+}
