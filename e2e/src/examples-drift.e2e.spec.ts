@@ -10,11 +10,24 @@ import { imagesGenerator } from '../../packages/docker/src/generators/images/ima
 import { ImagesGeneratorSchema } from '../../packages/docker/src/generators/images/schema';
 
 const workspaceRoot = join(__dirname, '..', '..');
-const GENERATED = ['docker/training/Dockerfile', 'docker/training/entrypoint.sh', 'docker/inference/Dockerfile', '.dockerignore'];
+const GENERATED = [
+  'docker/training/Dockerfile',
+  'docker/training/entrypoint.sh',
+  'docker/inference/Dockerfile',
+  '.dockerignore',
+];
 /** The options each example was generated with (see the README's example section). */
 const EXAMPLES: Array<Omit<ImagesGeneratorSchema, 'skipFormat'>> = [
-  { project: 'synth', baseImage: '127.0.0.1:5000/ml-images/ml-base:latest', sharedLibs: ['ml-common'] },
-  { project: 'churn', baseImage: '127.0.0.1:5000/ml-images/ml-base:latest', sharedLibs: ['ml-common'] },
+  {
+    project: 'synth',
+    baseImage: '127.0.0.1:5000/ml-images/ml-base:latest',
+    sharedLibs: ['ml-common'],
+  },
+  {
+    project: 'churn',
+    baseImage: '127.0.0.1:5000/ml-images/ml-base:latest',
+    sharedLibs: ['ml-common'],
+  },
 ];
 
 function sourceFiles(dir: string): string[] {
@@ -25,25 +38,40 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-describe.each(EXAMPLES)('examples/$project Docker files match @ml/docker:images output', (options) => {
-  const root = `examples/${options.project}`;
-  let tree: Tree;
+describe.each(EXAMPLES)(
+  'examples/$project Docker files match @ml/docker:images output',
+  (options) => {
+    const root = `examples/${options.project}`;
+    let tree: Tree;
 
-  beforeAll(async () => {
-    tree = createTreeWithEmptyWorkspace();
-    for (const project of [options.project, ...(options.sharedLibs ?? [])]) {
-      for (const file of sourceFiles(join(workspaceRoot, 'examples', project))) {
-        const rel = relative(join(workspaceRoot, 'examples', project), file);
-        if (rel === 'project.json' || (project === options.project && GENERATED.includes(rel))) continue;
-        tree.write(relative(workspaceRoot, file), readFileSync(file));
+    beforeAll(async () => {
+      tree = createTreeWithEmptyWorkspace();
+      for (const project of [options.project, ...(options.sharedLibs ?? [])]) {
+        for (const file of sourceFiles(
+          join(workspaceRoot, 'examples', project),
+        )) {
+          const rel = relative(join(workspaceRoot, 'examples', project), file);
+          if (
+            rel === 'project.json' ||
+            (project === options.project && GENERATED.includes(rel))
+          )
+            continue;
+          tree.write(relative(workspaceRoot, file), readFileSync(file));
+        }
+        addProjectConfiguration(tree, project, {
+          root: `examples/${project}`,
+          targets: {},
+        });
       }
-      addProjectConfiguration(tree, project, { root: `examples/${project}`, targets: {} });
-    }
-    await imagesGenerator(tree, { ...options, skipFormat: true });
-  });
+      await imagesGenerator(tree, { ...options, skipFormat: true });
+    });
 
-  it.each(GENERATED)(`%s is exactly what the generator writes (regenerate: see the README)`, (file) => {
-    const committed = readFileSync(join(workspaceRoot, root, file), 'utf8');
-    expect(tree.read(`${root}/${file}`, 'utf-8')).toBe(committed);
-  });
-});
+    it.each(GENERATED)(
+      `%s is exactly what the generator writes (regenerate: see the README)`,
+      (file) => {
+        const committed = readFileSync(join(workspaceRoot, root, file), 'utf8');
+        expect(tree.read(`${root}/${file}`, 'utf-8')).toBe(committed);
+      },
+    );
+  },
+);

@@ -71,6 +71,24 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
         filter: (p) => !p.includes('__pycache__'),
       });
     }
+    // synth's code imports the workspace's shared feature library, which
+    // ships as an artifact image the model images COPY --from.
+    cpSync(
+      join(repoRoot, 'examples', 'ml-common'),
+      join(ws, 'libs', 'ml-common'),
+      {
+        recursive: true,
+        filter: (p) => !p.includes('__pycache__'),
+      },
+    );
+    // This run's own repository in the shared local registry, for every project.
+    const nxJsonPath = join(ws, 'nx.json');
+    const nxJson = JSON.parse(readFileSync(nxJsonPath, 'utf8'));
+    nxJson.targetDefaults = {
+      ...nxJson.targetDefaults,
+      'docker-build': { options: { repository } },
+    };
+    writeFileSync(nxJsonPath, JSON.stringify(nxJson, null, 2));
     workspace.write(
       `${projectRoot}/project.json`,
       JSON.stringify({ name: project, root: projectRoot, targets: {} }),
@@ -92,36 +110,45 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     workspace?.dispose();
   });
 
-  it('generates the Dockerfiles, the .dockerignore and the three targets', () => {
+  it('generates the Dockerfiles and the .dockerignore, and the plugin infers the three targets', () => {
     const out = nx([
       'g',
       '@ml/docker:images',
       `--project=${project}`,
+      '--sharedLibs=ml-common',
       '--no-interactive',
     ]).all;
     expect(out).toContain(`CREATE ${projectRoot}/docker/inference/Dockerfile`);
     expect(out).toContain(`CREATE ${projectRoot}/docker/training/Dockerfile`);
     expect(out).toContain(`CREATE ${projectRoot}/.dockerignore`);
+    expect(
+      JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8')).plugins,
+    ).toContain('@ml/docker');
+    const shown = JSON.parse(nx(['show', 'project', project, '--json']).stdout);
+    expect(shown.targets['docker-build'].executor).toBe('@ml/docker:build');
+    expect(shown.targets['docker-test'].executor).toBe('@ml/docker:test');
+    expect(shown.targets['docker-push'].executor).toBe('@ml/docker:push');
+    expect(shown.targets['docker-push'].dependsOn).toEqual(['docker-test']);
+    // Overrides in project.json: the example's API checks.
     const config = JSON.parse(
       readFileSync(join(ws, projectRoot, 'project.json'), 'utf8'),
     );
-    expect(config.targets['docker-build'].executor).toBe('@ml/docker:build');
-    expect(config.targets['docker-test'].executor).toBe('@ml/docker:test');
-    expect(config.targets['docker-push'].executor).toBe('@ml/docker:push');
-    // This run's own repository in the shared local registry, and the example's API checks.
-    config.targets['docker-build'].options.repository = repository;
-    config.targets['docker-test'].options = {
-      job: { env: { TRAIN_N_SAMPLES: '200', TRAIN_N_ESTIMATORS: '5' } },
-      service: {
-        healthPath: '/health',
-        smoke: [
-          {
-            method: 'POST',
-            path: '/predict',
-            body: { rows: [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]] },
-            expectKeys: ['classes', 'probabilities'],
+    config.targets = {
+      'docker-test': {
+        options: {
+          job: { env: { TRAIN_N_SAMPLES: '200', TRAIN_N_ESTIMATORS: '5' } },
+          service: {
+            readyPath: '/ready',
+            smoke: [
+              {
+                method: 'POST',
+                path: '/predict',
+                body: { rows: [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]] },
+                expectKeys: ['classes', 'probabilities'],
+              },
+            ],
           },
-        ],
+        },
       },
     };
     writeFileSync(

@@ -21,6 +21,18 @@ describe('dockerContextInputs', () => {
   const dockerignore = (text: string) =>
     writeFileSync(join(workspaceRoot, ROOT, '.dockerignore'), text);
 
+  it.each(['docker/', 'docker', 'docker/*', '**/Dockerfile'])(
+    'keeps the Dockerfiles as inputs even when .dockerignore says %s',
+    (pattern) => {
+      dockerignore(`${pattern}\ndata/\n`);
+      expect(dockerContextInputs(workspaceRoot, ROOT)).toEqual([
+        ...WHOLE_PROJECT,
+        '!{projectRoot}/data',
+        '!{projectRoot}/data/**',
+      ]);
+    },
+  );
+
   it('counts the whole project folder when there is no .dockerignore', () => {
     expect(dockerContextInputs(workspaceRoot, ROOT)).toEqual(WHOLE_PROJECT);
   });

@@ -23,6 +23,8 @@ export function dockerContextInputs(
   for (const raw of patterns) {
     const p = raw.replace(/^\/+/, '').replace(/\/+$/, '');
     if (!p || p === '.' || p === '**' || p === '*') continue;
+    // Docker sends the Dockerfile even when .dockerignore names it: it stays an input.
+    if (/^docker(\/|$)|Dockerfile/.test(p)) continue;
     // A pattern matches a file or a folder: exclude both the path and what is under it.
     inputs.push(`!{projectRoot}/${p}`, `!{projectRoot}/${p}/**`);
   }

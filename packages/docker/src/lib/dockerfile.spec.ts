@@ -94,6 +94,16 @@ describe('imageUses', () => {
       [{ ref: ML_BASE, via: 'FROM', arg: 'BASE_IMAGE' }],
     ],
     [
+      'a ${NAME:-fallback} whose ARG has a default',
+      `ARG BASE_IMAGE=${ML_BASE}\nFROM \${BASE_IMAGE:-python:3.10}\n`,
+      [{ ref: ML_BASE, via: 'FROM', arg: 'BASE_IMAGE' }],
+    ],
+    [
+      'a ${NAME:-fallback} without an ARG default',
+      'FROM ${OTHER:-python:3.11}\n',
+      [{ ref: 'python:3.11', via: 'FROM', arg: 'OTHER' }],
+    ],
+    [
       'a quoted ARG default',
       `ARG BASE_IMAGE="${ML_BASE}"\nFROM \${BASE_IMAGE}\n`,
       [{ ref: ML_BASE, via: 'FROM', arg: 'BASE_IMAGE' }],

@@ -40,13 +40,20 @@ export function imageUses(text: string): ImageUse[] {
         defaults.set(p.getName(), value.replace(/^["']|["']$/g, ''));
     }
   }
+  // $NAME, ${NAME}, ${NAME:-fallback}: the fallback counts only without a global ARG default.
+  const VAR =
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+  const value = (name: string, fallback?: string) =>
+    defaults.get(name) ?? fallback ?? '';
   const resolve = (raw: string): { ref: string; arg?: string } => {
-    const m = raw.match(/^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/);
-    if (m) return { ref: defaults.get(m[1]) ?? '', arg: m[1] };
+    const whole = raw.match(new RegExp(`^${VAR.source}$`));
+    if (whole) {
+      const name = whole[1] ?? whole[3];
+      return { ref: value(name, whole[2]), arg: name };
+    }
     return {
-      ref: raw.replace(
-        /\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g,
-        (_, n) => defaults.get(n) ?? '',
+      ref: raw.replace(VAR, (_, braced, fallback, bare) =>
+        value(braced ?? bare, fallback),
       ),
     };
   };

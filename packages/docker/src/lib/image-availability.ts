@@ -1,7 +1,8 @@
 /**
  * A cache hit restores the build record but not the image: before testing or
- * pushing, make sure the engine has the image the record names, pulling its
- * content tag from the registry when this engine never built it.
+ * pushing, make sure the engine has the image the record names. Local first,
+ * then the content tag from the registry (built by another machine with the
+ * same inputs), then, when a rebuild is offered, a build now. Says which.
  */
 import { logger } from '@nx/devkit';
 import { ImageRecord } from './build-record';
@@ -11,8 +12,9 @@ import { fail } from './errors';
 export async function ensureLocalImage(
   project: string,
   record: ImageRecord,
-): Promise<void> {
-  if (await inspectImage(record.imageId)) return;
+  rebuild?: (record: ImageRecord) => Promise<ImageRecord>,
+): Promise<ImageRecord> {
+  if (await inspectImage(record.imageId)) return record;
   const byTag = record.contentTag
     ? `${record.repository}:${record.contentTag}`
     : undefined;
@@ -27,8 +29,14 @@ export async function ensureLocalImage(
       for (const tag of record.tags)
         await docker(['tag', byTag, `${record.repository}:${tag}`]);
       logger.info(`@ml/docker: pulled ${byTag} from the registry`);
-      return;
+      return record;
     }
+  }
+  if (rebuild) {
+    logger.info(
+      `@ml/docker: ${record.image} is neither in this engine nor in the registry; building it now`,
+    );
+    return rebuild(record);
   }
   fail(
     `Image ${record.repository} (${record.imageId.slice(0, 19)}) from the build record is neither in this engine nor in the registry. Build it now: nx run ${project}:docker-build --skip-nx-cache`,

@@ -1,4 +1,4 @@
-import { ExecutorContext, logger } from '@nx/devkit';
+import { ExecutorContext, logger, readTargetOptions } from '@nx/devkit';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -113,12 +113,20 @@ export async function pickEngine(
   );
 }
 
+/** Rebuilding an image a record names: same content tag and tags, merged into that record. */
+export interface RecordedRebuild {
+  contentTag?: string;
+  tags: string[];
+}
+
 export async function buildImages(
   options: BuildExecutorSchema,
   context: ExecutorContext,
+  rebuild?: RecordedRebuild,
 ): Promise<BuildRecord> {
   const project = projectInfo(context);
   const opts = normalizeOptions(options, context);
+  if (rebuild) opts.contentTag = rebuild.contentTag;
   const images = resolveImages(project, opts);
   const engine = await pickEngine(opts.engine);
   logger.info(`@ml/docker: ${describeEngine(engine)}`);
@@ -133,7 +141,7 @@ export async function buildImages(
       '@ml/docker: no Nx task hash (not run by nx): building without a content tag',
     );
   }
-  const tags = tagsFor(opts, git);
+  const tags = rebuild?.tags ?? tagsFor(opts, git);
   const labels = {
     ...(await ociLabels(git, context.root)),
     ...(opts.labels ?? {}),
@@ -153,10 +161,16 @@ export async function buildImages(
       }),
     );
   }
+  // A rebuild replaces its image in the existing record and keeps the others.
+  const kept = rebuild
+    ? (readBuildRecord(opts.recordPath, project.name)?.images ?? []).filter(
+        (i) => !records.some((r) => r.image === i.image),
+      )
+    : [];
   const record: BuildRecord = {
     version: 1,
     project: project.name,
-    images: records,
+    images: [...kept, ...records],
   };
   writeJsonAtomic(opts.recordPath, record);
   logger.info(
@@ -247,6 +261,30 @@ async function buildOne(
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Builds one recorded image again, when neither this engine nor the registry
+ * has it (a cache hit restored the record on a machine that never built it).
+ */
+export async function rebuildRecordedImage(
+  image: ImageRecord,
+  context: ExecutorContext,
+  buildTarget: string,
+): Promise<ImageRecord> {
+  const options = readTargetOptions(
+    { project: context.projectName!, target: buildTarget },
+    context,
+  ) as BuildExecutorSchema;
+  const record = await buildImages(
+    { ...options, images: [image.image] },
+    context,
+    {
+      contentTag: image.contentTag,
+      tags: image.tags,
+    },
+  );
+  return record.images.find((i) => i.image === image.image)!;
 }
 
 /**

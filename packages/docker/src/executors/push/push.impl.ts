@@ -5,6 +5,7 @@ import { docker, firstLine } from '../../lib/engine';
 import { fail } from '../../lib/errors';
 import { runExecutor } from '../../lib/executor-boundary';
 import { ensureLocalImage } from '../../lib/image-availability';
+import { rebuildRecordedImage } from '../build/build.impl';
 import { pathInRegistry, splitRegistry } from '../../lib/image-ref';
 import { projectInfo } from '../../lib/project-images';
 import { recordedImages } from '../../lib/recorded-images';
@@ -66,17 +67,21 @@ export async function pushImages(
   );
   const clients = new Map<string, RegistryClient>();
   const results: PushedTag[] = [];
-  for (const image of images) {
-    if (!image.registry)
+  for (const recorded of images) {
+    if (!recorded.registry)
       fail(
-        `${image.image} has no registry in its build record. Set the registry option of ${buildTarget}.`,
+        `${recorded.image} has no registry in its build record. Set the registry option of ${buildTarget}.`,
       );
-    const path = pathInRegistry(image.repository, image.registry);
     const client =
-      clients.get(image.registry) ?? new RegistryClient(image.registry);
-    clients.set(image.registry, client);
+      clients.get(recorded.registry) ?? new RegistryClient(recorded.registry);
+    clients.set(recorded.registry, client);
     await client.ping();
-    if (!options.dryRun) await ensureLocalImage(project.name, image);
+    const image = options.dryRun
+      ? recorded
+      : await ensureLocalImage(project.name, recorded, (r) =>
+          rebuildRecordedImage(r, context, buildTarget),
+        );
+    const path = pathInRegistry(image.repository, image.registry);
     for (const tag of image.tags) {
       const ref = `${image.repository}:${tag}`;
       const remote = await client.manifest(path, tag);

@@ -25,6 +25,7 @@ import { fail, UserFacingError } from '../../lib/errors';
 import { runExecutor } from '../../lib/executor-boundary';
 import { waitForHealthy } from '../../lib/health-waiter';
 import { ensureLocalImage } from '../../lib/image-availability';
+import { rebuildRecordedImage } from '../build/build.impl';
 import { ProjectInfo, projectInfo } from '../../lib/project-images';
 import { recordedImages } from '../../lib/recorded-images';
 import {
@@ -163,8 +164,10 @@ export async function testImages(
     opts.buildTarget,
     opts.images,
   );
-  for (const image of images) {
-    await ensureLocalImage(project.name, image);
+  for (const recorded of images) {
+    const image = await ensureLocalImage(project.name, recorded, (r) =>
+      rebuildRecordedImage(r, context, opts.buildTarget),
+    );
     const info = (await inspectImage(image.imageId))!;
     if (info.cmd.length === 0 && info.entrypoint.length === 0) {
       // A FROM scratch image that only carries files for others to COPY --from.

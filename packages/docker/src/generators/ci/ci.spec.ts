@@ -23,7 +23,10 @@ describe('ci generator', () => {
 
   beforeEach(async () => {
     tree = createTreeWithEmptyWorkspace();
-    await ciGenerator(tree, { gcpProject: 'deepmlhub-voiceoffers', skipFormat: true });
+    await ciGenerator(tree, {
+      gcpProject: 'deepmlhub-voiceoffers',
+      skipFormat: true,
+    });
     text = tree.read('.github/workflows/docker-images.yml', 'utf-8')!;
     workflow = parse(text) as Workflow;
   });
@@ -37,7 +40,9 @@ describe('ci generator', () => {
   });
 
   it('checks out the full history, which nx affected needs', () => {
-    expect(steps().find((s) => s.uses?.startsWith('actions/checkout'))?.with).toEqual({ 'fetch-depth': 0 });
+    expect(
+      steps().find((s) => s.uses?.startsWith('actions/checkout'))?.with,
+    ).toEqual({ 'fetch-depth': 0 });
   });
 
   it('sets the base and head SHAs before nx affected runs', () => {
@@ -45,18 +50,28 @@ describe('ci generator', () => {
     const push = index((s) => !!s.run?.includes('nx affected -t docker-push'));
     expect(shas).toBeGreaterThan(-1);
     expect(push).toBeGreaterThan(shas);
-    expect(steps()[push].run).toContain('--base=${{ env.NX_BASE }} --head=${{ env.NX_HEAD }}');
+    expect(steps()[push].run).toContain(
+      '--base=${{ env.NX_BASE }} --head=${{ env.NX_HEAD }}',
+    );
   });
 
   it('authenticates to Google Cloud by workload identity, with no key in the repository', () => {
     expect(workflow.permissions['id-token']).toBe('write');
-    const auth = steps().find((s) => s.uses?.startsWith('google-github-actions/auth'));
+    const auth = steps().find((s) =>
+      s.uses?.startsWith('google-github-actions/auth'),
+    );
     expect(auth?.with).toEqual({
       workload_identity_provider: '${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}',
       service_account: '${{ vars.GCP_SERVICE_ACCOUNT }}',
     });
     expect(text).not.toMatch(/credentials_json|private_key|secrets\./);
-    expect(steps().some((s) => s.run === 'gcloud auth configure-docker us-central1-docker.pkg.dev --quiet')).toBe(true);
+    expect(
+      steps().some(
+        (s) =>
+          s.run ===
+          'gcloud auth configure-docker us-central1-docker.pkg.dev --quiet',
+      ),
+    ).toBe(true);
   });
 
   it('pushes only on push events and tests on the others', () => {
@@ -67,21 +82,39 @@ describe('ci generator', () => {
   });
 
   it('points the images at Artifact Registry: registry in the workflow, repository in nx.json', () => {
-    expect(workflow.env.ML_DOCKER_REGISTRY).toBe('us-central1-docker.pkg.dev/deepmlhub-voiceoffers');
-    expect((readNxJson(tree)?.targetDefaults?.['docker-build'] as { options?: unknown })?.options).toEqual({ repository: 'ml-images' });
+    expect(workflow.env.ML_DOCKER_REGISTRY).toBe(
+      'us-central1-docker.pkg.dev/deepmlhub-voiceoffers',
+    );
+    expect(
+      (
+        readNxJson(tree)?.targetDefaults?.['docker-build'] as {
+          options?: unknown;
+        }
+      )?.options,
+    ).toEqual({ repository: 'ml-images' });
   });
 
   it.each([
     [{ gcpProject: 'X' }, '--gcpProject "X" is not a Google Cloud project ID'],
-    [{ gcpProject: 'my-project', region: 'moon' }, '--region "moon" is not a Google Cloud region'],
-    [{ gcpProject: 'my-project', branch: 'main; rm -rf /' }, '--branch "main; rm -rf /" may hold only'],
+    [
+      { gcpProject: 'my-project', region: 'moon' },
+      '--region "moon" is not a Google Cloud region',
+    ],
+    [
+      { gcpProject: 'my-project', branch: 'main; rm -rf /' },
+      '--branch "main; rm -rf /" may hold only',
+    ],
   ])('refuses %j', async (options, message) => {
     const fresh = createTreeWithEmptyWorkspace();
-    await expect(ciGenerator(fresh, { skipFormat: true, ...options })).rejects.toThrow(message);
+    await expect(
+      ciGenerator(fresh, { skipFormat: true, ...options }),
+    ).rejects.toThrow(message);
     expect(fresh.exists('.github/workflows/docker-images.yml')).toBe(false);
   });
 
   it('refuses to overwrite an existing workflow', async () => {
-    await expect(ciGenerator(tree, { gcpProject: 'other-project', skipFormat: true })).rejects.toThrow('exists already');
+    await expect(
+      ciGenerator(tree, { gcpProject: 'other-project', skipFormat: true }),
+    ).rejects.toThrow('exists already');
   });
 });

@@ -1,4 +1,11 @@
-import { formatFiles, generateFiles, logger, readNxJson, Tree, updateNxJson } from '@nx/devkit';
+import {
+  formatFiles,
+  generateFiles,
+  logger,
+  readNxJson,
+  Tree,
+  updateNxJson,
+} from '@nx/devkit';
 import { join } from 'node:path';
 import { fail } from '../../lib/errors';
 import { CiGeneratorSchema } from './schema';
@@ -11,17 +18,29 @@ const REGION = /^[a-z]+-[a-z]+\d+$/;
 const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-export function normalizeOptions(options: CiGeneratorSchema): NormalizedCiSchema {
+export function normalizeOptions(
+  options: CiGeneratorSchema,
+): NormalizedCiSchema {
   const region = options.region ?? 'us-central1';
-  if (!REGION.test(region)) fail(`--region "${region}" is not a Google Cloud region such as us-central1.`);
+  if (!REGION.test(region))
+    fail(
+      `--region "${region}" is not a Google Cloud region such as us-central1.`,
+    );
   if (!options.gcpProject || !GCP_PROJECT.test(options.gcpProject)) {
-    fail(`--gcpProject "${options.gcpProject ?? ''}" is not a Google Cloud project ID (6 to 30 lowercase letters, digits or hyphens).`);
+    fail(
+      `--gcpProject "${options.gcpProject ?? ''}" is not a Google Cloud project ID (6 to 30 lowercase letters, digits or hyphens).`,
+    );
   }
   const repository = options.repository ?? 'ml-images';
   const branch = options.branch ?? 'main';
   const workflowName = options.workflowName ?? 'docker-images';
-  for (const [flag, value] of [['repository', repository], ['branch', branch], ['workflowName', workflowName]]) {
-    if (!NAME.test(value)) fail(`--${flag} "${value}" may hold only letters, digits and . _ -.`);
+  for (const [flag, value] of [
+    ['repository', repository],
+    ['branch', branch],
+    ['workflowName', workflowName],
+  ]) {
+    if (!NAME.test(value))
+      fail(`--${flag} "${value}" may hold only letters, digits and . _ -.`);
   }
   return {
     region,
@@ -37,16 +56,24 @@ export function normalizeOptions(options: CiGeneratorSchema): NormalizedCiSchema
 export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
   const o = normalizeOptions(options);
   const file = `.github/workflows/${o.workflowName}.yml`;
-  if (tree.exists(file)) fail(`${file} exists already. Choose another --workflowName or remove the file.`);
+  if (tree.exists(file))
+    fail(
+      `${file} exists already. Choose another --workflowName or remove the file.`,
+    );
   generateFiles(tree, join(__dirname, 'files'), '.', { ...o, tmpl: '' });
   // The images go where the workflow pushes them: the repository is a build option.
   const nxJson = readNxJson(tree) ?? {};
   const targetDefaults = (nxJson.targetDefaults ??= {});
   const current = targetDefaults['docker-build'] ?? {};
   if (Array.isArray(current)) {
-    logger.warn(`nx.json has filtered targetDefaults for docker-build: set options.repository to "${o.repository}" there yourself.`);
+    logger.warn(
+      `nx.json has filtered targetDefaults for docker-build: set options.repository to "${o.repository}" there yourself.`,
+    );
   } else {
-    targetDefaults['docker-build'] = { ...current, options: { ...current.options, repository: o.repository } };
+    targetDefaults['docker-build'] = {
+      ...current,
+      options: { ...current.options, repository: o.repository },
+    };
     updateNxJson(tree, nxJson);
   }
   if (!o.skipFormat) await formatFiles(tree);

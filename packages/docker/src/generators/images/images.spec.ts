@@ -5,6 +5,7 @@ import {
   readProjectConfiguration,
   Tree,
   updateNxJson,
+  updateProjectConfiguration,
 } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { declaredArgs, imageUses } from '../../lib/dockerfile';
@@ -1237,6 +1238,35 @@ describe('images generator', () => {
         expect(readProjectConfiguration(tree, 'synth').targets).toEqual({
           'docker-test': { options: { service: { healthPath: second } } },
         });
+      },
+    );
+  });
+
+  describe('sharedLibs naming', () => {
+    it.each([
+      ['ml_common', {}, '127.0.0.1:5000/ml-images/ml_common-lib:latest'],
+      [
+        'ml-common',
+        { repository: 'shared', imageNames: { lib: 'features' } },
+        '127.0.0.1:5000/shared/features:latest',
+      ],
+      [
+        'ml-common',
+        { registry: 'europe-docker.pkg.dev/p' },
+        'europe-docker.pkg.dev/p/ml-images/ml-common-lib:latest',
+      ],
+    ])(
+      'names %s as its own build does (options %j): %s',
+      async (lib, buildOptions, ref) => {
+        const tree = mlWorkspace();
+        addLib(tree, lib);
+        const config = readProjectConfiguration(tree, lib);
+        updateProjectConfiguration(tree, lib, {
+          ...config,
+          targets: { 'docker-build': { options: buildOptions } },
+        });
+        await generate(tree, { sharedLibs: [lib] });
+        expect(read(tree, INFERENCE)).toContain(`_IMAGE=${ref}\n`);
       },
     );
   });

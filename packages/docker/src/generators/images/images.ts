@@ -12,7 +12,8 @@ import {
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../../lib/errors';
-import { DEFAULT_REGISTRY, DEFAULT_REPOSITORY } from '../../lib/image-ref';
+import { DEFAULT_REGISTRY, repoName } from '../../lib/image-ref';
+import { imageRepository, NamingOptions } from '../../lib/project-images';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 import { markGenerated, wasEditedByHand } from './generated-marker';
 
@@ -159,11 +160,23 @@ export function normalizeOptions(
       );
     }
     const stage = lib.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    // Named exactly as the library's own build names it, so the ARG default
+    // also carries the graph edge. The registry never comes from the
+    // environment here: generated files must not depend on who ran nx g.
+    const defaults = readNxJson(tree)?.targetDefaults?.['docker-build'];
+    const libOptions = {
+      ...(defaults && !Array.isArray(defaults) ? defaults.options : {}),
+      ...readProjectConfiguration(tree, lib).targets?.['docker-build']?.options,
+    } as NamingOptions;
+    const repo = imageRepository(lib, 'lib', {
+      ...libOptions,
+      registry: libOptions.registry ?? DEFAULT_REGISTRY,
+    });
     return {
       project: lib,
       stage,
       arg: `${stage.toUpperCase().replace(/-/g, '_')}_IMAGE`,
-      ref: `${DEFAULT_REGISTRY}/${DEFAULT_REPOSITORY}/${stage}-lib:latest`,
+      ref: `${repoName(repo)}:latest`,
     };
   });
 
@@ -294,8 +307,19 @@ export function registerPlugin(tree: Tree): void {
 
 /** Only what differs from the inferred defaults goes into project.json. */
 function writeTargetOverrides(tree: Tree, o: NormalizedImagesSchema): void {
-  if (o.healthPath === DEFAULT_HEALTH_PATH) return;
   const config = readProjectConfiguration(tree, o.projectName);
+  const service = config.targets?.['docker-test']?.options?.service;
+  if (o.healthPath === DEFAULT_HEALTH_PATH) {
+    // Back to the default: drop an override an earlier run wrote.
+    if (
+      service?.healthPath !== undefined &&
+      service.healthPath !== DEFAULT_HEALTH_PATH
+    ) {
+      delete service.healthPath;
+      updateProjectConfiguration(tree, o.projectName, config);
+    }
+    return;
+  }
   config.targets ??= {};
   const test = (config.targets['docker-test'] ??= {});
   test.options = {
