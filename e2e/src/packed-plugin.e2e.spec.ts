@@ -214,7 +214,7 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     const out = nx(['run', `${project}:docker-test`]).all;
     expect(out).toMatch(/inference answered \/health with 200 after \d+ ms/);
     expect(out).toContain("inference's own HEALTHCHECK passes");
-    expect(out).toContain('inference: POST /predict ok');
+    expect(out).toContain('inference: POST /predict → 200 ok');
     expect(out).toMatch(/training passed: exit 0/);
   });
 
