@@ -39,9 +39,17 @@ export default async function globalSetup(): Promise<void> {
     { cwd: tmp, env: NX_ENV },
   );
   const template = join(tmp, 'template');
+  // @nx/docker too, at the version of nx, for the suite that registers both plugins.
   run(
     'npm',
-    ['install', '--save-dev', '--no-audit', '--no-fund', join(tmp, packed)],
+    [
+      'install',
+      '--save-dev',
+      '--no-audit',
+      '--no-fund',
+      join(tmp, packed),
+      '@nx/docker@23.2.1',
+    ],
     { cwd: template },
   );
   process.env[TEMPLATE_ENV] = template;

@@ -207,6 +207,7 @@ describe('build executor', () => {
         latest: true,
         gitShaTag: true,
         engine: 'auto',
+        registryCache: true,
         baseImage: undefined,
         recordPath: join(root, 'dist/docker/apps/synth/build-record.json'),
         contentTag: undefined,
@@ -310,6 +311,7 @@ describe('build executor', () => {
       latest: true,
       gitShaTag: true,
       engine: 'auto',
+      registryCache: true,
       recordPath: '/x',
     };
     const clean: GitInfo = { sha: SHA, shortSha: 'abcdef0', dirty: false };
@@ -440,12 +442,16 @@ describe('build executor', () => {
             `${repo}:latest`,
             '--build-arg',
             'BASE_IMAGE=python:3.12-slim',
+            '--build-arg',
+            'BUILDKIT_INLINE_CACHE=1',
             '--label',
             'org.opencontainers.image.source=https://github.com/acme/ml.git',
             '--label',
             `org.opencontainers.image.revision=${SHA}`,
             '--label',
             'org.opencontainers.image.created=2024-05-01T10:00:00.000Z',
+            '--cache-from',
+            `${repo}:latest`,
             '--iidfile',
             expect.stringMatching(/ml-docker-build-[^/]+\/iid$/),
             projectRoot(),
@@ -619,8 +625,33 @@ describe('build executor', () => {
       expect(args.filter((_a, i) => args[i - 1] === '--build-arg')).toEqual([
         'BASE_IMAGE=b:2',
         'PIP_NO_INDEX=1',
+        'BUILDKIT_INLINE_CACHE=1',
       ]);
     });
+
+    it.each([
+      ['the engine has BuildKit', {}, { buildx: true }, true],
+      [
+        'registryCache is off',
+        { registryCache: false },
+        { buildx: true },
+        false,
+      ],
+      ['only the classic builder exists', {}, { buildx: false }, false],
+    ])(
+      'takes layer cache from the registry unless %s',
+      async (_what, options, machine, expected) => {
+        fake(machine);
+        await buildImages(options, context);
+        const args = buildCalls()[0][1];
+        expect(args.includes('BUILDKIT_INLINE_CACHE=1')).toBe(expected);
+        expect(
+          args.some(
+            (a, i) => args[i - 1] === '--cache-from' && a.endsWith(':latest'),
+          ),
+        ).toBe(expected);
+      },
+    );
 
     it('skips the SHA tag and commit time when the project has uncommitted changes', async () => {
       fake({ dirty: true });

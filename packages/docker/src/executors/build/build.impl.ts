@@ -41,6 +41,7 @@ import { BuildExecutorSchema } from './schema';
 
 export interface NormalizedBuildOptions extends BuildExecutorSchema {
   latest: boolean;
+  registryCache: boolean;
   gitShaTag: boolean;
   engine: NonNullable<BuildExecutorSchema['engine']>;
   recordPath: string;
@@ -59,6 +60,7 @@ export function normalizeOptions(
     latest: options.latest ?? true,
     gitShaTag: options.gitShaTag ?? true,
     engine: options.engine ?? 'auto',
+    registryCache: options.registryCache ?? true,
     // ML_DOCKER_BASE_IMAGE is applied per Dockerfile, below workspace dependencies.
     baseImage: options.baseImage,
     recordPath: options.outputPath
@@ -209,6 +211,15 @@ async function buildOne(
   if (opts.baseImage && declared.has('BASE_IMAGE'))
     buildArgs.BASE_IMAGE = opts.baseImage;
   Object.assign(buildArgs, opts.buildArgs ?? {});
+  // Layer cache across machines: the pushed image carries its cache metadata
+  // (inline cache), and the next build on a fresh engine reads it back from
+  // the registry. The classic builder can use neither.
+  const cacheFrom = [...(opts.cacheFrom ?? [])];
+  if (opts.registryCache && engine.mode !== 'classic') {
+    buildArgs.BUILDKIT_INLINE_CACHE ??= '1';
+    if (ctx.tags.includes('latest'))
+      cacheFrom.push(imageRef(image.repo, 'latest'));
+  }
 
   const refs = ctx.tags.map((t) => imageRef(image.repo, t));
   const scratch = mkdtempSync(join(tmpdir(), 'ml-docker-build-'));
@@ -224,7 +235,7 @@ async function buildOne(
       platform: opts.platform,
       pull: opts.pull,
       noCache: opts.noCache,
-      cacheFrom: opts.cacheFrom,
+      cacheFrom,
       iidFile,
     });
     logger.info(`@ml/docker: building ${image.image} → ${refs.join(', ')}`);

@@ -16,6 +16,8 @@ export interface BuildExecutorSchema {
   pull?: boolean;
   noCache?: boolean;
   cacheFrom?: string[];
+  /** Embed layer cache metadata in the image and reuse the registry's :latest as cache. */
+  registryCache?: boolean;
   engine?: 'auto' | 'buildx' | 'buildkit' | 'classic';
   /** Folder for build-record.json, relative to the workspace root. */
   outputPath?: string;
