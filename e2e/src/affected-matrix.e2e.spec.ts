@@ -5,18 +5,19 @@
  */
 import {
   appendFileSync,
-  cpSync,
-  existsSync,
   mkdirSync,
   readFileSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { docker, run, uniqueId } from './support/run';
-import { freshWorkspace, Workspace } from './support/workspace';
-
-const repoRoot = join(__dirname, '..', '..');
-const PROJECTS = ['ml-base', 'ml-common', 'synth', 'churn'];
+import { run, uniqueId } from './support/run';
+import {
+  buildRecord,
+  EXAMPLE_PROJECTS,
+  exampleMonorepo,
+  removeImagesOf,
+} from './support/example-monorepo';
+import { Workspace } from './support/workspace';
 
 /** Projects whose docker-push uploaded at least one tag in this output. */
 function pushedIn(output: string): string[] {
@@ -35,20 +36,9 @@ function pushedIn(output: string): string[] {
  */
 function recordTimes(root: string): Record<string, string> {
   const times: Record<string, string> = {};
-  for (const p of PROJECTS) {
-    const file = join(
-      root,
-      'dist',
-      'docker',
-      'examples',
-      p,
-      'build-record.json',
-    );
-    if (!existsSync(file)) continue;
-    const record = JSON.parse(readFileSync(file, 'utf8')) as {
-      images: Array<{ createdAt: string }>;
-    };
-    times[p] = record.images.map((i) => i.createdAt).join(',');
+  for (const p of EXAMPLE_PROJECTS) {
+    const images = buildRecord(root, p);
+    if (images) times[p] = images.map((i) => i.createdAt).join(',');
   }
   return times;
 }
@@ -57,7 +47,7 @@ function builtBetween(
   before: Record<string, string>,
   after: Record<string, string>,
 ): string[] {
-  return PROJECTS.filter((p) => after[p] !== before[p]).sort();
+  return EXAMPLE_PROJECTS.filter((p) => after[p] !== before[p]).sort();
 }
 
 describe('nx affected -t docker-push on the example monorepo', () => {
@@ -80,47 +70,7 @@ describe('nx affected -t docker-push on the example monorepo', () => {
   };
 
   beforeAll(() => {
-    ws = freshWorkspace();
-    for (const project of PROJECTS) {
-      cpSync(
-        join(repoRoot, 'examples', project),
-        join(ws.root, 'examples', project),
-        {
-          recursive: true,
-          filter: (p) => !/(__pycache__|\/models$|\/metrics$)/.test(p),
-        },
-      );
-    }
-    // This run's own repository in the shared registry: names and the
-    // Dockerfiles' ARG defaults (which also carry the graph edges) move together.
-    const nxJsonPath = join(ws.root, 'nx.json');
-    const nxJson = JSON.parse(readFileSync(nxJsonPath, 'utf8'));
-    nxJson.plugins = [...(nxJson.plugins ?? []), '@ml/docker'];
-    nxJson.targetDefaults = {
-      ...nxJson.targetDefaults,
-      'docker-build': { options: { repository } },
-    };
-    writeFileSync(nxJsonPath, JSON.stringify(nxJson, null, 2));
-    for (const p of ['synth', 'churn']) {
-      for (const image of ['training', 'inference']) {
-        const file = join(
-          ws.root,
-          'examples',
-          p,
-          'docker',
-          image,
-          'Dockerfile',
-        );
-        writeFileSync(
-          file,
-          readFileSync(file, 'utf8').replace(
-            /\/ml-images\//g,
-            `/${repository}/`,
-          ),
-        );
-      }
-    }
-    ws.commitAll('example monorepo');
+    ws = exampleMonorepo(repository);
     ws.nx([
       'run-many',
       '-t',
@@ -137,11 +87,7 @@ describe('nx affected -t docker-push on the example monorepo', () => {
   });
 
   afterAll(() => {
-    const images = docker(['images', '--format', '{{.Repository}}:{{.Tag}}'])
-      .stdout.split('\n')
-      .filter((i) => i.includes(`/${repository}/`));
-    for (const image of images)
-      docker(['rmi', '-f', image], { allowFail: true });
+    removeImagesOf(repository);
     ws?.dispose();
   });
 

@@ -3,7 +3,7 @@
  * line, a non-zero exit, and no container left behind.
  */
 import { spawn } from 'node:child_process';
-import { docker, ownedContainers, uniqueId } from './support/run';
+import { docker, inheritedEnv, ownedContainers, uniqueId } from './support/run';
 import { freshWorkspace, NX_ENV, Workspace } from './support/workspace';
 
 /** Polls a condition every 200 ms; false when the deadline passes. */
@@ -261,7 +261,7 @@ describe('failure modes of build, test and push', () => {
           ],
           {
             cwd: ws.root,
-            env: { ...process.env, ...NX_ENV },
+            env: { ...inheritedEnv(), ...NX_ENV },
             detached: true,
             stdio: 'ignore',
           },

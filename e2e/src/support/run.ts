@@ -8,6 +8,17 @@ import { existsSync } from 'node:fs';
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
+/**
+ * This process's environment without Nx's own variables. The suites run inside
+ * an nx task (nx run docker-e2e:e2e), and variables such as NX_SKIP_NX_CACHE or
+ * NX_TASK_HASH would otherwise leak into the nx of the workspaces under test.
+ */
+export function inheritedEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('NX_')),
+  );
+}
+
 export interface Ran {
   status: number | null;
   stdout: string;
@@ -28,7 +39,7 @@ export function run(
 ): Ran {
   const r = spawnSync(file, args, {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
+    env: { ...inheritedEnv(), ...opts.env },
     input: opts.input,
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,

@@ -5,6 +5,7 @@
  */
 import {
   cpSync,
+  readFileSync,
   mkdtempSync,
   readdirSync,
   rmSync,
@@ -35,6 +36,18 @@ export interface Workspace {
   dispose(): void;
 }
 
+/** A second clone of a workspace's git repository: what another CI agent checks out. */
+export function cloneWorkspace(source: Workspace): Workspace {
+  const parent = mkdtempSync(join(tmpdir(), 'ml-docker-clone-'));
+  const root = join(parent, 'ws');
+  run('git', ['clone', '-q', source.root, root]);
+  symlinkSync(
+    join(process.env[TEMPLATE_ENV]!, 'node_modules'),
+    join(root, 'node_modules'),
+  );
+  return workspaceAt(root, parent);
+}
+
 export function freshWorkspace(): Workspace {
   const template = process.env[TEMPLATE_ENV];
   if (!template)
@@ -49,14 +62,35 @@ export function freshWorkspace(): Workspace {
     cpSync(join(template, entry), join(root, entry), { recursive: true });
   }
   symlinkSync(join(template, 'node_modules'), join(root, 'node_modules'));
+  // Nx 23 shares one cache between all checkouts of a repository under ~/.nx
+  // unless nx.json names a cache directory: each workspace here stands for
+  // another machine, so it keeps its own.
+  const nxJsonPath = join(root, 'nx.json');
+  writeFileSync(
+    nxJsonPath,
+    JSON.stringify(
+      {
+        ...JSON.parse(readFileSync(nxJsonPath, 'utf8')),
+        cacheDirectory: '.nx/cache',
+      },
+      null,
+      2,
+    ),
+  );
+  const ws = workspaceAt(root, parent);
+  run('git', ['init', '-q'], { cwd: root });
+  ws.commitAll('init');
+  return ws;
+}
+
+function workspaceAt(root: string, parent: string): Workspace {
   const git = (args: string[]) =>
     run(
       'git',
       ['-c', 'user.email=e2e@example.invalid', '-c', 'user.name=e2e', ...args],
       { cwd: root },
     );
-  git(['init', '-q']);
-  const ws: Workspace = {
+  return {
     root,
     nx: (args, opts = {}) =>
       run(
@@ -78,6 +112,4 @@ export function freshWorkspace(): Workspace {
     },
     dispose: () => rmSync(parent, { recursive: true, force: true }),
   };
-  ws.commitAll('init');
-  return ws;
 }

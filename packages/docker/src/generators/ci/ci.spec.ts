@@ -87,7 +87,7 @@ describe('ci generator', () => {
     );
     expect(
       (
-        readNxJson(tree)?.targetDefaults?.['docker-build'] as {
+        readNxJson(tree)?.targetDefaults?.['@ml/docker:build'] as {
           options?: unknown;
         }
       )?.options,

@@ -8,6 +8,7 @@ import {
 } from '@nx/devkit';
 import { join } from 'node:path';
 import { fail } from '../../lib/errors';
+import { BUILD_EXECUTOR } from '../../lib/workspace-images';
 import { CiGeneratorSchema } from './schema';
 
 export interface NormalizedCiSchema extends Required<CiGeneratorSchema> {
@@ -61,16 +62,17 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
       `${file} exists already. Choose another --workflowName or remove the file.`,
     );
   generateFiles(tree, join(__dirname, 'files'), '.', { ...o, tmpl: '' });
-  // The images go where the workflow pushes them: the repository is a build option.
+  // The images go where the workflow pushes them: the repository is a build
+  // option, set for every target of the build executor.
   const nxJson = readNxJson(tree) ?? {};
   const targetDefaults = (nxJson.targetDefaults ??= {});
-  const current = targetDefaults['docker-build'] ?? {};
+  const current = targetDefaults[BUILD_EXECUTOR] ?? {};
   if (Array.isArray(current)) {
     logger.warn(
-      `nx.json has filtered targetDefaults for docker-build: set options.repository to "${o.repository}" there yourself.`,
+      `nx.json has filtered targetDefaults for ${BUILD_EXECUTOR}: set options.repository to "${o.repository}" there yourself.`,
     );
   } else {
-    targetDefaults['docker-build'] = {
+    targetDefaults[BUILD_EXECUTOR] = {
       ...current,
       options: { ...current.options, repository: o.repository },
     };

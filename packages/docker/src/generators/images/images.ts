@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fail } from '../../lib/errors';
 import { DEFAULT_REGISTRY, repoName } from '../../lib/image-ref';
 import { imageRepository, NamingOptions } from '../../lib/project-images';
+import { BUILD_EXECUTOR } from '../../lib/workspace-images';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 import { markGenerated, wasEditedByHand } from './generated-marker';
 
@@ -163,9 +164,14 @@ export function normalizeOptions(
     // Named exactly as the library's own build names it, so the ARG default
     // also carries the graph edge. The registry never comes from the
     // environment here: generated files must not depend on who ran nx g.
-    const defaults = readNxJson(tree)?.targetDefaults?.['docker-build'];
+    const targetDefaults = readNxJson(tree)?.targetDefaults ?? {};
+    const fromDefaults = [
+      targetDefaults['docker-build'],
+      targetDefaults[BUILD_EXECUTOR],
+    ].map((d) => (d && !Array.isArray(d) ? d.options : {}));
     const libOptions = {
-      ...(defaults && !Array.isArray(defaults) ? defaults.options : {}),
+      ...fromDefaults[0],
+      ...fromDefaults[1],
       ...readProjectConfiguration(tree, lib).targets?.['docker-build']?.options,
     } as NamingOptions;
     const repo = imageRepository(lib, 'lib', {
