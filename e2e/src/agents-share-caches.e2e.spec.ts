@@ -48,6 +48,8 @@ describe('two CI agents sharing an Nx remote cache and a registry', () => {
     removeImagesOf(repository);
     for (const p of BUILT) {
       for (const image of buildRecord(agentA.root, p)!) {
+        // By ID as well: whatever other name the same image may carry on this engine.
+        docker(['rmi', '-f', image.imageId], { allowFail: true });
         expect(
           docker(['image', 'inspect', image.imageId], { allowFail: true })
             .status,
