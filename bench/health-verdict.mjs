@@ -255,7 +255,7 @@ await main(async () => {
     notes: [
       `image ${image.ref} (${image.imageId.slice(7, 19)}), from dist/docker/examples/synth/build-record.json`,
       'both clocks start when the container is running: the plugin after `docker run` returned and the port is known; (b) after `docker run -d` returned',
-      '(a) reports at most its poll interval (200 ms) after (c) only when its first request fails fast; a gap of about 1 s means a request made before the app listened waited out its 1 s request timeout',
+      '(a) can trail (c) by one 200 ms poll; a gap of about 1 s means its first request, made before the app listened, waited out its 1 s request timeout',
       "(a) wall time includes nx booting, the image's own HEALTHCHECK run once, two smoke requests and container removal",
       ...(failed.length
         ? [

@@ -115,7 +115,7 @@ export function nx(args, opts = {}) {
 export function runStreaming(
   cmd,
   args,
-  { cwd = ROOT, env = {}, timeoutMs = 600_000, onLine = () => {} } = {},
+  { cwd = ROOT, env = {}, timeoutMs = 600_000, onLine = () => undefined } = {},
 ) {
   return new Promise((resolve) => {
     const t0 = performance.now();
@@ -123,6 +123,11 @@ export function runStreaming(
       cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // A script interrupted mid-build must not leave the client running.
+    onCleanup(`${path.basename(cmd)} pid ${child.pid}`, () => {
+      if (child.exitCode === null && child.signalCode === null)
+        child.kill('SIGKILL');
     });
     const lines = [];
     let stoppedEarly = false;
