@@ -3,6 +3,8 @@
  * published port on 127.0.0.1 and watching the container so that an exit or
  * an unhealthy mark fails at once instead of at the timeout.
  */
+import { get } from 'node:http';
+
 export type WaitOutcome =
   | { ok: true; status: number; elapsedMs: number; attempts: number }
   | { ok: false; reason: string; elapsedMs: number; attempts: number };
@@ -16,6 +18,26 @@ export interface WaitOptions {
   watch: () => Promise<string | undefined>;
   /** Status codes that count as healthy; default 200-299. */
   healthy?: (status: number) => boolean;
+}
+
+/**
+ * One GET, its status. node:http rather than fetch: while the app is not yet
+ * listening, Docker's port proxy accepts the connection and then drops it;
+ * node:http reports that at once, fetch only at its timeout, which made every
+ * verdict about a second late.
+ */
+export function httpStatus(url: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', reject);
+  });
 }
 
 export async function waitForHealthy(o: WaitOptions): Promise<WaitOutcome> {
@@ -34,21 +56,12 @@ export async function waitForHealthy(o: WaitOptions): Promise<WaitOutcome> {
         attempts,
       };
     try {
-      const res = await fetch(o.url, {
-        signal: AbortSignal.timeout(o.requestTimeoutMs ?? 1000),
-      });
-      await res.arrayBuffer();
-      if (healthy(res.status))
-        return {
-          ok: true,
-          status: res.status,
-          elapsedMs: Date.now() - started,
-          attempts,
-        };
-      last = `HTTP ${res.status}`;
+      const status = await httpStatus(o.url, o.requestTimeoutMs ?? 1000);
+      if (healthy(status))
+        return { ok: true, status, elapsedMs: Date.now() - started, attempts };
+      last = `HTTP ${status}`;
     } catch (e) {
-      last =
-        (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+      last = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     }
     await new Promise((r) => setTimeout(r, o.intervalMs));
   }
