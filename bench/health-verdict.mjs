@@ -61,13 +61,11 @@ function ourWay() {
 }
 
 /**
- * (b) docker run -d, then ask Docker for its health status once a second.
- * Clock starts when `docker run -d` returns (the container is running), like
- * the plugin's. Also reads Docker's own record of when the first passing
- * probe ended, which does not depend on our 1 s polling.
+ * Starts the image detached with port 8000 published on 127.0.0.1 (a port
+ * Docker picks), registered for cleanup first; returns the container name.
  */
-async function naiveWay(imageId) {
-  const name = `ml-bench-hv-${uniqueSuffix()}`;
+function startPublished(imageId, prefix) {
+  const name = `${prefix}-${uniqueSuffix()}`;
   cleanupContainer(name);
   dockerOk(
     [
@@ -83,6 +81,17 @@ async function naiveWay(imageId) {
     ],
     { timeoutMs: 60_000 },
   );
+  return name;
+}
+
+/**
+ * (b) docker run -d, then ask Docker for its health status once a second.
+ * Clock starts when `docker run -d` returns (the container is running), like
+ * the plugin's. Also reads Docker's own record of when the first passing
+ * probe ended, which does not depend on our 1 s polling.
+ */
+async function naiveWay(imageId) {
+  const name = startPublished(imageId, 'ml-bench-hv');
   const t0 = performance.now();
   let status = 'starting';
   let polls = 0;
@@ -136,22 +145,7 @@ function rawGet(url) {
  * node:http GET every 100 ms from the moment `docker run -d` returned.
  */
 async function appFirstAnswer(imageId) {
-  const name = `ml-bench-hv-app-${uniqueSuffix()}`;
-  cleanupContainer(name);
-  dockerOk(
-    [
-      'run',
-      '-d',
-      '--name',
-      name,
-      '--label',
-      `${OWNER_LABEL}=bench-health-verdict`,
-      '-p',
-      '127.0.0.1::8000',
-      imageId,
-    ],
-    { timeoutMs: 60_000 },
-  );
+  const name = startPublished(imageId, 'ml-bench-hv-app');
   const t0 = performance.now();
   // "127.0.0.1:32768" (one line per address family; we only publish on IPv4)
   const port = dockerOk(['port', name, '8000/tcp'])
