@@ -4,7 +4,7 @@
  * gets Nx cache hits for every build, pulls the content tags instead of
  * rebuilding, and uploads nothing twice.
  */
-import { docker, uniqueId } from './support/run';
+import { docker, imageIdOf, uniqueId } from './support/run';
 import {
   buildRecord,
   exampleMonorepo,
@@ -89,15 +89,9 @@ describe('two CI agents sharing an Nx remote cache and a registry', () => {
       expect(outputB).toContain(
         `pulled ${image.repository}:${contentTag} from the registry`,
       );
-      expect(
-        docker([
-          'image',
-          'inspect',
-          '--format',
-          '{{.Id}}',
-          `${image.repository}:${contentTag}`,
-        ]).stdout.trim(),
-      ).toBe(image.imageId);
+      expect(imageIdOf(`${image.repository}:${contentTag}`)).toBe(
+        image.imageId,
+      );
     }
     expect(outputB).toMatch(
       /inference passed: healthy in \d+ ms, ready in \d+ ms/,

@@ -3,21 +3,14 @@
  * line, a non-zero exit, and no container left behind.
  */
 import { spawn } from 'node:child_process';
-import { docker, inheritedEnv, ownedContainers, uniqueId } from './support/run';
+import {
+  docker,
+  inheritedEnv,
+  ownedContainers,
+  uniqueId,
+  until,
+} from './support/run';
 import { freshWorkspace, NX_ENV, Workspace } from './support/workspace';
-
-/** Polls a condition every 200 ms; false when the deadline passes. */
-async function until(
-  condition: () => boolean,
-  timeoutMs: number,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return condition();
-}
 
 const dockerfile = (...lines: string[]) =>
   ['ARG BASE_IMAGE', 'FROM ${BASE_IMAGE}', ...lines, ''].join('\n');

@@ -17,6 +17,7 @@ import {
   REGISTRY,
   registryManifest,
   uniqueId,
+  imageIdOf,
 } from './support/run';
 import { freshWorkspace, Workspace } from './support/workspace';
 
@@ -198,15 +199,7 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
         expect.stringMatching(/^[0-9a-f]{7}$/),
         'latest',
       ]);
-      expect(
-        docker([
-          'image',
-          'inspect',
-          '--format',
-          '{{.Id}}',
-          `${image.repository}:latest`,
-        ]).stdout.trim(),
-      ).toBe(image.imageId);
+      expect(imageIdOf(`${image.repository}:latest`)).toBe(image.imageId);
     }
   });
 

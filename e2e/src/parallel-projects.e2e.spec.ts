@@ -26,36 +26,27 @@ describe('six projects built and tested in parallel', () => {
     for (const project of projects) {
       // Each image serves a file naming its own project: a test that reached
       // another project's container would find the wrong key.
-      ws.write(
-        `examples/${project}/docker/api/Dockerfile`,
+      ws.imageProject(
+        `examples/${project}`,
+        'api',
         [
-          'ARG BASE_IMAGE',
-          'FROM ${BASE_IMAGE}',
           `RUN mkdir /srv/api && echo '{"${project}": true}' > /srv/api/id.json`,
           'WORKDIR /srv/api',
           'USER 10001:10001',
           'EXPOSE 8000',
           'CMD ["python3", "-m", "http.server", "8000"]',
-          '',
-        ].join('\n'),
-      );
-      ws.write(
-        `examples/${project}/project.json`,
-        JSON.stringify({
-          name: project,
-          root: `examples/${project}`,
-          targets: {
-            'docker-build': { options: { repository } },
-            'docker-test': {
-              options: {
-                service: {
-                  healthPath: '/id.json',
-                  smoke: [{ path: '/id.json', expectKeys: [project] }],
-                },
+        ],
+        {
+          'docker-build': { options: { repository } },
+          'docker-test': {
+            options: {
+              service: {
+                healthPath: '/id.json',
+                smoke: [{ path: '/id.json', expectKeys: [project] }],
               },
             },
           },
-        }),
+        },
       );
     }
     const nxJsonPath = 'nx.json';

@@ -14,7 +14,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, run, uniqueId } from './support/run';
+import { docker, run, statusOf, uniqueId, until } from './support/run';
 import { freshWorkspace, Workspace } from './support/workspace';
 
 async function freePort(): Promise<number> {
@@ -75,49 +75,30 @@ describe('pushing to a registry that requires authentication', () => {
     registry = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
       stdio: 'ignore',
     });
-    let status = 0;
-    for (let i = 0; i < 75 && status !== 401; i++) {
-      status = await fetch(`http://${host}/v2/`, {
-        signal: AbortSignal.timeout(1000),
-      }).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (status !== 401) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(status).toBe(401);
+    // Up when it asks for a login.
+    expect(
+      await until(
+        async () => (await statusOf(`http://${host}/v2/`)) === 401,
+        15_000,
+      ),
+    ).toBe(true);
 
     ws = freshWorkspace();
-    ws.write(
-      `examples/${project}/docker/app/Dockerfile`,
-      [
-        'ARG BASE_IMAGE',
-        'FROM ${BASE_IMAGE}',
-        'USER 10001:10001',
-        'CMD ["python3", "-c", "print(1)"]',
-        '',
-      ].join('\n'),
-    );
-    ws.write(
-      `examples/${project}/project.json`,
-      JSON.stringify({
-        name: project,
-        root: `examples/${project}`,
-        targets: {
-          'docker-build': {
-            executor: '@ml/docker:build',
-            options: { registry: host, repository: 'private' },
-          },
-          'docker-test': {
-            executor: '@ml/docker:test',
-            options: { job: { artifacts: [] } },
-          },
-          'docker-push': {
-            executor: '@ml/docker:push',
-            options: { retries: 1 },
-          },
+    ws.imageProject(
+      `examples/${project}`,
+      'app',
+      ['USER 10001:10001', 'CMD ["python3", "-c", "print(1)"]'],
+      {
+        'docker-build': {
+          executor: '@ml/docker:build',
+          options: { registry: host, repository: 'private' },
         },
-      }),
+        'docker-test': {
+          executor: '@ml/docker:test',
+          options: { job: { artifacts: [] } },
+        },
+        'docker-push': { executor: '@ml/docker:push', options: { retries: 1 } },
+      },
     );
     ws.commitAll('a project pushing to a private registry');
     ws.nx(['run', `${project}:docker-build`]);

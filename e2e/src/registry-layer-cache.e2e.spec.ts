@@ -39,34 +39,25 @@ describe('layer cache from the registry on an emptied engine', () => {
 
   beforeAll(() => {
     ws = freshWorkspace();
-    ws.write(
-      `apps/${project}/docker/app/Dockerfile`,
+    ws.imageProject(
+      `apps/${project}`,
+      'app',
       [
-        'ARG BASE_IMAGE',
-        'FROM ${BASE_IMAGE}',
         `RUN echo ${probe} && head -c 3000000 /dev/urandom > /random.bin`,
         'USER 10001:10001',
         'CMD ["python3", "-c", "print(\'ok\')"]',
-        '',
-      ].join('\n'),
-    );
-    ws.write(
-      `apps/${project}/project.json`,
-      JSON.stringify({
-        name: project,
-        root: `apps/${project}`,
-        targets: {
-          'docker-build': {
-            executor: '@ml/docker:build',
-            options: { repository },
-          },
-          'docker-test': {
-            executor: '@ml/docker:test',
-            options: { job: { artifacts: [] } },
-          },
-          'docker-push': { executor: '@ml/docker:push', options: {} },
+      ],
+      {
+        'docker-build': {
+          executor: '@ml/docker:build',
+          options: { repository },
         },
-      }),
+        'docker-test': {
+          executor: '@ml/docker:test',
+          options: { job: { artifacts: [] } },
+        },
+        'docker-push': { executor: '@ml/docker:push', options: {} },
+      },
     );
     ws.commitAll('a project whose image holds random bytes');
     ref = `127.0.0.1:5000/${repository}/${project}-app:latest`;

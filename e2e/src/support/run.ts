@@ -108,3 +108,29 @@ export async function registryManifest(
     configDigest: body.config?.digest,
   };
 }
+
+/** Polls a condition every 200 ms, bounded; false when the deadline passes. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return condition();
+}
+
+/** The HTTP status of one GET on 127.0.0.1 (0 when nothing answers), body consumed, 1 s timeout. */
+export async function statusOf(url: string): Promise<number> {
+  return fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+    async (r) => (await r.arrayBuffer(), r.status),
+    () => 0,
+  );
+}
+
+/** The image ID a reference points to in the engine. */
+export function imageIdOf(ref: string): string {
+  return docker(['image', 'inspect', '--format', '{{.Id}}', ref]).stdout.trim();
+}

@@ -33,6 +33,16 @@ export interface Workspace {
   ): ReturnType<typeof run>;
   commitAll(message: string): void;
   write(path: string, content: string): void;
+  /**
+   * A project whose docker/<image>/Dockerfile builds FROM ${BASE_IMAGE} with
+   * these further lines, and its project.json with these targets.
+   */
+  imageProject(
+    root: string,
+    image: string,
+    dockerfileLines: string[],
+    targets: Record<string, unknown>,
+  ): void;
   dispose(): void;
 }
 
@@ -109,6 +119,19 @@ function workspaceAt(root: string, parent: string): Workspace {
     write: (path, content) => {
       mkdirSync(join(root, path, '..'), { recursive: true });
       writeFileSync(join(root, path), content);
+    },
+    imageProject(projectRoot, image, dockerfileLines, targets) {
+      const name = projectRoot.split('/').pop()!;
+      this.write(
+        `${projectRoot}/docker/${image}/Dockerfile`,
+        ['ARG BASE_IMAGE', 'FROM ${BASE_IMAGE}', ...dockerfileLines, ''].join(
+          '\n',
+        ),
+      );
+      this.write(
+        `${projectRoot}/project.json`,
+        JSON.stringify({ name, root: projectRoot, targets }),
+      );
     },
     dispose: () => rmSync(parent, { recursive: true, force: true }),
   };
