@@ -9,6 +9,7 @@ module.exports = {
   testMatch: ['<rootDir>/src/**/*.e2e.spec.ts'],
   globalSetup: '<rootDir>/src/support/global-setup.ts',
   globalTeardown: '<rootDir>/src/support/global-teardown.ts',
+  testSequencer: '<rootDir>/test-sequencer.cjs',
   // Real images, containers and registries: minutes, not milliseconds.
   testTimeout: 20 * 60 * 1000,
 };

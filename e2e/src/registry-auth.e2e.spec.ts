@@ -5,6 +5,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import {
+  existsSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
@@ -14,6 +15,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expectFailure } from './support/failure-modes';
 import { docker, run, statusOf, uniqueId, until } from './support/run';
 import { freshWorkspace, Workspace } from './support/workspace';
 
@@ -122,7 +124,12 @@ describe('pushing to a registry that requires authentication', () => {
     'fails with %s, saying how to log in, and prints no secret',
     (_what, credentials) => {
       const r = push(dockerConfig(credentials()));
-      expect(r.status).not.toBe(0);
+      expectFailure(r, 'push.auth-refused');
+      expect(
+        existsSync(
+          join(ws.root, 'dist/docker/examples', project, 'push-record.json'),
+        ),
+      ).toBe(false);
       expect(r.all).toMatch(
         new RegExp(
           `Registry ${host.replace(/\./g, '\\.')} refused authentication \\(HTTP 401\\)\\. Log in first: docker login ${host.replace(/\./g, '\\.')}`,

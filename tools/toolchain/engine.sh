@@ -13,6 +13,17 @@ if ! command -v dockerd >/dev/null 2>&1 || [ ! -x /usr/bin/docker ]; then
 fi
 
 if docker_cli info >/dev/null 2>&1; then
+  # A running engine whose default bridge went missing (deleted by another
+  # dockerd sharing the host, or by hand) starts no container until docker0
+  # exists again; recreate it from the engine's own network settings.
+  if command -v ip >/dev/null 2>&1 && ! ip link show docker0 >/dev/null 2>&1; then
+    gateway=$(docker_cli network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}' 2>/dev/null || true)
+    subnet=$(docker_cli network inspect bridge -f '{{(index .IPAM.Config 0).Subnet}}' 2>/dev/null || true)
+    if [ -n "$gateway" ] && [ -n "$subnet" ]; then
+      say "engine: default bridge docker0 was missing; recreating it ($gateway/${subnet#*/})"
+      ip link add docker0 type bridge && ip addr add "$gateway/${subnet#*/}" dev docker0 && ip link set docker0 up
+    fi
+  fi
   say "engine: already running ($(docker_cli version -f '{{.Server.Version}}'))"
   exit 0
 fi

@@ -5,7 +5,7 @@
  */
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { docker } from './run';
+import { docker, imagesOf } from './run';
 import { freshWorkspace, Workspace } from './workspace';
 
 export const EXAMPLE_PROJECTS = ['ml-base', 'ml-common', 'synth', 'churn'];
@@ -72,8 +72,6 @@ export function buildRecord(
 
 /** Removes every local image of the repository: what a fresh CI agent's engine holds of it. */
 export function removeImagesOf(repository: string): void {
-  const images = docker(['images', '--format', '{{.Repository}}:{{.Tag}}'])
-    .stdout.split('\n')
-    .filter((i) => i.includes(`/${repository}/`));
-  for (const image of images) docker(['rmi', '-f', image], { allowFail: true });
+  for (const image of imagesOf(repository))
+    docker(['rmi', '-f', image], { allowFail: true });
 }

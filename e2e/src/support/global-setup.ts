@@ -6,10 +6,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './run';
+import { CONTAINERS_BEFORE_ENV, run, suiteContainers } from './run';
 import { NX_ENV, TEMPLATE_ENV } from './workspace';
 
 export default async function globalSetup(): Promise<void> {
+  // What existed before this run is not ours: the last suite counts only the
+  // containers created since (no-leaked-containers.e2e.spec.ts).
+  process.env[CONTAINERS_BEFORE_ENV] = suiteContainers().join(',');
   // For a quick run of suites that need no packed plugin (e.g. the drift check).
   if (process.env.ML_DOCKER_E2E_NO_PACK === '1') return;
   const repoRoot = join(__dirname, '..', '..', '..');

@@ -65,11 +65,20 @@ export const DOCKER =
   process.env.ML_DOCKER_CLIENT ??
   (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
 
+/** Label on every container a suite starts itself; the plugin's own carry ml-docker.owner. */
+export const SUITE_LABEL = 'ml-docker.e2e';
+const OWNER_LABEL = 'ml-docker.owner';
+
 export function docker(
   args: string[],
   opts: Parameters<typeof run>[2] = {},
 ): Ran {
-  return run(DOCKER, args, opts);
+  const creates = args[0] === 'run' || args[0] === 'create';
+  return run(
+    DOCKER,
+    creates ? [args[0], '--label', SUITE_LABEL, ...args.slice(1)] : args,
+    opts,
+  );
 }
 
 export const REGISTRY = process.env.ML_DOCKER_REGISTRY ?? '127.0.0.1:5000';
@@ -82,7 +91,22 @@ export function uniqueId(prefix: string): string {
 
 /** Containers carrying the plugin's owner label (every container it starts). */
 export function ownedContainers(): string[] {
-  return docker(['ps', '-aq', '--filter', 'label=ml-docker.owner'])
+  return containersLabelled(OWNER_LABEL);
+}
+
+/** Set by the global setup: the suite containers that existed before this run. */
+export const CONTAINERS_BEFORE_ENV = 'ML_DOCKER_E2E_CONTAINERS_BEFORE';
+
+/** Every container, running or not, that the plugin or a suite created. */
+export function suiteContainers(): string[] {
+  // Two label filters in one `docker ps` must both match: ask twice.
+  return [
+    ...new Set([...ownedContainers(), ...containersLabelled(SUITE_LABEL)]),
+  ];
+}
+
+function containersLabelled(label: string): string[] {
+  return docker(['ps', '-aq', '--no-trunc', '--filter', `label=${label}`])
     .stdout.split('\n')
     .filter(Boolean);
 }
@@ -133,4 +157,11 @@ export async function statusOf(url: string): Promise<number> {
 /** The image ID a reference points to in the engine. */
 export function imageIdOf(ref: string): string {
   return docker(['image', 'inspect', '--format', '{{.Id}}', ref]).stdout.trim();
+}
+
+/** Every local tag (repository:tag) of images under a registry repository of this name. */
+export function imagesOf(repository: string): string[] {
+  return docker(['images', '--format', '{{.Repository}}:{{.Tag}}'])
+    .stdout.split('\n')
+    .filter((i) => i.includes(`/${repository}/`));
 }

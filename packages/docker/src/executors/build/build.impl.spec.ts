@@ -693,6 +693,18 @@ describe('build executor', () => {
       expect(buildCalls()).toEqual([]);
     });
 
+    it('says to drop the classic engine option when BuildKit is there but not asked for', async () => {
+      writeFileSync(
+        join(projectRoot(), 'docker/training/Dockerfile'),
+        'FROM python:3.10-slim\nRUN --mount=type=cache,target=/root/.cache pip install -r requirements.txt\n',
+      );
+      fake({ buildx: true });
+      await expect(buildImages({ engine: 'classic' }, context)).rejects.toThrow(
+        'docker/training/Dockerfile uses RUN --mount, which needs BuildKit, and the engine option asks for the classic builder. Set engine to "auto", or remove RUN --mount.',
+      );
+      expect(buildCalls()).toEqual([]);
+    });
+
     it('names the failing step and its reason when the build fails', async () => {
       fake({
         build: failed(

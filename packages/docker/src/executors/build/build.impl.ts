@@ -196,8 +196,12 @@ async function buildOne(
   const text = readFileSync(image.dockerfile, 'utf8');
   const feature = needsBuildKit(text);
   if (feature && engine.mode === 'classic') {
+    const remedy =
+      opts.engine === 'classic'
+        ? 'the engine option asks for the classic builder. Set engine to "auto"'
+        : 'this machine has only the classic builder. Install docker buildx (or use a Docker client older than 23 with DOCKER_BUILDKIT=1)';
     fail(
-      `${relative(project.absRoot, image.dockerfile)} uses ${feature}, which needs BuildKit, and this machine has only the classic builder. Install docker buildx (or use a Docker client older than 23 with DOCKER_BUILDKIT=1), or remove ${feature}.`,
+      `${relative(project.absRoot, image.dockerfile)} uses ${feature}, which needs BuildKit, and ${remedy}, or remove ${feature}.`,
     );
   }
   const declared = declaredArgs(text);

@@ -1,0 +1,324 @@
+/**
+ * The failure modes users meet, one row each: the README's "Failure modes"
+ * table is rendered from this list (readme-failure-modes checks it is), and
+ * the suites assert each row on the real engine through `expectFailure`.
+ * A row nobody asserts fails that check too, so the table cannot promise a
+ * message no test has seen.
+ */
+import type { Ran } from './run';
+
+export interface FailureMode {
+  /** The command that fails: nx g, or the target the executor backs. */
+  area:
+    'nx g @ml/docker:images' | 'docker-build' | 'docker-test' | 'docker-push';
+  situation: string;
+  /** How the one line reads, `…` for the parts that vary (the README column). */
+  message: string;
+  /** What the suites match in the output. */
+  pattern: RegExp;
+  /** What is left afterwards; the suite asserting the row checks it. */
+  leaves: string;
+  /** Exit status of the nx command. */
+  exit: number;
+}
+
+const NOTHING = 'nothing: no file written, nx.json untouched';
+const NO_CONTAINER = 'no container';
+const NO_IMAGE = 'no image, no build record';
+
+export const FAILURE_MODES = {
+  'generator.unknown-project': {
+    area: 'nx g @ml/docker:images',
+    situation: 'unknown project',
+    message:
+      'Project "…" does not exist in this workspace. Check the name with: nx show projects',
+    pattern:
+      /Project "[^"]+" does not exist in this workspace\. Check the name with: nx show projects/,
+    leaves: NOTHING,
+    exit: 1,
+  },
+  'generator.nothing-to-install': {
+    area: 'nx g @ml/docker:images',
+    situation: 'no `requirements.txt` or `pyproject.toml`',
+    message:
+      'Project "…" has nothing to install: no requirements.txt or pyproject.toml in …. Add one listing the Python dependencies, then rerun.',
+    pattern:
+      /Project "[^"]+" has nothing to install: no requirements\.txt or pyproject\.toml in \S+\. Add one listing the Python dependencies, then rerun\./,
+    leaves: NOTHING,
+    exit: 1,
+  },
+  'generator.invalid-port': {
+    area: 'nx g @ml/docker:images',
+    situation: 'port out of range or not a number',
+    message: '--port must be an integer from 1 to 65535 (got …).',
+    pattern: /--port must be an integer from 1 to 65535 \(got [^)]*\)\./,
+    leaves: NOTHING,
+    exit: 1,
+  },
+  'generator.invalid-health-path': {
+    area: 'nx g @ml/docker:images',
+    situation: 'health path without a leading `/` or with other characters',
+    message:
+      '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "…").',
+    pattern:
+      /--healthPath must start with \/ and hold only letters, digits and \. _ ~ - \/ \(got "[^"]*"\)\./,
+    leaves: NOTHING,
+    exit: 1,
+  },
+  'generator.invalid-base-image': {
+    area: 'nx g @ml/docker:images',
+    situation:
+      'base image name or tag with characters an image reference cannot hold',
+    message:
+      '--baseImage "…" is not an image reference (e.g. python:3.10-slim or registry/path/image:tag).',
+    pattern:
+      /--baseImage "[^"]*" is not an image reference \(e\.g\. python:3\.10-slim or registry\/path\/image:tag\)\./,
+    leaves: NOTHING,
+    exit: 1,
+  },
+  'generator.edited-file': {
+    area: 'nx g @ml/docker:images',
+    situation:
+      'a generated file edited by hand, no `--overwrite` (the refusal comes after the other files were rendered)',
+    message:
+      '… was edited since it was generated; it was left as it is and nothing was written. Rerun with --overwrite …',
+    pattern:
+      /\S+ was edited since it was generated; it was left as it is and nothing was written\. Rerun with --overwrite/,
+    leaves: 'every file byte for byte as it was, no new file',
+    exit: 1,
+  },
+  'build.no-engine': {
+    area: 'docker-build',
+    situation: 'no engine on the socket / `DOCKER_HOST`',
+    message: 'Docker engine not reachable at … (…). Start it (…)',
+    pattern: /Docker engine not reachable at \S+ \(.+\)\. Start it \(/,
+    leaves: NO_IMAGE,
+    exit: 1,
+  },
+  'build.no-dockerfile': {
+    area: 'docker-build',
+    situation: 'image key without a Dockerfile',
+    message:
+      'No Dockerfile for image "…" at …. Generate it (nx g @ml/docker:images …)',
+    pattern: /No Dockerfile for image "[^"]+" at \S+\. Generate it/,
+    leaves: NO_IMAGE,
+    exit: 1,
+  },
+  'build.run-fails': {
+    area: 'docker-build',
+    situation: 'a failing `RUN` step',
+    message:
+      "Build of <project>/<image> failed at step [stage n/m] RUN …: <the engine's error>. Fix the Dockerfile or its inputs and rerun.",
+    pattern:
+      /Build of \S+\/\S+ failed at step \[[^\]]+\] RUN .*exit code: \d+.*Fix the Dockerfile or its inputs and rerun\./,
+    leaves: NO_IMAGE,
+    exit: 1,
+  },
+  'build.syntax-error': {
+    area: 'docker-build',
+    situation: 'a Dockerfile syntax error',
+    message: 'Build of <project>/<image> failed at …: unknown instruction: …',
+    pattern: /Build of \S+\/\S+ failed at .*unknown instruction/i,
+    leaves: NO_IMAGE,
+    exit: 1,
+  },
+  'build.missing-copy-source': {
+    area: 'docker-build',
+    situation: 'the model (or any copied file) missing from the context',
+    message:
+      'Build of <project>/<image> failed at step [stage n/m] COPY models/ …: … "/models" not found … (a file the Dockerfile copies is missing from the build context or excluded by .dockerignore). …',
+    pattern:
+      /failed at step \[[^\]]+\] COPY models\/.*"\/models" not found.* \(a file the Dockerfile copies is missing from the build context or excluded by \.dockerignore\)/,
+    leaves: NO_IMAGE,
+    exit: 1,
+  },
+  'build.needs-buildkit': {
+    area: 'docker-build',
+    situation:
+      '`engine: classic` with a Dockerfile that needs BuildKit (`RUN --mount`, `COPY --link`, heredocs)',
+    message:
+      '… uses RUN --mount, which needs BuildKit, and the engine option asks for the classic builder. Set engine to "auto", or remove RUN --mount.',
+    pattern:
+      /\S+ uses RUN --mount, which needs BuildKit, and the engine option asks for the classic builder\. Set engine to "auto", or remove RUN --mount\./,
+    leaves: NO_IMAGE,
+    exit: 1,
+  },
+  'build.invalid-tag': {
+    area: 'docker-build',
+    situation: 'a tag with spaces, `;`, `$(…)` or a newline',
+    message:
+      'Invalid tag "…" in …: a tag is 1 to 128 of A-Z a-z 0-9 _ . - and may not start with . or -. Fix the tag option.',
+    pattern:
+      /Invalid tag "[^"]*" in [^:]+: a tag is 1 to 128 of A-Z a-z 0-9 _ \. - and may not start with \. or -\. Fix the tag option\./,
+    leaves: NO_IMAGE,
+    exit: 1,
+  },
+  'build.dependency-image-gone': {
+    area: 'docker-build',
+    situation:
+      "a dependency's recorded image in neither the engine nor the registry",
+    message:
+      'Image … from the build record is neither in this engine nor in the registry. Build it now: nx run <dependency>:docker-build --skip-nx-cache',
+    pattern:
+      /Image \S+ \(sha256:[0-9a-f]+\) from the build record is neither in this engine nor in the registry\. Build it now: nx run \S+:docker-build --skip-nx-cache/,
+    leaves: NO_IMAGE,
+    exit: 1,
+  },
+  'test.no-record': {
+    area: 'docker-test',
+    situation: 'test (or push) before any build',
+    message:
+      'No build record at …. Build the images first: nx run <project>:docker-build',
+    pattern:
+      /No build record at \S+\. Build the images first: nx run \S+:docker-build/,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.exits-at-start': {
+    area: 'docker-test',
+    situation: 'the container exits at start',
+    message:
+      '<image> did not become healthy: the container exited with code N …',
+    pattern: /\S+ did not become healthy: the container exited with code \d+/,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.never-answers': {
+    area: 'docker-test',
+    situation: 'the app never answers',
+    message:
+      '<image> did not become healthy: no healthy answer from http://127.0.0.1:…/health within N s …',
+    pattern:
+      /\S+ did not become healthy: no healthy answer from http:\/\/127\.0\.0\.1:\d+\/\S* within \d+ s/,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.health-500': {
+    area: 'docker-test',
+    situation: 'the health path answers 500',
+    message:
+      '<image> did not become healthy: no healthy answer from … within N s (last: HTTP 500) …',
+    pattern: /\S+ did not become healthy: no healthy answer .*last: HTTP 500/,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.broken-healthcheck': {
+    area: 'docker-test',
+    situation: "the app answers but the image's `HEALTHCHECK` fails",
+    message:
+      "<image>'s HEALTHCHECK command fails while the app answers /health (exit N: …) …",
+    pattern:
+      /\S+'s HEALTHCHECK command fails while the app answers \/\S* \(exit \d+: /,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.smoke-status': {
+    area: 'docker-test',
+    situation: 'a smoke request gets the wrong status',
+    message: '<image>: smoke GET /…: expected HTTP 200, got 404: …',
+    pattern: /\S+: smoke (GET|POST) \/\S*: expected HTTP \d+, got \d+/,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.smoke-missing-key': {
+    area: 'docker-test',
+    situation: 'a smoke response lacks an expected key',
+    message: '<image>: smoke POST /predict: the response lacks …: …',
+    pattern: /\S+: smoke (GET|POST) \/\S*: the response lacks \S+/,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.runs-as-root': {
+    area: 'docker-test',
+    situation: 'the image runs as root',
+    message:
+      '<image> runs as root (USER is "…"). Set USER to a numeric non-root UID …',
+    pattern:
+      /\S+ runs as root \(USER is "[^"]*"\)\. Set USER to a numeric non-root UID/,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.job-fails': {
+    area: 'docker-test',
+    situation: 'a training job exits non-zero',
+    message: '<image> exited with code N …',
+    pattern: /\S+ exited with code \d+/,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.job-timeout': {
+    area: 'docker-test',
+    situation: 'a training job runs too long',
+    message:
+      '<image> did not finish within N s. Raise job.timeout or make the run smaller.',
+    pattern:
+      /\S+ did not finish within \d+ s\. Raise job\.timeout or make the run smaller\./,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'test.job-no-artifacts': {
+    area: 'docker-test',
+    situation: 'a training job writes no artifacts',
+    message:
+      '<image> exited 0 but did not write … (looked under …). Check where the pipeline writes its outputs, or the job.artifacts option.',
+    pattern:
+      /\S+ exited 0 but did not write .* \(looked under \S+\)\. Check where the pipeline writes its outputs, or the job\.artifacts option\./,
+    leaves: NO_CONTAINER,
+    exit: 1,
+  },
+  'push.registry-down': {
+    area: 'docker-push',
+    situation: 'the registry is not running',
+    message: 'Registry … is unreachable (ECONNREFUSED …). Start it …',
+    pattern: /Registry \S+ is unreachable \(ECONNREFUSED.*Start it/,
+    leaves: 'no push record',
+    exit: 1,
+  },
+  'push.auth-refused': {
+    area: 'docker-push',
+    situation: 'a registry requiring a login, with no or wrong credentials',
+    message:
+      'Registry … refused authentication (HTTP 401). Log in first: docker login … (for Artifact Registry: gcloud auth configure-docker …).',
+    pattern:
+      /Registry \S+ refused authentication \(HTTP 401\)\. Log in first: docker login \S+ \(for Artifact Registry: gcloud auth configure-docker \S+\)\./,
+    leaves: 'no push record, no secret in any output',
+    exit: 1,
+  },
+  'push.cut-too-often': {
+    area: 'docker-push',
+    situation: 'the connection cut on every attempt',
+    message:
+      'Pushing … failed after N attempt(s): …. Check that the registry is up and has space, then rerun.',
+    pattern:
+      /Pushing \S+ failed after \d+ attempt\(s\): .*\. Check that the registry is up and has space, then rerun\./,
+    leaves:
+      'no tag in the registry, the last push record as it was; a rerun completes the push',
+    exit: 1,
+  },
+} satisfies Record<string, FailureMode>;
+
+export type FailureModeId = keyof typeof FAILURE_MODES;
+
+/** The command failed the way the row says: its exit status and its line. */
+export function expectFailure(r: Ran, id: FailureModeId): void {
+  const mode: FailureMode = FAILURE_MODES[id];
+  if (r.status !== mode.exit || !mode.pattern.test(r.all)) {
+    throw new Error(
+      `Expected failure mode ${id} (exit ${mode.exit}, ${mode.pattern}), got exit ${r.status}:\n${r.all.slice(-3000)}`,
+    );
+  }
+}
+
+/** The README's table, rows in the order above. */
+export function failureModesTable(): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const rows = Object.values(FAILURE_MODES as Record<string, FailureMode>).map(
+    (m) =>
+      `| \`${m.area}\` | ${cell(m.situation)} | \`${cell(m.message)}\` | ${m.exit} | ${cell(m.leaves)} |`,
+  );
+  return [
+    '| command | situation | the one line (`…` varies) | exit | left behind |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
