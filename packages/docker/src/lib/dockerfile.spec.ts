@@ -144,6 +144,14 @@ describe('imageUses', () => {
       [{ ref: ML_COMMON, via: 'COPY --from', arg: undefined }],
     ],
     [
+      'a COPY --from naming an image, after or before other flags',
+      `FROM scratch\nCOPY --from=${ML_COMMON} --chown=1:1 /python/ /python/\nCOPY --chown=1:1 --link --from=${ML_BASE} /a /a\n`,
+      [
+        { ref: ML_COMMON, via: 'COPY --from', arg: undefined },
+        { ref: ML_BASE, via: 'COPY --from', arg: undefined },
+      ],
+    ],
+    [
       'a COPY --from through a global ARG',
       `ARG LIB=${ML_COMMON}\nFROM scratch\nCOPY --from=\${LIB} /python/ /python/\n`,
       [{ ref: ML_COMMON, via: 'COPY --from', arg: 'LIB' }],

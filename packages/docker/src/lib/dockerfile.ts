@@ -69,8 +69,12 @@ export function imageUses(text: string): ImageUse[] {
     if (stage) stages.add(stage.toLowerCase());
   }
   for (const copy of dockerfile.getCOPYs()) {
-    const flag = copy.getFromFlag();
-    const value = flag?.getValue();
+    // getFromFlag() answers null as soon as the COPY has any other flag
+    // (dockerfile-ast 0.7): look --from up among all of them.
+    const value = copy
+      .getFlags()
+      .find((f) => f.getName().toLowerCase() === 'from')
+      ?.getValue();
     if (!value || stages.has(value.toLowerCase()) || /^\d+$/.test(value))
       continue;
     const { ref, arg } = resolve(value);
