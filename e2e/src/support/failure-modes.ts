@@ -49,7 +49,8 @@ export const FAILURE_MODES = {
   },
   'generator.invalid-port': {
     area: 'nx g @ml/docker:images',
-    situation: 'port out of range or not a number',
+    situation:
+      'port outside 1–65535 or not whole (a word never gets here: nx refuses it against the schema first)',
     message: '--port must be an integer from 1 to 65535 (got …).',
     pattern: /--port must be an integer from 1 to 65535 \(got [^)]*\)\./,
     leaves: NOTHING,
