@@ -269,25 +269,12 @@ describe('failure modes of build, test and push', () => {
     it.each(['SIGINT', 'SIGTERM'] as const)(
       'docker-test removes its container when nx is interrupted with %s',
       async (signal) => {
-        const child = spawn(
-          'npx',
-          [
-            'nx',
-            'run',
-            `${project}:docker-test`,
-            '--images=never-answers',
-            '--excludeTaskDependencies',
-          ],
-          {
-            cwd: ws.root,
-            env: { ...inheritedEnv(), ...NX_ENV },
-            detached: true,
-            stdio: 'ignore',
-          },
-        );
-        const exited = new Promise<number | null>((resolve) =>
-          child.on('exit', (code) => resolve(code)),
-        );
+        const nx = ws.nxInBackground([
+          'run',
+          `${project}:docker-test`,
+          '--images=never-answers',
+          '--excludeTaskDependencies',
+        ]);
         try {
           expect(
             await until(
@@ -296,8 +283,8 @@ describe('failure modes of build, test and push', () => {
             ),
           ).toBe(true);
           // Like Ctrl-C in a terminal: the signal goes to nx's whole process group.
-          process.kill(-child.pid!, signal);
-          expect(await exited).not.toBe(0);
+          nx.signal(signal);
+          expect(await nx.exited).not.toBe(0);
           expect(
             await until(
               () => ownedContainers().length === containersBefore,
@@ -305,11 +292,7 @@ describe('failure modes of build, test and push', () => {
             ),
           ).toBe(true);
         } finally {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            // the group is gone already
-          }
+          nx.stop();
         }
       },
     );

@@ -164,25 +164,12 @@ describe('a docker-push interrupted midway', () => {
 
   it('interrupted by the user (SIGINT) during a slow upload, it leaves no tag, and a rerun completes it', async () => {
     const slow = await proxyWith({ throttle: 4 * MB });
-    const child = spawn(
-      'npx',
-      [
-        'nx',
-        'run',
-        `${project}:docker-push`,
-        '--images=ctrl-c',
-        '--skip-nx-cache',
-      ],
-      {
-        cwd: ws.root,
-        env: { ...inheritedEnv(), ...NX_ENV },
-        detached: true,
-        stdio: 'ignore',
-      },
-    );
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => resolve(code)),
-    );
+    const nx = ws.nxInBackground([
+      'run',
+      `${project}:docker-push`,
+      '--images=ctrl-c',
+      '--skip-nx-cache',
+    ]);
     try {
       expect(
         await until(
@@ -190,14 +177,10 @@ describe('a docker-push interrupted midway', () => {
           120_000,
         ),
       ).toBe(true);
-      process.kill(-child.pid!, 'SIGINT');
-      expect(await exited).not.toBe(0);
+      nx.signal('SIGINT');
+      expect(await nx.exited).not.toBe(0);
     } finally {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // the group is gone already
-      }
+      nx.stop();
     }
     expect((await slow.stats()).blobBytes).toBeLessThan(LAYER);
     expect(await inRegistry('ctrl-c')).toEqual(

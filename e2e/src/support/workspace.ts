@@ -15,7 +15,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './run';
+import { spawn } from 'node:child_process';
+import { inheritedEnv, run } from './run';
 
 export const NX_ENV = {
   CI: 'true',
@@ -25,12 +26,26 @@ export const NX_ENV = {
 };
 export const TEMPLATE_ENV = 'ML_DOCKER_E2E_TEMPLATE';
 
+export interface BackgroundNx {
+  /** nx's exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
+  /** Sends a signal to nx's whole process group. */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGKILL to whatever is left of the group; for finally blocks. */
+  stop(): void;
+}
+
 export interface Workspace {
   root: string;
   nx(
     args: string[],
     opts?: { allowFail?: boolean; env?: NodeJS.ProcessEnv },
   ): ReturnType<typeof run>;
+  /**
+   * nx started in its own process group, not waited for: a test can signal
+   * the whole group, as Ctrl-C in a terminal or a CI cancel does.
+   */
+  nxInBackground(args: string[]): BackgroundNx;
   commitAll(message: string): void;
   write(path: string, content: string): void;
   /**
@@ -112,6 +127,29 @@ function workspaceAt(root: string, parent: string): Workspace {
           allowFail: opts.allowFail,
         },
       ),
+    nxInBackground: (args) => {
+      const child = spawn('npx', ['nx', ...args], {
+        cwd: root,
+        env: { ...inheritedEnv(), ...NX_ENV },
+        detached: true,
+        stdio: 'ignore',
+      });
+      const exited = new Promise<number | null>((resolve) =>
+        child.on('exit', (code) => resolve(code)),
+      );
+      const signal = (sig: NodeJS.Signals) => process.kill(-child.pid!, sig);
+      return {
+        exited,
+        signal,
+        stop: () => {
+          try {
+            signal('SIGKILL');
+          } catch {
+            // the group is gone already
+          }
+        },
+      };
+    },
     commitAll: (message) => {
       git(['add', '-A']);
       git(['commit', '-qm', message, '--allow-empty']);
