@@ -2,20 +2,18 @@
  * Faults and bad inputs, each through `nx run` on the real engine: one clear
  * line, a non-zero exit, and no container left behind.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   docker,
   imagesOf,
-  inheritedEnv,
   ownedContainers,
   uniqueId,
   until,
 } from './support/run';
 import { removeImagesOf } from './support/example-monorepo';
 import { expectFailure, FailureModeId } from './support/failure-modes';
-import { freshWorkspace, NX_ENV, Workspace } from './support/workspace';
+import { freshWorkspace, Workspace } from './support/workspace';
 
 const dockerfile = (...lines: string[]) =>
   ['ARG BASE_IMAGE', 'FROM ${BASE_IMAGE}', ...lines, ''].join('\n');

@@ -5,15 +5,14 @@
  * registry ends up with the complete image or none of it, never a tag that
  * points at a half-uploaded image, and a rerun completes the push.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeImagesOf } from './support/example-monorepo';
+import { recordedImagesAt, removeImagesOf } from './support/example-monorepo';
 import { expectFailure } from './support/failure-modes';
 import { FlakyProxy, startFlakyProxy } from './support/flaky-registry-proxy';
-import { inheritedEnv, registryManifest, uniqueId, until } from './support/run';
-import { freshWorkspace, NX_ENV, Workspace } from './support/workspace';
+import { registryManifest, uniqueId, until } from './support/run';
+import { freshWorkspace, Workspace } from './support/workspace';
 
 const MB = 1024 * 1024;
 /** Random bytes do not compress: the upload is the layer's size. */
@@ -50,28 +49,22 @@ describe('a docker-push interrupted midway', () => {
       ],
       { allowFail: true },
     );
-  const recorded = (story: Story) => {
-    const record = JSON.parse(
-      readFileSync(
-        join(ws.root, 'dist/docker', root, 'build-record.json'),
-        'utf8',
-      ),
-    ) as { images: Array<{ image: string; imageId: string; tags: string[] }> };
-    return record.images.find((i) => i.image === story)!;
-  };
+  const recorded = (story: Story) =>
+    recordedImagesAt(ws.root, root)!.find((i) => i.image === story)!;
   const pushRecord = () =>
     join(ws.root, 'dist/docker', root, 'push-record.json');
   /** What the registry itself (not the proxy) holds for every tag of the story's image. */
-  const inRegistry = async (story: Story) =>
-    Promise.all(
-      recorded(story).tags.map(async (tag) => {
-        const m = await registryManifest(
-          `${repository}/${project}-${story}`,
-          tag,
-        );
+  const inRegistry = async (story: Story) => {
+    const { repository: recordedRepo, tags } = recorded(story);
+    // The recorded repository minus its registry host: the path the registry knows.
+    const path = recordedRepo.split('/').slice(1).join('/');
+    return Promise.all(
+      tags.map(async (tag) => {
+        const m = await registryManifest(path, tag);
         return m.status === 200 ? m.configDigest : m.status;
       }),
     );
+  };
 
   beforeAll(async () => {
     // The images are tagged with the proxy's address: start one to get a port.

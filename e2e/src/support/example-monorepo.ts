@@ -53,18 +53,20 @@ export interface RecordedImage {
   createdAt: string;
 }
 
+/** The images in the build record of one of the example projects. */
 export function buildRecord(
   root: string,
   project: string,
 ): RecordedImage[] | undefined {
-  const file = join(
-    root,
-    'dist',
-    'docker',
-    'examples',
-    project,
-    'build-record.json',
-  );
+  return recordedImagesAt(root, `examples/${project}`);
+}
+
+/** The images in the build record of the project at projectRoot (default outputPath). */
+export function recordedImagesAt(
+  root: string,
+  projectRoot: string,
+): RecordedImage[] | undefined {
+  const file = join(root, 'dist', 'docker', projectRoot, 'build-record.json');
   if (!existsSync(file)) return undefined;
   return (JSON.parse(readFileSync(file, 'utf8')) as { images: RecordedImage[] })
     .images;
