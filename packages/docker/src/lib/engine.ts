@@ -13,6 +13,8 @@ export type BuildMode = 'buildx' | 'buildkit' | 'classic';
 export interface Engine {
   /** Absolute path of the docker client used for every call. */
   client: string;
+  /** Where the engine is: DOCKER_HOST, or the default socket. */
+  host: string;
   mode: BuildMode;
   clientVersion: string;
   serverVersion: string;
@@ -106,25 +108,18 @@ export function candidateClients(
 }
 
 const rank: Record<BuildMode, number> = { buildx: 3, buildkit: 2, classic: 1 };
-let resolved: Promise<Engine> | undefined;
 
 /**
- * Picks the client and build mode once per process: buildx when a client has
- * it, else a pre-23 client that drives the engine's BuildKit through
- * DOCKER_BUILDKIT=1, else the classic builder.
+ * Finds the client and build mode: buildx when a client has it, else a
+ * pre-23 client that drives the engine's BuildKit through DOCKER_BUILDKIT=1,
+ * else the classic builder. Callers detect once per task and pass the result
+ * down: nothing here is remembered between calls.
  */
-export function resolveEngine(): Promise<Engine> {
-  resolved ??= detect();
-  return resolved;
-}
-
-/** Only for tests that change PATH or DOCKER_HOST between cases. */
-export function resetEngineCache(): void {
-  resolved = undefined;
-}
-
-async function detect(): Promise<Engine> {
-  const clients = candidateClients();
+export async function detectEngine(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Engine> {
+  const clients = candidateClients(env);
+  const host = env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   if (clients.length === 0) {
     fail(
       "No docker client found on PATH. Install Docker (on Debian: apt-get install docker.io) or set ML_DOCKER_CLIENT to the client's path.",
@@ -158,14 +153,13 @@ async function detect(): Promise<Engine> {
           ? 'buildkit'
           : 'classic';
     if (!best || rank[mode] > rank[best.mode])
-      best = { client, mode, clientVersion, serverVersion };
+      best = { client, host, mode, clientVersion, serverVersion };
     if (mode === 'buildx') break;
   }
   if (!best) {
-    const host = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
     const detail = firstLine(lastError?.stderr || lastError?.spawnError || '');
     fail(
-      `Docker engine not reachable at ${host}${detail ? ` (${detail})` : ''}. Start it (systemctl start docker; in this repository: bash tools/toolchain/engine.sh) or point DOCKER_HOST at a running engine.`,
+      `Docker engine not reachable at ${host}${detail ? ` (${detail})` : ''}. Start it (sudo systemctl start docker, or run dockerd) or point DOCKER_HOST at a running engine.`,
     );
   }
   return best;
@@ -181,12 +175,12 @@ export function describeEngine(engine: Engine): string {
   return `engine ${engine.serverVersion}, client ${engine.client} ${engine.clientVersion}, building with ${how}`;
 }
 
-/** Runs the resolved docker client. */
-export async function docker(
+/** Runs the engine's client. */
+export function docker(
+  engine: Engine,
   args: string[],
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const engine = await resolveEngine();
   return run(engine.client, args, options);
 }
 
@@ -205,9 +199,10 @@ export interface ImageInfo {
 }
 
 export async function inspectImage(
+  engine: Engine,
   ref: string,
 ): Promise<ImageInfo | undefined> {
-  const r = await docker(['image', 'inspect', ref]);
+  const r = await docker(engine, ['image', 'inspect', ref]);
   if (r.exitCode !== 0) return undefined;
   const [raw] = JSON.parse(r.stdout);
   const c = raw.Config ?? {};
@@ -234,5 +229,21 @@ export function firstLine(text: string): string {
       .split('\n')
       .map((l) => l.trim())
       .find(Boolean) ?? ''
+  );
+}
+
+export type RequestedBuildMode = 'auto' | BuildMode;
+
+/** The build mode a build option asks for, on the engine that was found. */
+export function withBuildMode(
+  engine: Engine,
+  requested: RequestedBuildMode,
+): Engine {
+  if (requested === 'auto' || requested === engine.mode) return engine;
+  if (requested === 'classic') return { ...engine, mode: 'classic' };
+  if (requested === 'buildkit' && engine.mode === 'buildx')
+    return { ...engine, mode: 'buildkit' };
+  fail(
+    `engine "${requested}" was requested but this machine only offers ${describeEngine(engine)}. Install buildx or a Docker client that supports BuildKit, or set engine to "auto".`,
   );
 }

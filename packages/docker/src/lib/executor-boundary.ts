@@ -1,15 +1,33 @@
 import { logger } from '@nx/devkit';
 import { UserFacingError } from './errors';
 
+export interface ExecutorHooks {
+  /**
+   * Runs synchronously when nx is interrupted (Ctrl-C, or CI cancelling the
+   * job with SIGTERM) while the executor works; the process then exits.
+   */
+  onInterrupt?: () => void;
+}
+
 /**
  * The one place executors turn a thrown error into a failed task: the user
  * sees one line saying what went wrong and what to do; stack traces only with
- * --verbose, for errors we did not anticipate.
+ * --verbose, for errors we did not anticipate. Signal handlers live here too,
+ * for exactly as long as the executor runs.
  */
 export async function runExecutor(
   name: string,
   body: () => Promise<void>,
+  hooks: ExecutorHooks = {},
 ): Promise<{ success: boolean }> {
+  const onSignal = (signal: NodeJS.Signals) => {
+    hooks.onInterrupt?.();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  if (hooks.onInterrupt) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     await body();
     return { success: true };
@@ -24,5 +42,8 @@ export async function runExecutor(
         logger.error((e as Error)?.stack ?? '');
     }
     return { success: false };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

@@ -33,3 +33,16 @@ export async function gitInfo(
 export function stripCredentials(url: string): string {
   return url.replace(/^(https?:\/\/)[^@/]+@/, '$1');
 }
+
+/** The commit time of HEAD: an image's `created` label, so rebuilding a commit yields the same image. */
+export async function commitTime(
+  workspaceRoot: string,
+): Promise<string | undefined> {
+  const r = await run('git', ['show', '-s', '--format=%cI', 'HEAD'], {
+    cwd: workspaceRoot,
+    timeoutMs: 10_000,
+  });
+  return r.exitCode === 0 && r.stdout.trim()
+    ? new Date(r.stdout.trim()).toISOString()
+    : undefined;
+}

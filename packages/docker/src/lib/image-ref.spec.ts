@@ -7,7 +7,7 @@ import {
   DEFAULT_REPOSITORY,
   imageRef,
   pathInRegistry,
-  repoName,
+  fullName,
   splitRegistry,
 } from './image-ref';
 import { UserFacingError } from './errors';
@@ -100,7 +100,7 @@ describe('image-ref', () => {
     });
   });
 
-  describe('repoName and imageRef', () => {
+  describe('fullName and imageRef', () => {
     it.each([
       [
         { registry: '127.0.0.1:5000', path: 'ml-images/synth-training' },
@@ -115,7 +115,7 @@ describe('image-ref', () => {
       ],
       [{ registry: '', path: 'synth-training' }, 'synth-training'],
     ])('names %j as %s', (repo, name) => {
-      expect(repoName(repo)).toBe(name);
+      expect(fullName(repo)).toBe(name);
       expect(imageRef(repo, 'v1')).toBe(`${name}:v1`);
     });
   });

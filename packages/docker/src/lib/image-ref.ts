@@ -37,18 +37,18 @@ export function assertRegistry(registry: string): void {
   }
 }
 
-export interface ImageRepo {
+export interface ImageName {
   registry: string;
   /** Repository path inside the registry, e.g. `ml-images/synth-training`. */
   path: string;
 }
 
-export function repoName(repo: ImageRepo): string {
+export function fullName(repo: ImageName): string {
   return repo.registry ? `${repo.registry}/${repo.path}` : repo.path;
 }
 
-export function imageRef(repo: ImageRepo, tag: string): string {
-  return `${repoName(repo)}:${tag}`;
+export function imageRef(repo: ImageName, tag: string): string {
+  return `${fullName(repo)}:${tag}`;
 }
 
 /** Splits `host[:port][/path...]` into the HTTP host and the path prefix inside it. */

@@ -2,17 +2,17 @@
  * Which images a project has (one per `docker/<image>/Dockerfile`) and what
  * they are called. Shared by every executor so build, test and push agree.
  */
-import { ExecutorContext, readTargetOptions } from '@nx/devkit';
+import { ExecutorContext } from '@nx/devkit';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from './errors';
-import { defaultRecordPath } from './build-record';
+import { DOCKER_DIR, dockerfileOf, PLUGIN_NAME } from './names';
 import {
   assertRegistry,
   assertRepositoryPath,
   DEFAULT_REGISTRY,
   DEFAULT_REPOSITORY,
-  ImageRepo,
+  ImageName,
 } from './image-ref';
 
 export interface NamingOptions {
@@ -26,7 +26,7 @@ export interface NamingOptions {
 export interface ProjectImage {
   image: string;
   dockerfile: string;
-  repo: ImageRepo;
+  repo: ImageName;
 }
 
 export interface ProjectInfo {
@@ -46,12 +46,14 @@ export function projectInfo(context: ExecutorContext): ProjectInfo {
   return { name, root: config.root, absRoot: join(context.root, config.root) };
 }
 
+/** The image keys of a project: every docker/<image>/Dockerfile under its root. */
 export function listDockerfiles(absProjectRoot: string): string[] {
-  const dir = join(absProjectRoot, 'docker');
+  const dir = join(absProjectRoot, DOCKER_DIR);
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
     .filter(
-      (d) => d.isDirectory() && existsSync(join(dir, d.name, 'Dockerfile')),
+      (d) =>
+        d.isDirectory() && existsSync(join(absProjectRoot, dockerfileOf(d.name))),
     )
     .map((d) => d.name)
     .sort(byConventionalOrder);
@@ -82,14 +84,14 @@ export function resolveImages(
   const wanted = options.images?.length ? options.images : available;
   if (wanted.length === 0) {
     fail(
-      `Project ${project.name} has no docker/<image>/Dockerfile. Generate them: nx g @ml/docker:images --project=${project.name}`,
+      `Project ${project.name} has no docker/<image>/Dockerfile. Generate them: nx g ${PLUGIN_NAME}:images --project=${project.name}`,
     );
   }
   return wanted.map((image) => {
-    const dockerfile = join(project.absRoot, 'docker', image, 'Dockerfile');
+    const dockerfile = join(project.absRoot, dockerfileOf(image));
     if (!existsSync(dockerfile)) {
       fail(
-        `No Dockerfile for image "${image}" at ${join(project.root, 'docker', image, 'Dockerfile')}. Generate it (nx g @ml/docker:images --project=${project.name}) or remove "${image}" from the images option.`,
+        `No Dockerfile for image "${image}" at ${join(project.root, dockerfileOf(image))}. Generate it (nx g ${PLUGIN_NAME}:images --project=${project.name}) or remove "${image}" from the images option.`,
       );
     }
     return {
@@ -105,35 +107,13 @@ export function imageRepository(
   project: string,
   image: string,
   options: NamingOptions,
-): ImageRepo {
+): ImageName {
   const repository = options.repository ?? DEFAULT_REPOSITORY;
   const name =
     options.imageNames?.[image] ?? `${project}-${image}`.toLowerCase();
   const path = repository ? `${repository}/${name}` : name;
   assertRepositoryPath(path, `image "${image}" of ${project}`);
   return { registry: resolveRegistry(options), path };
-}
-
-/** Where the build target of this project writes its record. */
-export function recordPathFor(
-  context: ExecutorContext,
-  project: ProjectInfo,
-  buildTarget: string,
-): string {
-  let outputPath: string | undefined;
-  try {
-    outputPath = (
-      readTargetOptions(
-        { project: project.name, target: buildTarget },
-        context,
-      ) as NamingOptions
-    ).outputPath;
-  } catch {
-    // no such target: the default location applies
-  }
-  return outputPath
-    ? join(context.root, outputPath, 'build-record.json')
-    : defaultRecordPath(context.root, project.root);
 }
 
 export function taskHash(context: ExecutorContext): string | undefined {

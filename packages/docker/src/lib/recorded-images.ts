@@ -1,7 +1,7 @@
 import { ExecutorContext } from '@nx/devkit';
-import { ImageRecord, readBuildRecord } from './build-record';
+import { ImageRecord, readBuildRecord, recordPathOfTarget } from './build-record';
 import { fail } from './errors';
-import { ProjectInfo, recordPathFor } from './project-images';
+import { ProjectInfo } from './project-images';
 
 /** The images of the build record that a test or push run is about. */
 export function recordedImages(
@@ -10,8 +10,8 @@ export function recordedImages(
   buildTarget: string,
   only?: string[],
 ): { recordPath: string; images: ImageRecord[] } {
-  const recordPath = recordPathFor(context, project, buildTarget);
-  const record = readBuildRecord(recordPath, project.name);
+  const recordPath = recordPathOfTarget(context, project, buildTarget);
+  const record = readBuildRecord(recordPath, project.name, buildTarget);
   if (!record) {
     fail(
       `No build record at ${recordPath}. Build the images first: nx run ${project.name}:${buildTarget}`,

@@ -6,53 +6,54 @@
  */
 import type { ProjectConfiguration } from '@nx/devkit';
 import { join } from 'node:path';
-import { pathInRegistry, repoName } from './image-ref';
+import { fullName, pathInRegistry } from './image-ref';
+import { DEFAULT_TARGET_NAMES, EXECUTORS } from './names';
 import {
   imageRepository,
   listDockerfiles,
   NamingOptions,
 } from './project-images';
 
-export const BUILD_EXECUTOR = '@ml/docker:build';
 
 export interface WorkspaceImage {
   project: string;
   image: string;
-  /** Full repository name, `<registry>/<path>`. */
-  repository: string;
+  /** Full image name, `<registry>/<path>`. */
+  name: string;
   buildTarget: string;
 }
 
 /** The project's target that runs our build executor (inferred or explicit). */
 export function buildTargetOf(
   config: ProjectConfiguration,
-  preferred = 'docker-build',
+  preferred = DEFAULT_TARGET_NAMES.build,
 ): string | undefined {
   const targets = config.targets ?? {};
-  if (targets[preferred]?.executor === BUILD_EXECUTOR) return preferred;
+  if (targets[preferred]?.executor === EXECUTORS.build) return preferred;
   return Object.keys(targets).find(
     (t) =>
-      targets[t].executor === BUILD_EXECUTOR && !targets[t].options?.images,
+      targets[t].executor === EXECUTORS.build && !targets[t].options?.images,
   );
 }
 
 export function workspaceImageIndex(
   projects: Record<string, ProjectConfiguration>,
   workspaceRoot: string,
+  preferredBuildTarget = DEFAULT_TARGET_NAMES.build,
 ): Map<string, WorkspaceImage> {
   const index = new Map<string, WorkspaceImage>();
   for (const [project, config] of Object.entries(projects)) {
-    const buildTarget = buildTargetOf(config);
+    const buildTarget = buildTargetOf(config, preferredBuildTarget);
     if (!buildTarget) continue;
     const options = (config.targets?.[buildTarget]?.options ??
       {}) as NamingOptions;
     for (const image of listDockerfiles(join(workspaceRoot, config.root))) {
       try {
         const repo = imageRepository(project, image, options);
-        index.set(pathInRegistry(repoName(repo), repo.registry), {
+        index.set(pathInRegistry(fullName(repo), repo.registry), {
           project,
           image,
-          repository: repoName(repo),
+          name: fullName(repo),
           buildTarget,
         });
       } catch {

@@ -20,18 +20,21 @@ import {
   TargetConfiguration,
 } from '@nx/devkit';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { dockerContextInputs } from '../lib/docker-context';
 import { imageUses, repositoryPathOf } from '../lib/dockerfile';
-import { BUILD_EXECUTOR, workspaceImageIndex } from '../lib/workspace-images';
+import {
+  defaultOutputPath,
+  DOCKERFILE_GLOB,
+  dockerfileOwner,
+  EXECUTORS,
+  MlDockerPluginOptions,
+  targetNames,
+} from '../lib/names';
+import { workspaceImageIndex } from '../lib/workspace-images';
 
-export interface MlDockerPluginOptions {
-  buildTargetName?: string;
-  testTargetName?: string;
-  pushTargetName?: string;
-}
-
-export const DOCKERFILE_GLOB = '**/docker/*/Dockerfile';
+export type { MlDockerPluginOptions } from '../lib/names';
+export { DOCKERFILE_GLOB } from '../lib/names';
 
 export const createNodes: CreateNodes<MlDockerPluginOptions> = [
   DOCKERFILE_GLOB,
@@ -39,7 +42,7 @@ export const createNodes: CreateNodes<MlDockerPluginOptions> = [
     // One Dockerfile per project is enough: the targets cover all its images.
     createNodesFromFiles(
       (file, opts, ctx) => {
-        const root = dirname(dirname(dirname(file)));
+        const root = dockerfileOwner(file)!.projectRoot;
         const owned = ['project.json', 'package.json'].some((f) =>
           existsSync(join(ctx.workspaceRoot, root, f)),
         );
@@ -50,7 +53,7 @@ export const createNodes: CreateNodes<MlDockerPluginOptions> = [
               namedInputs: {
                 dockerContext: dockerContextInputs(ctx.workspaceRoot, root),
               },
-              targets: inferredTargets(opts),
+              targets: inferredTargets(root, opts),
             },
           },
         };
@@ -64,21 +67,21 @@ export const createNodes: CreateNodes<MlDockerPluginOptions> = [
 function firstPerProject(files: readonly string[]): string[] {
   const byRoot = new Map<string, string>();
   for (const file of files) {
-    const root = dirname(dirname(dirname(file)));
-    if (!byRoot.has(root)) byRoot.set(root, file);
+    const owner = dockerfileOwner(file);
+    if (owner && !byRoot.has(owner.projectRoot))
+      byRoot.set(owner.projectRoot, file);
   }
   return [...byRoot.values()];
 }
 
 export function inferredTargets(
+  projectRoot: string,
   options: MlDockerPluginOptions = {},
 ): Record<string, TargetConfiguration> {
-  const build = options.buildTargetName ?? 'docker-build';
-  const test = options.testTargetName ?? 'docker-test';
-  const push = options.pushTargetName ?? 'docker-push';
+  const { build, test, push } = targetNames(options);
   return {
     [build]: {
-      executor: BUILD_EXECUTOR,
+      executor: EXECUTORS.build,
       cache: true,
       dependsOn: [`^${build}`],
       inputs: [
@@ -87,7 +90,9 @@ export function inferredTargets(
         { env: 'ML_DOCKER_BASE_IMAGE' },
         { env: 'ML_DOCKER_REGISTRY' },
       ],
-      outputs: ['{workspaceRoot}/dist/docker/{projectRoot}'],
+      // One source for the record's folder: the option, which outputs reads.
+      options: { outputPath: defaultOutputPath(projectRoot) },
+      outputs: ['{workspaceRoot}/{options.outputPath}'],
       metadata: {
         technologies: ['docker'],
         description:
@@ -95,7 +100,7 @@ export function inferredTargets(
       },
     },
     [test]: {
-      executor: '@ml/docker:test',
+      executor: EXECUTORS.test,
       dependsOn: [build],
       options: { buildTarget: build },
       metadata: {
@@ -105,7 +110,7 @@ export function inferredTargets(
       },
     },
     [push]: {
-      executor: '@ml/docker:push',
+      executor: EXECUTORS.push,
       dependsOn: [test],
       options: { buildTarget: build },
       metadata: {
@@ -118,10 +123,14 @@ export function inferredTargets(
 }
 
 export const createDependencies: CreateDependencies<MlDockerPluginOptions> = (
-  _options,
+  options,
   context,
 ) => {
-  const index = workspaceImageIndex(context.projects, context.workspaceRoot);
+  const index = workspaceImageIndex(
+    context.projects,
+    context.workspaceRoot,
+    targetNames(options ?? {}).build,
+  );
   if (index.size === 0) return [];
   const deps: RawProjectGraphDependency[] = [];
   const seen = new Set<string>();
@@ -129,7 +138,7 @@ export const createDependencies: CreateDependencies<MlDockerPluginOptions> = (
     context.filesToProcess.projectFileMap,
   )) {
     for (const { file } of files) {
-      if (!/(^|\/)docker\/[^/]+\/Dockerfile$/.test(file)) continue;
+      if (!dockerfileOwner(file)) continue;
       let text: string;
       try {
         text = readFileSync(join(context.workspaceRoot, file), 'utf8');

@@ -8,7 +8,7 @@ import {
 } from '@nx/devkit';
 import { join } from 'node:path';
 import { fail } from '../../lib/errors';
-import { BUILD_EXECUTOR } from '../../lib/workspace-images';
+import { configuredTargetNames, EXECUTORS } from '../../lib/names';
 import { CiGeneratorSchema } from './schema';
 
 export interface NormalizedCiSchema extends Required<CiGeneratorSchema> {
@@ -61,18 +61,22 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
     fail(
       `${file} exists already. Choose another --workflowName or remove the file.`,
     );
-  generateFiles(tree, join(__dirname, 'files'), '.', { ...o, tmpl: '' });
+  const nxJson = readNxJson(tree) ?? {};
+  generateFiles(tree, join(__dirname, 'files'), '.', {
+    ...o,
+    targets: configuredTargetNames(nxJson),
+    tmpl: '',
+  });
   // The images go where the workflow pushes them: the repository is a build
   // option, set for every target of the build executor.
-  const nxJson = readNxJson(tree) ?? {};
   const targetDefaults = (nxJson.targetDefaults ??= {});
-  const current = targetDefaults[BUILD_EXECUTOR] ?? {};
+  const current = targetDefaults[EXECUTORS.build] ?? {};
   if (Array.isArray(current)) {
     logger.warn(
-      `nx.json has filtered targetDefaults for ${BUILD_EXECUTOR}: set options.repository to "${o.repository}" there yourself.`,
+      `nx.json has filtered targetDefaults for ${EXECUTORS.build}: set options.repository to "${o.repository}" there yourself.`,
     );
   } else {
-    targetDefaults[BUILD_EXECUTOR] = {
+    targetDefaults[EXECUTORS.build] = {
       ...current,
       options: { ...current.options, repository: o.repository },
     };

@@ -12,9 +12,9 @@ import {
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../../lib/errors';
-import { DEFAULT_REGISTRY, repoName } from '../../lib/image-ref';
+import { DEFAULT_REGISTRY, fullName } from '../../lib/image-ref';
 import { imageRepository, NamingOptions } from '../../lib/project-images';
-import { BUILD_EXECUTOR } from '../../lib/workspace-images';
+import { EXECUTORS, PLUGIN_NAME } from '../../lib/names';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 import { markGenerated, wasEditedByHand } from './generated-marker';
 
@@ -43,7 +43,6 @@ export interface NormalizedImagesSchema {
   }>;
 }
 
-const PLUGIN = '@ml/docker';
 const DEFAULT_HEALTH_PATH = '/health';
 const PIPELINE_FILES = [
   'params.yaml',
@@ -167,7 +166,7 @@ export function normalizeOptions(
     const targetDefaults = readNxJson(tree)?.targetDefaults ?? {};
     const fromDefaults = [
       targetDefaults['docker-build'],
-      targetDefaults[BUILD_EXECUTOR],
+      targetDefaults[EXECUTORS.build],
     ].map((d) => (d && !Array.isArray(d) ? d.options : {}));
     const libOptions = {
       ...fromDefaults[0],
@@ -182,7 +181,7 @@ export function normalizeOptions(
       project: lib,
       stage,
       arg: `${stage.toUpperCase().replace(/-/g, '_')}_IMAGE`,
-      ref: `${repoName(repo)}:latest`,
+      ref: `${fullName(repo)}:latest`,
     };
   });
 
@@ -304,10 +303,10 @@ export function registerPlugin(tree: Tree): void {
   const nxJson = readNxJson(tree) ?? {};
   const plugins = nxJson.plugins ?? [];
   const registered = plugins.some(
-    (p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN,
+    (p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME,
   );
   if (registered) return;
-  nxJson.plugins = [...plugins, PLUGIN];
+  nxJson.plugins = [...plugins, PLUGIN_NAME];
   updateNxJson(tree, nxJson);
 }
 

@@ -1,6 +1,6 @@
-import { backoffMs, classifyPushFailure, PushFailure } from './push.impl';
+import { backoffMs, classifyPushFailure, PushFailure } from './push-service';
 
-jest.mock('../../lib/process');
+jest.mock('./process');
 
 describe('push executor', () => {
   describe('classifyPushFailure', () => {

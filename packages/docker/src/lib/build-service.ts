@@ -1,0 +1,233 @@
+/**
+ * The build service: runs a build plan on the engine, one Dockerfile at a
+ * time, and writes the build record. The build executor calls it; so do the
+ * test and push executors when a record names an image that neither the
+ * engine nor the registry has (a cache hit on a machine that never built it).
+ */
+import { ExecutorContext, logger, readTargetOptions } from '@nx/devkit';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { BuildExecutorSchema } from '../executors/build/schema';
+import {
+  BuildRecord,
+  ImageRecord,
+  readBuildRecord,
+  writeJsonAtomic,
+} from './build-record';
+import { explainBuildFailure } from './build-output';
+import {
+  buildArgsFor,
+  NormalizedBuildOptions,
+  normalizeOptions,
+  ociLabels,
+  RecordedRebuild,
+  tagsFor,
+} from './build-plan';
+import { dependencyImageArgs } from './dependency-images';
+import {
+  buildCommand,
+  describeEngine,
+  Engine,
+  inspectImage,
+  needsBuildKit,
+  withBuildMode,
+} from './engine';
+import { fail } from './errors';
+import { gitInfo } from './git';
+import { Rebuild } from './image-availability';
+import { fullName, imageRef } from './image-ref';
+import {
+  ProjectImage,
+  ProjectInfo,
+  projectInfo,
+  resolveImages,
+} from './project-images';
+import { run } from './process';
+
+export interface BuildRequest {
+  options: BuildExecutorSchema;
+  context: ExecutorContext;
+  /** The engine as detected; the build option `engine` may ask for another mode of it. */
+  engine: Engine;
+  /** The name of the target that builds (for messages and dependency records). */
+  buildTarget: string;
+  /** Set when rebuilding images a record already names. */
+  rebuild?: RecordedRebuild;
+}
+
+export async function buildImages(req: BuildRequest): Promise<BuildRecord> {
+  const { context } = req;
+  const project = projectInfo(context);
+  const opts = normalizeOptions(req.options, context, req.rebuild);
+  const images = resolveImages(project, opts);
+  const engine = withBuildMode(req.engine, opts.engine);
+  logger.info(`@ml/docker: ${describeEngine(engine)}`);
+  const git = await gitInfo(context.root, project.root);
+  if (opts.gitShaTag && git.dirty) {
+    logger.info(
+      `@ml/docker: ${project.root} has uncommitted changes: not tagging the git SHA ${git.shortSha}`,
+    );
+  }
+  if (!opts.contentTag) {
+    logger.info(
+      '@ml/docker: no Nx task hash (not run by nx): building without a content tag',
+    );
+  }
+  const tags = req.rebuild?.tags ?? tagsFor(opts, git);
+  const labels = {
+    ...(await ociLabels(git, context.root)),
+    ...(opts.labels ?? {}),
+  };
+
+  const records: ImageRecord[] = [];
+  for (const image of images) {
+    const text = readFileSync(image.dockerfile, 'utf8');
+    const dependencyArgs = await dependencyImageArgs(
+      text,
+      context,
+      project.name,
+      engine,
+      req.buildTarget,
+    );
+    records.push(
+      await buildOne(image, text, {
+        opts,
+        engine,
+        project,
+        tags,
+        labels,
+        buildArgs: buildArgsFor(text, opts, dependencyArgs),
+      }),
+    );
+  }
+  // A rebuild replaces its image in the existing record and keeps the others.
+  const kept = req.rebuild
+    ? (
+        readBuildRecord(opts.recordPath, project.name, req.buildTarget)
+          ?.images ?? []
+      ).filter((i) => !records.some((r) => r.image === i.image))
+    : [];
+  const record: BuildRecord = {
+    version: 2,
+    project: project.name,
+    images: [...kept, ...records],
+  };
+  writeJsonAtomic(opts.recordPath, record);
+  logger.info(
+    `@ml/docker: build record ${relative(context.root, opts.recordPath)}`,
+  );
+  return record;
+}
+
+async function buildOne(
+  image: ProjectImage,
+  text: string,
+  ctx: {
+    opts: NormalizedBuildOptions;
+    engine: Engine;
+    project: ProjectInfo;
+    tags: string[];
+    labels: Record<string, string>;
+    buildArgs: Record<string, string>;
+  },
+): Promise<ImageRecord> {
+  const { opts, engine, project, buildArgs } = ctx;
+  const feature = needsBuildKit(text);
+  if (feature && engine.mode === 'classic') {
+    const remedy =
+      opts.engine === 'classic'
+        ? 'the engine option asks for the classic builder. Set engine to "auto"'
+        : 'this machine has only the classic builder. Install docker buildx (or use a Docker client older than 23 with DOCKER_BUILDKIT=1)';
+    fail(
+      `${relative(project.absRoot, image.dockerfile)} uses ${feature}, which needs BuildKit, and ${remedy}, or remove ${feature}.`,
+    );
+  }
+  // Layer cache across machines: the pushed image carries its cache metadata
+  // (inline cache), and the next build on a fresh engine reads it back from
+  // the registry. The classic builder can use neither.
+  const cacheFrom = [...(opts.cacheFrom ?? [])];
+  if (opts.registryCache && engine.mode !== 'classic') {
+    buildArgs.BUILDKIT_INLINE_CACHE ??= '1';
+    if (ctx.tags.includes('latest'))
+      cacheFrom.push(imageRef(image.repo, 'latest'));
+  }
+
+  const refs = ctx.tags.map((t) => imageRef(image.repo, t));
+  const scratch = mkdtempSync(join(tmpdir(), 'ml-docker-build-'));
+  try {
+    const iidFile = join(scratch, 'iid');
+    const cmd = buildCommand(engine, {
+      context: project.absRoot,
+      dockerfile: image.dockerfile,
+      tags: refs,
+      buildArgs,
+      labels: ctx.labels,
+      target: opts.target,
+      platform: opts.platform,
+      pull: opts.pull,
+      noCache: opts.noCache,
+      cacheFrom,
+      iidFile,
+    });
+    logger.info(`@ml/docker: building ${image.image} → ${refs.join(', ')}`);
+    const started = Date.now();
+    const result = await run(cmd.file, cmd.args, {
+      env: cmd.env,
+      stream: true,
+      cwd: project.absRoot,
+    });
+    const durationMs = Date.now() - started;
+    if (result.exitCode !== 0) {
+      fail(
+        `Build of ${project.name}/${image.image} failed at ${explainBuildFailure(result.all || result.spawnError || '')}. Fix the Dockerfile or its inputs and rerun.`,
+      );
+    }
+    const imageId = readFileSync(iidFile, 'utf8').trim();
+    const info = await inspectImage(engine, imageId);
+    logger.info(
+      `@ml/docker: built ${image.image} ${imageId.slice(0, 19)} (${((info?.size ?? 0) / 1e6).toFixed(1)} MB) in ${(durationMs / 1000).toFixed(1)} s`,
+    );
+    return {
+      image: image.image,
+      dockerfile: relative(project.absRoot, image.dockerfile),
+      name: fullName(image.repo),
+      registry: image.repo.registry,
+      tags: ctx.tags,
+      contentTag: opts.contentTag,
+      imageId,
+      sizeBytes: info?.size ?? 0,
+      durationMs,
+      builtWith: engine.mode,
+      createdAt: new Date().toISOString(),
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * How test and push rebuild a recorded image that neither this engine nor
+ * the registry has: with the build target's own options, the record's
+ * content tag and tags, merged into that record.
+ */
+export function rebuildWith(
+  context: ExecutorContext,
+  buildTarget: string,
+  engine: Engine,
+): Rebuild {
+  return async (image) => {
+    const options = readTargetOptions(
+      { project: context.projectName!, target: buildTarget },
+      context,
+    ) as BuildExecutorSchema;
+    const record = await buildImages({
+      options: { ...options, images: [image.image] },
+      context,
+      engine,
+      buildTarget,
+      rebuild: { contentTag: image.contentTag, tags: image.tags },
+    });
+    return record.images.find((i) => i.image === image.image)!;
+  };
+}

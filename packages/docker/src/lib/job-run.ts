@@ -1,0 +1,93 @@
+/**
+ * A training image's run under docker-test or docker-train: the container
+ * must exit 0 within the timeout and leave its artifacts in the folders
+ * mounted for them; they are copied out when asked.
+ */
+import { logger } from '@nx/devkit';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
+import { ImageRecord } from './build-record';
+import { containerName, ContainerSession } from './container-session';
+import { docker, ImageInfo } from './engine';
+import { fail } from './errors';
+import { ProjectInfo } from './project-images';
+import { jobRunArgs } from './run-args';
+import { NormalizedTestOptions } from './test-options';
+import { withLogs } from './service-check';
+
+export async function runJob(
+  session: ContainerSession,
+  project: ProjectInfo,
+  image: ImageRecord,
+  info: ImageInfo,
+  opts: NormalizedTestOptions,
+  workspaceRoot: string,
+): Promise<void> {
+  const j = opts.job;
+  const name = containerName(project.name, image.image);
+  const scratch = mkdtempSync(join(tmpdir(), 'ml-docker-job-'));
+  // The container runs as a non-root UID: the mounted folders must be writable by it.
+  chmodSync(scratch, 0o755);
+  const mounts: Array<[string, string]> = [];
+  for (const dir of new Set(j.artifacts.map((a) => a.split('/')[0]))) {
+    const host = join(scratch, dir);
+    mkdirSync(host);
+    chmodSync(host, 0o777);
+    mounts.push([host, posix.join(info.workingDir, dir)]);
+  }
+  session.track(name);
+  try {
+    logger.info(
+      `@ml/docker: running ${image.image} as ${name} (timeout ${j.timeout} s)`,
+    );
+    const started = Date.now();
+    const r = await docker(
+      session.engine,
+      jobRunArgs(name, image.imageId, mounts, j.env, j.command),
+      { stream: true, timeoutMs: j.timeout * 1000 },
+    );
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    if (r.timedOut)
+      throw await withLogs(
+        session,
+        name,
+        `${image.image} did not finish within ${j.timeout} s. Raise job.timeout or make the run smaller.`,
+      );
+    if (r.exitCode !== 0)
+      throw await withLogs(
+        session,
+        name,
+        `${image.image} exited with code ${r.exitCode} after ${seconds} s.`,
+      );
+    const missing = j.artifacts.filter((a) => !existsSync(join(scratch, a)));
+    if (missing.length) {
+      fail(
+        `${image.image} exited 0 but did not write ${missing.join(', ')} (looked under ${info.workingDir}). Check where the pipeline writes its outputs, or the job.artifacts option.`,
+      );
+    }
+    if (j.artifactsOutputPath) {
+      const dest = join(workspaceRoot, j.artifactsOutputPath);
+      for (const a of j.artifacts) {
+        mkdirSync(dirname(join(dest, a)), { recursive: true });
+        cpSync(join(scratch, a), join(dest, a), { recursive: true });
+      }
+      logger.info(
+        `@ml/docker: copied ${j.artifacts.join(', ')} to ${j.artifactsOutputPath}`,
+      );
+    }
+    logger.info(
+      `@ml/docker: ${image.image} passed: exit 0 in ${seconds} s, wrote ${j.artifacts.join(', ')}`,
+    );
+  } finally {
+    await session.remove(name);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

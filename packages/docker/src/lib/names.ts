@@ -1,0 +1,115 @@
+/**
+ * Every name the plugin agrees on with itself and with Nx: its package and
+ * executor ids, the target names (which users can rename through the plugin
+ * options in nx.json), which project owns a `docker/<image>/Dockerfile`, and
+ * where records are written. Nothing else spells these out.
+ */
+import type { NxJsonConfiguration } from '@nx/devkit';
+import { posix } from 'node:path';
+
+export const PLUGIN_NAME = '@ml/docker';
+
+export const EXECUTORS = {
+  build: `${PLUGIN_NAME}:build`,
+  test: `${PLUGIN_NAME}:test`,
+  push: `${PLUGIN_NAME}:push`,
+} as const;
+
+export interface MlDockerPluginOptions {
+  buildTargetName?: string;
+  testTargetName?: string;
+  pushTargetName?: string;
+  trainTargetName?: string;
+}
+
+export interface TargetNames {
+  build: string;
+  test: string;
+  push: string;
+  /** Runs the training image and keeps what it writes, before the inference image is built. */
+  train: string;
+}
+
+export const DEFAULT_TARGET_NAMES: TargetNames = {
+  build: 'docker-build',
+  test: 'docker-test',
+  push: 'docker-push',
+  train: 'docker-train',
+};
+
+export function targetNames(options: MlDockerPluginOptions = {}): TargetNames {
+  return {
+    build: options.buildTargetName ?? DEFAULT_TARGET_NAMES.build,
+    test: options.testTargetName ?? DEFAULT_TARGET_NAMES.test,
+    push: options.pushTargetName ?? DEFAULT_TARGET_NAMES.push,
+    train: options.trainTargetName ?? DEFAULT_TARGET_NAMES.train,
+  };
+}
+
+/** The plugin's entry in nx.json, if it is registered. */
+export function pluginEntry(
+  nxJson: NxJsonConfiguration | null | undefined,
+): { index: number; options: MlDockerPluginOptions } | undefined {
+  const plugins = nxJson?.plugins ?? [];
+  const index = plugins.findIndex(
+    (p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME,
+  );
+  if (index < 0) return undefined;
+  const entry = plugins[index];
+  return {
+    index,
+    options:
+      typeof entry === 'string'
+        ? {}
+        : ((entry.options ?? {}) as MlDockerPluginOptions),
+  };
+}
+
+/** Target names as the workspace configured them (defaults when the plugin is not registered yet). */
+export function configuredTargetNames(
+  nxJson: NxJsonConfiguration | null | undefined,
+): TargetNames {
+  return targetNames(pluginEntry(nxJson)?.options);
+}
+
+/** Every image's Dockerfile, as a createNodes glob. */
+export const DOCKERFILE_GLOB = '**/docker/*/Dockerfile';
+
+const DOCKERFILE_PATH = /^(?:(.*)\/)?docker\/([^/]+)\/Dockerfile$/;
+
+/**
+ * The owner rule: `<projectRoot>/docker/<image>/Dockerfile` belongs to the
+ * project at `<projectRoot>`, and `<image>` is the image's key.
+ */
+export function dockerfileOwner(
+  file: string,
+): { projectRoot: string; image: string } | undefined {
+  const m = DOCKERFILE_PATH.exec(file.replace(/\\/g, '/'));
+  return m ? { projectRoot: m[1] ?? '.', image: m[2] } : undefined;
+}
+
+/** The Dockerfile of one image, relative to the project root (posix). */
+export function dockerfileOf(image: string): string {
+  return posix.join('docker', image, 'Dockerfile');
+}
+
+/** The folder every project's images live under. */
+export const DOCKER_DIR = 'docker';
+
+/** Where docker-build writes its record unless the outputPath option says otherwise. */
+export function defaultOutputPath(projectRoot: string): string {
+  return posix.join('dist', 'docker', projectRoot === '.' ? '' : projectRoot);
+}
+
+export const BUILD_RECORD_FILE = 'build-record.json';
+export const PUSH_RECORD_FILE = 'push-record.json';
+
+/** Label on every container the plugin starts, so a leak is easy to find: docker ps -a --filter label=ml-docker.owner */
+export const OWNER_LABEL = 'ml-docker.owner';
+
+/**
+ * Label a training image carries naming the folders its run writes (e.g.
+ * "models/ metrics/"): docker-train mounts and collects them, and the
+ * inference image that COPYs one of them is built after training.
+ */
+export const OUTPUTS_LABEL = 'ml-docker.outputs';

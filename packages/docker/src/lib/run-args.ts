@@ -1,0 +1,61 @@
+/** The exact `docker run` / `docker exec` lines docker-test uses: pure, unit-tested. */
+import { ownerLabelArgs } from './container-session';
+
+function envArgs(env: Record<string, string>): string[] {
+  return Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+}
+
+export function serviceRunArgs(
+  name: string,
+  imageId: string,
+  port: number,
+  env: Record<string, string>,
+): string[] {
+  return [
+    'run',
+    '--detach',
+    '--name',
+    name,
+    ...ownerLabelArgs('test'),
+    '--publish',
+    `127.0.0.1::${port}`,
+    ...envArgs(env),
+    imageId,
+  ];
+}
+
+export function jobRunArgs(
+  name: string,
+  imageId: string,
+  mounts: Array<[string, string]>,
+  env: Record<string, string>,
+  command?: string[],
+): string[] {
+  return [
+    'run',
+    '--name',
+    name,
+    ...ownerLabelArgs('test'),
+    ...mounts.flatMap(([host, ctr]) => ['--volume', `${host}:${ctr}`]),
+    ...envArgs(env),
+    imageId,
+    ...(command ?? []),
+  ];
+}
+
+/** `docker exec` arguments that run an image's HEALTHCHECK test as Docker would. */
+export function healthcheckExecArgs(
+  name: string,
+  test: string[],
+): string[] | undefined {
+  const [kind, ...rest] = test;
+  if (kind === 'CMD') return ['exec', name, ...rest];
+  if (kind === 'CMD-SHELL')
+    return ['exec', name, '/bin/sh', '-c', rest.join(' ')];
+  return undefined;
+}
+
+export function isRootUser(user: string): boolean {
+  const u = user.split(':')[0].trim();
+  return u === '' || u === '0' || u === 'root';
+}

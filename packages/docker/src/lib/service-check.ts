@@ -1,0 +1,152 @@
+/**
+ * An inference image under docker-test: started with its port published on
+ * 127.0.0.1, it must become healthy, then ready, its own HEALTHCHECK must
+ * pass, and it must answer the requests it is asked.
+ */
+import { logger } from '@nx/devkit';
+import { ImageRecord } from './build-record';
+import { containerName, ContainerSession } from './container-session';
+import { docker, firstLine, ImageInfo } from './engine';
+import { fail, UserFacingError } from './errors';
+import { waitForHealthy } from './health-waiter';
+import { ProjectInfo } from './project-images';
+import { healthcheckExecArgs, serviceRunArgs } from './run-args';
+import { smokeRequest } from './smoke-request';
+import { NormalizedTestOptions } from './test-options';
+
+/** Prints the container's last log lines and returns the error to throw. */
+export async function withLogs(
+  session: ContainerSession,
+  name: string,
+  what: string,
+): Promise<UserFacingError> {
+  const logs = await session.lastLogLines(name);
+  if (logs) logger.info(`--- last log lines of ${name} ---\n${logs}\n---`);
+  return new UserFacingError(what);
+}
+
+export async function checkService(
+  session: ContainerSession,
+  project: ProjectInfo,
+  image: ImageRecord,
+  info: ImageInfo,
+  opts: NormalizedTestOptions,
+): Promise<void> {
+  const s = opts.service;
+  const port = s.port ?? (parseInt(info.exposedPorts[0] ?? '8000', 10) || 8000);
+  const name = containerName(project.name, image.image);
+  session.track(name);
+  try {
+    const started = await docker(
+      session.engine,
+      serviceRunArgs(name, image.imageId, port, s.env),
+      { timeoutMs: 60_000 },
+    );
+    if (started.exitCode !== 0) {
+      fail(
+        `Could not start ${image.image}: ${firstLine(started.stderr)}. Check the image and the engine.`,
+      );
+    }
+    const hostPort = await session.publishedPort(name, port);
+    if (!hostPort) {
+      const st = await session.state(name);
+      const why =
+        st && !st.running
+          ? `the container exited with code ${st.exitCode}`
+          : `port ${port} was never published`;
+      throw await withLogs(
+        session,
+        name,
+        `${image.image} did not become healthy: ${why}.`,
+      );
+    }
+    const base = `http://127.0.0.1:${hostPort}`;
+    const url = `${base}${s.healthPath}`;
+    const watchContainer = async () => {
+      const st = await session.state(name);
+      if (!st) return 'the container disappeared';
+      if (!st.running)
+        return `the container exited with code ${st.exitCode}${st.oomKilled ? ' (out of memory)' : ''}`;
+      if (st.health === 'unhealthy')
+        return 'Docker marked the container unhealthy';
+      return undefined;
+    };
+    logger.info(
+      `@ml/docker: ${image.image} started as ${name}; polling ${url}`,
+    );
+    const outcome = await waitForHealthy({
+      url,
+      timeoutMs: s.timeout * 1000,
+      intervalMs: s.pollInterval,
+      watch: watchContainer,
+    });
+    if (!outcome.ok)
+      throw await withLogs(
+        session,
+        name,
+        `${image.image} did not become healthy: ${outcome.reason}.`,
+      );
+    logger.info(
+      `@ml/docker: ${image.image} answered ${s.healthPath} with ${outcome.status} after ${outcome.elapsedMs} ms (${outcome.attempts} polls)`,
+    );
+    let readyMs = outcome.elapsedMs;
+    if (s.readyPath) {
+      // Liveness is not readiness: an ML server answers /health while its model still loads.
+      const ready = await waitForHealthy({
+        url: `${base}${s.readyPath}`,
+        timeoutMs: Math.max(1000, s.timeout * 1000 - outcome.elapsedMs),
+        intervalMs: s.pollInterval,
+        watch: watchContainer,
+      });
+      if (!ready.ok)
+        throw await withLogs(
+          session,
+          name,
+          `${image.image} is alive but did not become ready: ${ready.reason}.`,
+        );
+      readyMs += ready.elapsedMs;
+      logger.info(
+        `@ml/docker: ${image.image} ready (${s.readyPath} ${ready.status}) after ${readyMs} ms`,
+      );
+    }
+
+    if (s.checkHealthcheck) {
+      const args = info.healthcheck
+        ? healthcheckExecArgs(name, info.healthcheck.test)
+        : undefined;
+      if (!args) {
+        logger.warn(
+          `@ml/docker: ${image.image} has no HEALTHCHECK; Docker will never report it unhealthy.`,
+        );
+      } else {
+        const timeoutMs = Math.max(
+          1000,
+          (info.healthcheck?.timeoutNs ?? 30e9) / 1e6,
+        );
+        const hc = await docker(session.engine, args, { timeoutMs });
+        if (hc.exitCode !== 0) {
+          throw await withLogs(
+            session,
+            name,
+            `${image.image}'s HEALTHCHECK command fails while the app answers ${s.healthPath} (${hc.timedOut ? 'timed out' : `exit ${hc.exitCode}`}: ${firstLine(hc.all) || 'no output'}). Fix the HEALTHCHECK in ${image.dockerfile}.`,
+          );
+        }
+        logger.info(`@ml/docker: ${image.image}'s own HEALTHCHECK passes`);
+      }
+    }
+
+    for (const smoke of s.smoke) {
+      const problem = await smokeRequest(base, smoke, project.absRoot);
+      if (problem)
+        throw await withLogs(session, name, `${image.image}: ${problem}`);
+      logger.info(
+        `@ml/docker: ${image.image}: ${(smoke.method ?? 'GET').toUpperCase()} ${smoke.path} → ${smoke.expectStatus ?? 200} ok`,
+      );
+    }
+    logger.info(
+      `@ml/docker: ${image.image} passed: healthy in ${outcome.elapsedMs} ms, ready in ${readyMs} ms`,
+    );
+  } finally {
+    await session.remove(name);
+  }
+}
