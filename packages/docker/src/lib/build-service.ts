@@ -54,6 +54,8 @@ export interface BuildRequest {
   buildTarget: string;
   /** Set when rebuilding images a record already names. */
   rebuild?: RecordedRebuild;
+  /** false: build only, keep no record (docker-train builds the image it runs). */
+  writeRecord?: boolean;
 }
 
 export async function buildImages(req: BuildRequest): Promise<BuildRecord> {
@@ -113,6 +115,7 @@ export async function buildImages(req: BuildRequest): Promise<BuildRecord> {
     project: project.name,
     images: [...kept, ...records],
   };
+  if (req.writeRecord === false) return record;
   writeJsonAtomic(opts.recordPath, record);
   logger.info(
     `@ml/docker: build record ${relative(context.root, opts.recordPath)}`,

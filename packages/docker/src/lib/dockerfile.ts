@@ -93,3 +93,32 @@ export function repositoryPathOf(ref: string): string {
   if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0])) parts.shift();
   return parts.join('/');
 }
+
+/** The value of a LABEL the Dockerfile sets (the last one wins, as in the image). */
+export function labelValue(text: string, key: string): string | undefined {
+  let found: string | undefined;
+  for (const label of DockerfileParser.parse(text).getInstructions()) {
+    if (label.getKeyword() !== 'LABEL') continue;
+    for (const p of (
+      label as unknown as {
+        getProperties(): Array<{ getName(): string; getValue(): string | null }>;
+      }
+    ).getProperties()) {
+      if (p.getName() === key)
+        found = (p.getValue() ?? '').replace(/^["']|["']$/g, '');
+    }
+  }
+  return found;
+}
+
+/** What COPY instructions take from the build context (not from a stage or image), as written. */
+export function contextSources(text: string): string[] {
+  const sources: string[] = [];
+  for (const copy of DockerfileParser.parse(text).getCOPYs()) {
+    if (copy.getFlags().some((f) => f.getName().toLowerCase() === 'from'))
+      continue;
+    const args = copy.getArguments().map((a) => a.getValue());
+    sources.push(...args.slice(0, -1));
+  }
+  return sources;
+}

@@ -10,6 +10,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   rmSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { ImageRecord } from './build-record';
 import { containerName, ContainerSession } from './container-session';
 import { docker, ImageInfo } from './engine';
 import { fail } from './errors';
+import { OUTPUTS_LABEL } from './names';
 import { ProjectInfo } from './project-images';
 import { jobRunArgs } from './run-args';
 import { NormalizedTestOptions } from './test-options';
@@ -32,12 +34,15 @@ export async function runJob(
   workspaceRoot: string,
 ): Promise<void> {
   const j = opts.job;
+  const artifacts = j.artifacts.length
+    ? j.artifacts
+    : outputsOf(info.labels[OUTPUTS_LABEL]);
   const name = containerName(project.name, image.image);
   const scratch = mkdtempSync(join(tmpdir(), 'ml-docker-job-'));
   // The container runs as a non-root UID: the mounted folders must be writable by it.
   chmodSync(scratch, 0o755);
   const mounts: Array<[string, string]> = [];
-  for (const dir of new Set(j.artifacts.map((a) => a.split('/')[0]))) {
+  for (const dir of new Set(artifacts.map((a) => a.split('/')[0]))) {
     const host = join(scratch, dir);
     mkdirSync(host);
     chmodSync(host, 0o777);
@@ -67,7 +72,7 @@ export async function runJob(
         name,
         `${image.image} exited with code ${r.exitCode} after ${seconds} s.`,
       );
-    const missing = j.artifacts.filter((a) => !existsSync(join(scratch, a)));
+    const missing = artifacts.filter((a) => !produced(join(scratch, a)));
     if (missing.length) {
       fail(
         `${image.image} exited 0 but did not write ${missing.join(', ')} (looked under ${info.workingDir}). Check where the pipeline writes its outputs, or the job.artifacts option.`,
@@ -75,19 +80,37 @@ export async function runJob(
     }
     if (j.artifactsOutputPath) {
       const dest = join(workspaceRoot, j.artifactsOutputPath);
-      for (const a of j.artifacts) {
+      for (const a of artifacts) {
+        // A folder output is replaced whole, as Nx replaces a restored output.
+        if (a.endsWith('/')) rmSync(join(dest, a), { recursive: true, force: true });
         mkdirSync(dirname(join(dest, a)), { recursive: true });
         cpSync(join(scratch, a), join(dest, a), { recursive: true });
       }
       logger.info(
-        `@ml/docker: copied ${j.artifacts.join(', ')} to ${j.artifactsOutputPath}`,
+        `@ml/docker: copied ${artifacts.join(', ')} to ${j.artifactsOutputPath}`,
       );
     }
     logger.info(
-      `@ml/docker: ${image.image} passed: exit 0 in ${seconds} s, wrote ${j.artifacts.join(', ')}`,
+      artifacts.length
+        ? `@ml/docker: ${image.image} passed: exit 0 in ${seconds} s, wrote ${artifacts.join(', ')}`
+        : `@ml/docker: ${image.image} passed: exit 0 in ${seconds} s (no outputs declared: neither job.artifacts nor an ${OUTPUTS_LABEL} label, so only the exit status was checked)`,
     );
   } finally {
     await session.remove(name);
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** The folders an image's outputs label names ("models/ metrics/"). */
+export function outputsOf(label: string | undefined): string[] {
+  return (label ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((p) => (p.endsWith('/') ? p : `${p}/`));
+}
+
+/** A file exists; a folder (trailing /) exists and is not empty. */
+function produced(path: string): boolean {
+  if (!path.endsWith('/')) return existsSync(path);
+  return existsSync(path) && readdirSync(path).length > 0;
 }

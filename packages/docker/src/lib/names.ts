@@ -13,6 +13,7 @@ export const EXECUTORS = {
   build: `${PLUGIN_NAME}:build`,
   test: `${PLUGIN_NAME}:test`,
   push: `${PLUGIN_NAME}:push`,
+  train: `${PLUGIN_NAME}:train`,
 } as const;
 
 export interface MlDockerPluginOptions {
@@ -113,3 +114,9 @@ export const OWNER_LABEL = 'ml-docker.owner';
  * inference image that COPYs one of them is built after training.
  */
 export const OUTPUTS_LABEL = 'ml-docker.outputs';
+
+/** Label an inference image carries naming its liveness path: docker-test polls it unless told otherwise. */
+export const HEALTH_PATH_LABEL = 'ml-docker.health-path';
+
+/** Label naming the variant an image is: "cpu", or "cuda<version>". */
+export const ACCELERATOR_LABEL = 'ml-docker.accelerator';

@@ -7,12 +7,20 @@ import { logger } from '@nx/devkit';
 import { ImageRecord } from './build-record';
 import { containerName, ContainerSession } from './container-session';
 import { docker, firstLine, ImageInfo } from './engine';
+import {
+  documentedExamples,
+  exerciseExample,
+  fetchOpenApi,
+  readinessPath,
+  routeKey,
+} from './api-prober';
 import { fail, UserFacingError } from './errors';
 import { waitForHealthy } from './health-waiter';
+import { HEALTH_PATH_LABEL } from './names';
 import { ProjectInfo } from './project-images';
 import { healthcheckExecArgs, serviceRunArgs } from './run-args';
 import { smokeRequest } from './smoke-request';
-import { NormalizedTestOptions } from './test-options';
+import { DEFAULT_HEALTH_PATH, NormalizedTestOptions } from './test-options';
 
 /** Prints the container's last log lines and returns the error to throw. */
 export async function withLogs(
@@ -33,6 +41,8 @@ export async function checkService(
   opts: NormalizedTestOptions,
 ): Promise<void> {
   const s = opts.service;
+  const healthPath =
+    s.healthPath ?? info.labels[HEALTH_PATH_LABEL] ?? DEFAULT_HEALTH_PATH;
   const port = s.port ?? (parseInt(info.exposedPorts[0] ?? '8000', 10) || 8000);
   const name = containerName(project.name, image.image);
   session.track(name);
@@ -61,7 +71,7 @@ export async function checkService(
       );
     }
     const base = `http://127.0.0.1:${hostPort}`;
-    const url = `${base}${s.healthPath}`;
+    const url = `${base}${healthPath}`;
     const watchContainer = async () => {
       const st = await session.state(name);
       if (!st) return 'the container disappeared';
@@ -87,13 +97,25 @@ export async function checkService(
         `${image.image} did not become healthy: ${outcome.reason}.`,
       );
     logger.info(
-      `@ml/docker: ${image.image} answered ${s.healthPath} with ${outcome.status} after ${outcome.elapsedMs} ms (${outcome.attempts} polls)`,
+      `@ml/docker: ${image.image} answered ${healthPath} with ${outcome.status} after ${outcome.elapsedMs} ms (${outcome.attempts} polls)`,
     );
+    // The app's own description of itself: its readiness route and the
+    // examples its request schemas document.
+    const doc =
+      s.openapiPath === false
+        ? undefined
+        : await fetchOpenApi(base, s.openapiPath);
+    if (s.openapiPath !== false && !doc)
+      logger.warn(
+        `@ml/docker: ${image.image} serves no OpenAPI document at ${s.openapiPath}: no documented route is exercised (set service.openapiPath, or add smoke requests).`,
+      );
+    const readyPath =
+      s.readyPath ?? (doc ? readinessPath(doc, healthPath) : undefined);
     let readyMs = outcome.elapsedMs;
-    if (s.readyPath) {
+    if (readyPath) {
       // Liveness is not readiness: an ML server answers /health while its model still loads.
       const ready = await waitForHealthy({
-        url: `${base}${s.readyPath}`,
+        url: `${base}${readyPath}`,
         timeoutMs: Math.max(1000, s.timeout * 1000 - outcome.elapsedMs),
         intervalMs: s.pollInterval,
         watch: watchContainer,
@@ -106,7 +128,7 @@ export async function checkService(
         );
       readyMs += ready.elapsedMs;
       logger.info(
-        `@ml/docker: ${image.image} ready (${s.readyPath} ${ready.status}) after ${readyMs} ms`,
+        `@ml/docker: ${image.image} ready (${readyPath} ${ready.status}) after ${readyMs} ms`,
       );
     }
 
@@ -128,12 +150,14 @@ export async function checkService(
           throw await withLogs(
             session,
             name,
-            `${image.image}'s HEALTHCHECK command fails while the app answers ${s.healthPath} (${hc.timedOut ? 'timed out' : `exit ${hc.exitCode}`}: ${firstLine(hc.all) || 'no output'}). Fix the HEALTHCHECK in ${image.dockerfile}.`,
+            `${image.image}'s HEALTHCHECK command fails while the app answers ${healthPath} (${hc.timedOut ? 'timed out' : `exit ${hc.exitCode}`}: ${firstLine(hc.all) || 'no output'}). Fix the HEALTHCHECK in ${image.dockerfile}.`,
           );
         }
         logger.info(`@ml/docker: ${image.image}'s own HEALTHCHECK passes`);
       }
     }
+
+    if (doc) await exerciseDocumentedRoutes(session, name, image, base, doc, opts);
 
     for (const smoke of s.smoke) {
       const problem = await smokeRequest(base, smoke, project.absRoot);
@@ -149,4 +173,45 @@ export async function checkService(
   } finally {
     await session.remove(name);
   }
+}
+
+/**
+ * Sends every documented example and checks the answer against the
+ * documented response: a server whose model never loaded, or whose docs
+ * show a request it refuses, fails here with the route, status and body.
+ */
+async function exerciseDocumentedRoutes(
+  session: ContainerSession,
+  name: string,
+  image: ImageRecord,
+  base: string,
+  doc: Parameters<typeof documentedExamples>[0],
+  opts: NormalizedTestOptions,
+): Promise<void> {
+  const { examples, without } = documentedExamples(doc);
+  const exercised: string[] = [];
+  for (const ex of examples) {
+    const key = routeKey(ex.method, ex.path);
+    const route = opts.service.routes[key] ?? {};
+    if (route.skip) {
+      logger.info(`@ml/docker: ${image.image}: ${key} skipped (service.routes)`);
+      continue;
+    }
+    const problem = await exerciseExample(base, ex, {
+      expectStatus: route.expectStatus,
+    });
+    if (problem) throw await withLogs(session, name, `${image.image}: ${problem}`);
+    exercised.push(key);
+    logger.info(
+      `@ml/docker: ${image.image}: ${key} answered its documented example (${ex.source}) as documented`,
+    );
+  }
+  if (without.length)
+    logger.warn(
+      `@ml/docker: ${image.image}: no documented example, not exercised: ${without.map((w) => `${routeKey(w.method, w.path)} (${w.reason})`).join('; ')}`,
+    );
+  if (exercised.length === 0 && examples.length === 0)
+    logger.warn(
+      `@ml/docker: ${image.image} documents no request example: add one to the request model (model_config = {"json_schema_extra": {"examples": [...]}}) so docker-test can prove it predicts.`,
+    );
 }

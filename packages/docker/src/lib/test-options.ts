@@ -11,20 +11,20 @@ export interface NormalizedTestOptions {
   buildTarget: string;
   images?: string[];
   allowRoot: boolean;
-  service: Required<Omit<ServiceTestOptions, 'port' | 'readyPath'>> &
-    Pick<ServiceTestOptions, 'port' | 'readyPath'>;
+  service: Required<
+    Omit<ServiceTestOptions, 'port' | 'readyPath' | 'healthPath'>
+  > &
+    Pick<ServiceTestOptions, 'port' | 'readyPath' | 'healthPath'>;
   job: Required<Omit<JobTestOptions, 'command' | 'artifactsOutputPath'>> &
     Pick<JobTestOptions, 'command' | 'artifactsOutputPath'>;
 }
 
-export const DEFAULT_JOB_ARTIFACTS = [
-  'models/model.joblib',
-  'metrics/metrics.json',
-];
+export const DEFAULT_HEALTH_PATH = '/health';
+export const DEFAULT_OPENAPI_PATH = '/openapi.json';
 
 export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
-  const healthPath = o.service?.healthPath ?? '/health';
-  if (!healthPath.startsWith('/'))
+  const healthPath = o.service?.healthPath;
+  if (healthPath !== undefined && !healthPath.startsWith('/'))
     fail(`service.healthPath "${healthPath}" must start with /.`);
   const readyPath = o.service?.readyPath;
   if (readyPath !== undefined && !readyPath.startsWith('/'))
@@ -33,11 +33,27 @@ export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
     if (!s.path?.startsWith('/'))
       fail(`smoke request path "${s.path}" must start with /.`);
   }
+  const openapiPath = o.service?.openapiPath ?? DEFAULT_OPENAPI_PATH;
+  if (openapiPath !== false && !openapiPath.startsWith('/'))
+    fail(
+      `service.openapiPath "${openapiPath}" must start with /, or be false to skip the API checks.`,
+    );
+  const routes = o.service?.routes ?? {};
+  for (const [key, r] of Object.entries(routes)) {
+    if (!/^(POST|PUT|PATCH) \/\S*$/.test(key))
+      fail(
+        `service.routes key "${key}" must be a method and a path as the API documents it, e.g. "POST /predict".`,
+      );
+    if (r.expectStatus !== undefined && !(r.expectStatus >= 100 && r.expectStatus <= 599))
+      fail(
+        `service.routes["${key}"].expectStatus must be an HTTP status (got ${r.expectStatus}).`,
+      );
+  }
   for (const a of o.job?.artifacts ?? []) {
     const parts = a.split('/');
     if (parts.length < 2 || a.startsWith('/') || parts.includes('..')) {
       fail(
-        `job.artifacts entry "${a}" must be a relative path inside a folder (e.g. models/model.joblib): that folder is mounted to collect it.`,
+        `job.artifacts entry "${a}" must be a folder (models/) or a file inside one (models/model.joblib), relative to the image's working directory: that folder is mounted to collect it.`,
       );
     }
   }
@@ -54,11 +70,14 @@ export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
       checkHealthcheck: o.service?.checkHealthcheck ?? true,
       env: o.service?.env ?? {},
       smoke: o.service?.smoke ?? [],
+      openapiPath,
+      routes,
     },
     job: {
       command: o.job?.command,
       env: o.job?.env ?? {},
-      artifacts: o.job?.artifacts ?? DEFAULT_JOB_ARTIFACTS,
+      // Default: the folders the image's ml-docker.outputs label names (see job-run).
+      artifacts: o.job?.artifacts ?? [],
       timeout: o.job?.timeout ?? 600,
       artifactsOutputPath: o.job?.artifactsOutputPath,
     },

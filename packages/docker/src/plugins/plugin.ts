@@ -22,15 +22,23 @@ import {
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerContextInputs } from '../lib/docker-context';
-import { imageUses, repositoryPathOf } from '../lib/dockerfile';
+import {
+  contextSources,
+  imageUses,
+  labelValue,
+  repositoryPathOf,
+} from '../lib/dockerfile';
 import {
   defaultOutputPath,
   DOCKERFILE_GLOB,
   dockerfileOwner,
   EXECUTORS,
+  dockerfileOf,
   MlDockerPluginOptions,
+  OUTPUTS_LABEL,
   targetNames,
 } from '../lib/names';
+import { listDockerfiles } from '../lib/project-images';
 import { workspaceImageIndex } from '../lib/workspace-images';
 
 export type { MlDockerPluginOptions } from '../lib/names';
@@ -53,7 +61,11 @@ export const createNodes: CreateNodes<MlDockerPluginOptions> = [
               namedInputs: {
                 dockerContext: dockerContextInputs(ctx.workspaceRoot, root),
               },
-              targets: inferredTargets(root, opts),
+              targets: inferredTargets(
+                root,
+                opts,
+                trainingFlow(join(ctx.workspaceRoot, root)),
+              ),
             },
           },
         };
@@ -74,22 +86,87 @@ function firstPerProject(files: readonly string[]): string[] {
   return [...byRoot.values()];
 }
 
+/**
+ * When a project trains its own model: the image whose ml-docker.outputs
+ * label names the folders its run writes, and another image that COPYs one
+ * of them. A DVC project is left out: its model is a DVC output that
+ * `dvc pull` (or `dvc repro`) puts in place, not something to train on
+ * every build.
+ */
+export interface TrainingFlow {
+  image: string;
+  outputs: string[];
+}
+
+export function trainingFlow(absProjectRoot: string): TrainingFlow | undefined {
+  if (existsSync(join(absProjectRoot, 'dvc.yaml'))) return undefined;
+  const texts = new Map<string, string>();
+  for (const image of listDockerfiles(absProjectRoot)) {
+    try {
+      texts.set(image, readFileSync(join(absProjectRoot, dockerfileOf(image)), 'utf8'));
+    } catch {
+      // unreadable: it fails when it builds
+    }
+  }
+  const folder = (p: string) => p.replace(/^\.\//, '').replace(/\/*$/, '');
+  const candidates = [...texts]
+    .map(([image, text]) => ({
+      image,
+      outputs: (labelValue(text, OUTPUTS_LABEL) ?? '').split(/\s+/).filter(Boolean).map(folder),
+    }))
+    .filter((c) => c.outputs.length > 0)
+    // The CPU variant trains: it runs on any runner.
+    .sort((a, b) => Number(a.image.includes('-cuda')) - Number(b.image.includes('-cuda')));
+  for (const c of candidates) {
+    const consumed = [...texts].some(
+      ([image, text]) =>
+        image !== c.image &&
+        contextSources(text).some((src) => c.outputs.includes(folder(src))),
+    );
+    if (consumed) return { image: c.image, outputs: c.outputs };
+  }
+  return undefined;
+}
+
+const BUILD_INPUTS = [
+  'dockerContext',
+  '^dockerContext',
+  { env: 'ML_DOCKER_BASE_IMAGE' },
+  { env: 'ML_DOCKER_REGISTRY' },
+];
+
 export function inferredTargets(
   projectRoot: string,
   options: MlDockerPluginOptions = {},
+  training?: TrainingFlow,
 ): Record<string, TargetConfiguration> {
-  const { build, test, push } = targetNames(options);
+  const { build, test, push, train } = targetNames(options);
+  const trainTarget: Record<string, TargetConfiguration> = training
+    ? {
+        [train]: {
+          executor: EXECUTORS.train,
+          cache: true,
+          dependsOn: [`^${build}`],
+          inputs: BUILD_INPUTS,
+          outputs: training.outputs.map((o) => `{projectRoot}/${o}`),
+          options: { image: training.image, buildTarget: build },
+          metadata: {
+            technologies: ['docker'],
+            description: `Run the ${training.image} image and keep what it writes (${training.outputs.join(', ')}) for the images that bake it in`,
+          },
+        },
+      }
+    : {};
   return {
+    ...trainTarget,
     [build]: {
       executor: EXECUTORS.build,
       cache: true,
-      dependsOn: [`^${build}`],
-      inputs: [
-        'dockerContext',
-        '^dockerContext',
-        { env: 'ML_DOCKER_BASE_IMAGE' },
-        { env: 'ML_DOCKER_REGISTRY' },
-      ],
+      dependsOn: training ? [`^${build}`, train] : [`^${build}`],
+      inputs: training
+        ? // The trained model is git-ignored, so Nx sees it only as the train task's output.
+          [...BUILD_INPUTS, { dependentTasksOutputFiles: '**/*' }]
+        : BUILD_INPUTS,
       // One source for the record's folder: the option, which outputs reads.
       options: { outputPath: defaultOutputPath(projectRoot) },
       outputs: ['{workspaceRoot}/{options.outputPath}'],

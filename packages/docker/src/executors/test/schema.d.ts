@@ -24,13 +24,22 @@ export interface ServiceTestOptions {
   checkHealthcheck?: boolean;
   env?: Record<string, string>;
   smoke?: SmokeRequest[];
+  /** Where the app serves its OpenAPI document (FastAPI: /openapi.json); false skips the API checks. */
+  openapiPath?: string | false;
+  /** Per documented route ("POST /predict"): skip it, or expect another status for its example. */
+  routes?: Record<string, RouteOptions>;
+}
+
+export interface RouteOptions {
+  skip?: boolean;
+  expectStatus?: number;
 }
 
 export interface JobTestOptions {
   /** Command and args replacing the image's CMD. */
   command?: string[];
   env?: Record<string, string>;
-  /** Files (relative to the image's working directory) the run must produce. */
+  /** Folders (models/) or files (models/model.joblib), relative to the image's working directory, the run must produce. Default: the folders the image's ml-docker.outputs label names. */
   artifacts?: string[];
   /** Seconds the run may take. */
   timeout?: number;

@@ -34,3 +34,8 @@ export function wasEditedByHand(text: string): boolean {
   if (!m) return true;
   return checksum(strip(text)) !== m[1];
 }
+
+/** True when the file carries the generator's marker (edited since or not). */
+export function generatedBy(text: string): boolean {
+  return MARKER.test(text);
+}

@@ -11,7 +11,7 @@ import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { declaredArgs, imageUses } from '../../lib/dockerfile';
 import { needsBuildKit } from '../../lib/engine';
 import { UserFacingError } from '../../lib/errors';
-import { repoName } from '../../lib/image-ref';
+import { fullName } from '../../lib/image-ref';
 import { imageRepository } from '../../lib/project-images';
 import { findFastApiApp, imagesGenerator } from './images';
 import { ImagesGeneratorSchema } from './schema';
@@ -1350,7 +1350,7 @@ describe('images generator', () => {
       it.each([TRAINING, INFERENCE])(
         '%s uses the image the library builds, so the plugin can link and pin it',
         (file) => {
-          const lib = `${repoName(imageRepository('ml-common', 'lib', {}))}:latest`;
+          const lib = `${fullName(imageRepository('ml-common', 'lib', {}))}:latest`;
           expect(imageUses(read(tree, file))).toContainEqual({
             ref: lib,
             via: 'FROM',

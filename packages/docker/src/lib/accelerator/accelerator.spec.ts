@@ -241,32 +241,32 @@ describe('resolveCudaVariant', () => {
     [
       'a CUDA that torch version was not built for',
       { torch: '2.6.0', cuda: '12.1', python: '3.11' },
-      "No CUDA build of torch 2.6.0 for CUDA 12.1 with Python 3.11 in @ml/docker's table. Known for torch 2.6.0 with Python 3.11: cuda11.8, cuda12.4, cuda12.6. Pick one of those with --accelerator=cudaX.Y, or pass --baseImage and --torchIndexUrl yourself.",
+      "No CUDA build of torch 2.6.0 for CUDA 12.1 with Python 3.11 in @ml/docker's table. Known for torch 2.6.0 with Python 3.11: cuda11.8, cuda12.4, cuda12.6. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
     ],
     [
       'a CUDA major no torch was built for',
       { cuda: '13', python: '3.11' },
-      "No CUDA build of torch for CUDA 13.x with Python 3.11 in @ml/docker's table. Known with Python 3.11: cuda11.8, cuda12.1, cuda12.4, cuda12.6, cuda12.8. Pick one of those with --accelerator=cudaX.Y, or pass --baseImage and --torchIndexUrl yourself.",
+      "No CUDA build of torch for CUDA 13.x with Python 3.11 in @ml/docker's table. Known with Python 3.11: cuda11.8, cuda12.1, cuda12.4, cuda12.6, cuda12.8. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
     ],
     [
       'a Python that torch version has no wheels for',
       { torch: '2.5.1', python: '3.13' },
-      "No CUDA build of torch 2.5.1 with Python 3.13 in @ml/docker's table. Known for torch 2.5.1: Python 3.9, 3.10, 3.11, 3.12 (Python 3.13: torch 2.6.0, 2.7.0, 2.7.1). Pick one of those with --pythonVersion, or pass --baseImage and --torchIndexUrl yourself.",
+      "No CUDA build of torch 2.5.1 with Python 3.13 in @ml/docker's table. Known for torch 2.5.1: Python 3.9, 3.10, 3.11, 3.12 (Python 3.13: torch 2.6.0, 2.7.0, 2.7.1). Pick one of those with --pythonVersion, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
     ],
     [
       'a Python no torch in the table has wheels for',
       { cuda: '12.4', python: '3.8' },
-      "No CUDA build of torch for CUDA 12.4 with Python 3.8 in @ml/docker's table. Known: Python 3.9, 3.10, 3.11, 3.12, 3.13. Pick one of those with --pythonVersion, or pass --baseImage and --torchIndexUrl yourself.",
+      "No CUDA build of torch for CUDA 12.4 with Python 3.8 in @ml/docker's table. Known: Python 3.9, 3.10, 3.11, 3.12, 3.13. Pick one of those with --pythonVersion, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
     ],
     [
       'a torch version not in the table',
       { torch: '2.2.0', python: '3.11' },
-      "No CUDA build of torch 2.2.0 with Python 3.11 in @ml/docker's table. Known: torch 2.3.0, 2.3.1, 2.4.0, 2.4.1, 2.5.0, 2.5.1, 2.6.0, 2.7.0, 2.7.1. Pick one of those, or pass --baseImage and --torchIndexUrl yourself.",
+      "No CUDA build of torch 2.2.0 with Python 3.11 in @ml/docker's table. Known: torch 2.3.0, 2.3.1, 2.4.0, 2.4.1, 2.5.0, 2.5.1, 2.6.0, 2.7.0, 2.7.1. Pick one of those, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
     ],
     [
       'a torch prefix that matches nothing',
       { torch: '2.60', cuda: '12.4', python: '3.11' },
-      "No CUDA build of torch 2.60 for CUDA 12.4 with Python 3.11 in @ml/docker's table. Known: torch 2.3.0, 2.3.1, 2.4.0, 2.4.1, 2.5.0, 2.5.1, 2.6.0, 2.7.0, 2.7.1. Pick one of those, or pass --baseImage and --torchIndexUrl yourself.",
+      "No CUDA build of torch 2.60 for CUDA 12.4 with Python 3.11 in @ml/docker's table. Known: torch 2.3.0, 2.3.1, 2.4.0, 2.4.1, 2.5.0, 2.5.1, 2.6.0, 2.7.0, 2.7.1. Pick one of those, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
     ],
     [
       'a torch version with a local CUDA suffix',

@@ -82,7 +82,7 @@ export interface KnownCombination {
 
 const ACCEPTED_FORMS =
   'Use --accelerator=cpu, --accelerator=cuda (newest CUDA build), --accelerator=cuda12 (newest CUDA 12.x) or --accelerator=cuda12.4 (that CUDA version).';
-const ESCAPE_HATCH = 'or pass --baseImage and --torchIndexUrl yourself.';
+const ESCAPE_HATCH = 'or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.';
 
 export function parseAccelerator(value: string): Accelerator {
   const v = value.trim().toLowerCase();

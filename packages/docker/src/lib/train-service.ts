@@ -1,0 +1,62 @@
+/**
+ * The train service: builds the training image with the build target's own
+ * options, runs it once, and copies the folders it writes into the project,
+ * where the inference image's COPY finds them. Nx caches those folders as the
+ * task's outputs, so an unchanged project never trains twice.
+ */
+import { ExecutorContext, readTargetOptions } from '@nx/devkit';
+import type { BuildExecutorSchema } from '../executors/build/schema';
+import type { TrainExecutorSchema } from '../executors/train/schema';
+import { buildImages } from './build-service';
+import { ContainerSession } from './container-session';
+import { inspectImage } from './engine';
+import { fail } from './errors';
+import { outputsOf, runJob } from './job-run';
+import { DEFAULT_TARGET_NAMES, OUTPUTS_LABEL } from './names';
+import { projectInfo } from './project-images';
+import { normalizeOptions as normalizeTestOptions } from './test-options';
+
+export async function train(
+  options: TrainExecutorSchema,
+  context: ExecutorContext,
+  session: ContainerSession,
+): Promise<void> {
+  const project = projectInfo(context);
+  const image = options.image ?? 'training';
+  const buildTarget = options.buildTarget ?? DEFAULT_TARGET_NAMES.build;
+  let buildOptions: BuildExecutorSchema = {};
+  try {
+    buildOptions = readTargetOptions(
+      { project: project.name, target: buildTarget },
+      context,
+    ) as BuildExecutorSchema;
+  } catch {
+    // no build target: the defaults apply
+  }
+  const record = await buildImages({
+    options: { ...buildOptions, images: [image] },
+    context,
+    engine: session.engine,
+    buildTarget,
+    writeRecord: false,
+  });
+  const built = record.images[0];
+  const info = (await inspectImage(session.engine, built.imageId))!;
+  const outputs = options.outputs?.length
+    ? options.outputs.map((o) => (o.endsWith('/') ? o : `${o}/`))
+    : outputsOf(info.labels[OUTPUTS_LABEL]);
+  if (outputs.length === 0)
+    fail(
+      `${image} declares no outputs: add LABEL ${OUTPUTS_LABEL}="models/" to ${built.dockerfile}, or set the outputs option of ${context.targetName}.`,
+    );
+  const opts = normalizeTestOptions({
+    job: {
+      artifacts: outputs,
+      env: options.env,
+      command: options.command,
+      timeout: options.timeout ?? 3600,
+      artifactsOutputPath: project.root,
+    },
+  });
+  await runJob(session, project, built, info, opts, context.root);
+}
