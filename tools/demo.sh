@@ -12,7 +12,7 @@ bash tools/install.sh
 export NX_DAEMON=false NX_NO_CLOUD=true
 
 echo
-echo "== nx run synth:docker-push (→ docker-test → docker-build → train → docker-build-training)"
+echo "== nx run synth:docker-push (→ docker-test → docker-build → docker-train: the model comes out of the training image)"
 npx nx run synth:docker-push --skip-nx-cache --outputStyle=stream
 
 echo

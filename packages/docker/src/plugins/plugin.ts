@@ -89,9 +89,7 @@ function firstPerProject(files: readonly string[]): string[] {
 /**
  * When a project trains its own model: the image whose ml-docker.outputs
  * label names the folders its run writes, and another image that COPYs one
- * of them. A DVC project is left out: its model is a DVC output that
- * `dvc pull` (or `dvc repro`) puts in place, not something to train on
- * every build.
+ * of them. docker-train runs the first before the second is built.
  */
 export interface TrainingFlow {
   image: string;
@@ -99,7 +97,6 @@ export interface TrainingFlow {
 }
 
 export function trainingFlow(absProjectRoot: string): TrainingFlow | undefined {
-  if (existsSync(join(absProjectRoot, 'dvc.yaml'))) return undefined;
   const texts = new Map<string, string>();
   for (const image of listDockerfiles(absProjectRoot)) {
     try {
@@ -169,7 +166,7 @@ export function inferredTargets(
         : BUILD_INPUTS,
       // One source for the record's folder: the option, which outputs reads.
       options: { outputPath: defaultOutputPath(projectRoot) },
-      outputs: ['{workspaceRoot}/{options.outputPath}'],
+      outputs: ['{options.outputPath}'],
       metadata: {
         technologies: ['docker'],
         description:

@@ -97,9 +97,14 @@ export function templateData(
   const training = inspection.training;
   const trainingCommand =
     training.kind === 'none' ? undefined : training.command;
-  const dvc = training.kind === 'dvc' || inspection.frameworks.includes('dvc');
+  // DVC needs git at run time (dvc pull, dvc repro read the pipeline's history).
+  const dvc =
+    training.kind === 'dvc' ||
+    inspection.frameworks.includes('dvc') ||
+    tree.exists(join(o.projectRoot, 'dvc.yaml'));
   const outputs = [...new Set(inspection.modelPaths.map(folderOf))];
-  if (training.kind === 'dvc' && !outputs.includes('metrics/') && tree.exists(join(o.projectRoot, 'dvc.yaml'))) {
+  // A pipeline's metrics (dvc.yaml names them) are kept with the model.
+  if (!outputs.includes('metrics/') && tree.exists(join(o.projectRoot, 'dvc.yaml'))) {
     const dvcYaml = tree.read(join(o.projectRoot, 'dvc.yaml'), 'utf-8') ?? '';
     if (/\bmetrics\//.test(dvcYaml)) outputs.push('metrics/');
   }
@@ -116,6 +121,11 @@ export function templateData(
     sharedLibs,
     install: inspection.install,
     sources: inspection.sources,
+    // Modules under src/ imported without the src. prefix, and not installed.
+    pythonPath:
+      inspection.importRoot === 'src' && !inspection.install.installable
+        ? '/app/src'
+        : undefined,
     runtimeFiles: inspection.runtimeFiles,
     modelPaths: inspection.modelPaths.filter((p) => tree.exists(join(o.projectRoot, p.replace(/\/$/, ''))) || outputs.length > 0),
     modelFrom: inspection.modelsCommitted
@@ -129,14 +139,18 @@ export function templateData(
         ...inspection.runtimeFiles,
       ]),
     ],
-    trainingCommand,
+    trainingCommand: trainingCommand
+      ? `[${trainingCommand.map((a) => JSON.stringify(a)).join(', ')}]`
+      : '[]',
     trainingDescription: trainingCommand?.join(' ') ?? '',
     outputs: outputs.length ? outputs : ['models/'],
     outputDirs: [
       ...new Set(['data', ...(outputs.length ? outputs : ['models/']).map((p) => p.replace(/\/$/, ''))]),
     ],
     aptPackages: system.packages,
-    trainingAptPackages: [...new Set([...(dvc ? ['git'] : []), ...system.packages])],
+    trainingAptPackages: [
+      ...new Set([...(dvc ? ['git', 'ca-certificates'] : []), ...system.packages]),
+    ],
     systemPackagesFrom: system.from,
     baseImageFor: (key: string) => {
       const a = byKey.get(key)?.accelerator ?? CPU;
@@ -184,15 +198,25 @@ export async function imagesGenerator(tree: Tree, options: ImagesGeneratorSchema
     runtimeFiles: o.runtimeFiles,
     excludeRuntimeFiles: o.excludeRuntimeFiles,
     needsApp: o.images.includes('inference'),
-    needsTraining: o.images.includes('training'),
+    needsTraining: o.imagesExplicit && o.images.includes('training'),
   });
+  // A serving-only project (a committed model, no training code) gets the
+  // inference image alone; asked for a training image, it is refused.
+  if (!o.imagesExplicit && inspection.training.kind === 'none') {
+    if (!inspection.modelsCommitted)
+      inspectProject(tree, o.projectRoot, {
+        projectName: o.projectName,
+        needsTraining: true,
+        excludeRuntimeFiles: o.excludeRuntimeFiles,
+      });
+    o.images = o.images.filter((i) => i !== 'training');
+    logger.info(
+      `@ml/docker: ${o.projectName} has no training code and a committed model: writing the inference image only (--image=training to insist).`,
+    );
+  }
   logger.info(`@ml/docker: ${o.projectName} (${o.projectRoot})`);
   for (const line of summarize(inspection)) logger.info(`  ${line}`);
   for (const w of inspection.warnings) logger.warn(`  ${w}`);
-  if (o.images.includes('training') && inspection.training.kind === 'none')
-    fail(
-      `No training entry found in project "${o.projectName}" (no dvc.yaml stages, no train module, no training console script). Pass --trainingCommand="python -m <module> ..." or --trainingModule, or --image=inference for a serving-only project.`,
-    );
   const sharedLibs = resolveSharedLibs(tree, o.sharedLibs);
   const files = renderImageFiles(tree, o, inspection, sharedLibs);
   refuseConflicts(tree, files, o.overwrite);

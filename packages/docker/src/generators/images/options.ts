@@ -13,6 +13,8 @@ export interface ValidatedOptions {
   projectName: string;
   projectRoot: string;
   images: ImageKind[];
+  /** --image was given: a missing training entry or app is an error, not a choice to make. */
+  imagesExplicit: boolean;
   /** The BASE_IMAGE default, when --baseImage was given. */
   baseImage?: string;
   pythonVersion: string;
@@ -154,6 +156,7 @@ export function validateOptions(
     projectName: options.project,
     projectRoot,
     images,
+    imagesExplicit: options.image !== undefined,
     baseImage: options.baseImage,
     pythonVersion,
     port,
