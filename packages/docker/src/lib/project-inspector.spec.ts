@@ -1,0 +1,1412 @@
+import { Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { UserFacingError } from './errors';
+import {
+  inspectProject,
+  InspectOptions,
+  parseYamlSubset,
+  ProjectInspection,
+  pythonModuleOf,
+  summarize,
+} from './project-inspector';
+
+const ROOT = 'apps/ml';
+
+type Files = Record<string, string>;
+
+function treeWith(files: Files, root = ROOT): Tree {
+  const tree = createTreeWithEmptyWorkspace();
+  for (const [path, content] of Object.entries(files))
+    tree.write(root ? `${root}/${path}` : path, content);
+  return tree;
+}
+
+function inspect(
+  files: Files,
+  options: InspectOptions = {},
+): ProjectInspection {
+  return inspectProject(treeWith(files), ROOT, {
+    projectName: 'ml',
+    ...options,
+  });
+}
+
+function refusal(files: Files, options: InspectOptions = {}): string {
+  try {
+    inspect(files, options);
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserFacingError);
+    return (e as Error).message;
+  }
+  throw new Error('inspectProject did not refuse');
+}
+
+const MAIN_GUARD = '\n\nif __name__ == "__main__":\n    main()\n';
+
+// ---------------------------------------------------------------------------
+// Projects, each laid out the way a different team would.
+
+/** Kaggle style: notebooks/, a namespace src/ imported as src.x, DVC stages. */
+const KAGGLE: Files = {
+  'requirements.txt':
+    '# runtime\npandas==2.2.2\nscikit-learn==1.5.2\nfastapi==0.111.0\nuvicorn[standard]==0.30.1\njoblib\ndvc[s3]>=3.50\n',
+  'requirements-dev.txt': '-r requirements.txt\npytest\njupyterlab\n',
+  'notebooks/01-eda.ipynb': '{"cells": []}',
+  'notebooks/scratch.py':
+    'from fastapi import FastAPI\n\napp = FastAPI()  # trying things out\n',
+  'src/features/__init__.py': '',
+  'src/features/build.py':
+    'import pandas as pd\n\n\ndef make_features(df):\n    return df\n' +
+    'def main():\n    pass' +
+    MAIN_GUARD,
+  'src/models/__init__.py': '',
+  'src/models/train_model.py':
+    'import joblib\nfrom src.features.build import make_features\n\n\ndef main():\n    joblib.dump(None, "models/model.joblib")' +
+    MAIN_GUARD,
+  'src/models/predict_model.py':
+    'def predict(model, rows):\n    return model.predict(rows)\n',
+  'src/api/__init__.py': '',
+  'src/api/main.py': `"""Serves the model.
+
+Example:
+    app = FastAPI()  # not this one: a docstring
+"""
+import os
+
+from fastapi import FastAPI
+from src.models.predict_model import predict
+
+app = FastAPI(
+    title="titanic",
+    version="1.0",
+)
+
+
+@app.get("/healthz")
+def healthz():
+    return {"ok": True}
+
+
+@app.get("/readyz")
+def readyz():
+    return {"ready": True}
+
+
+@app.post("/predict")
+def predict_route(rows: list):
+    return predict(None, rows)
+`,
+  'dvc.yaml': `stages:
+  featurize:
+    cmd: python -m src.features.build --input data/raw/train.csv
+    deps:
+      - src/features
+      - data/raw/train.csv
+    outs:
+      - data/processed/train.parquet
+  train:
+    cmd: >-
+      python -m src.models.train_model
+    deps:
+      - data/processed/train.parquet
+      - src/models
+    params:
+      - train.seed
+      - train.n_estimators
+    outs:
+      - models/model.joblib
+    metrics:
+      - metrics/scores.json:
+          cache: false
+`,
+  'dvc.lock': 'schema: "2.0"\n',
+  '.dvc/config':
+    '[core]\n    remote = storage\n[\'remote "storage"\']\n    url = s3://bucket/dvc\n',
+  '.dvc/config.local': 'secret',
+  'params.yaml': 'train:\n  seed: 42\n  n_estimators: 300\n',
+  'models/.gitignore': '/model.joblib\n',
+  'models/model.joblib.dvc': 'outs:\n- md5: 1\n  path: model.joblib\n',
+  'data/raw/train.csv.dvc': 'outs:\n- md5: 2\n',
+  'tests/test_api.py': 'from src.api.main import app\n',
+};
+
+/** Hydra: conf/ next to flat packages, requirements/ split in base/prod/dev. */
+const HYDRA: Files = {
+  'requirements/base.txt':
+    'hydra-core==1.3.2\nomegaconf\nxgboost==2.0.3\npandas\n',
+  'requirements/prod.txt': '-r base.txt\nfastapi==0.110.0\nuvicorn==0.29.0\n',
+  'requirements/dev.txt': '-r prod.txt\npytest\nblack\n',
+  'conf/config.yaml': 'defaults:\n  - model: xgb\n',
+  'conf/model/xgb.yaml': 'max_depth: 6\n',
+  'trainer/__init__.py': '',
+  'trainer/data.py': 'def load():\n    return []\n',
+  'trainer/train.py': `import hydra
+from omegaconf import DictConfig
+
+from trainer.data import load
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base=None)
+def main(cfg: DictConfig) -> None:
+    load()
+
+
+if __name__ == "__main__":
+    main()
+`,
+  'serving/__init__.py': '',
+  'serving/app.py': `import os
+
+import fastapi
+import xgboost as xgb
+
+MODEL = os.path.join("artifacts", "model.ubj")
+
+application = fastapi.FastAPI(title="churn")
+
+
+@application.get("/ping")
+def ping():
+    return "pong"
+`,
+  'artifacts/model.ubj': 'binary',
+  'scripts/download_data.py':
+    'import requests\n\nrequests.get("https://example.com")\n',
+  '.env': 'API_KEY=not-for-images\n',
+  'README.md': '# churn\n',
+};
+
+/** Flat: api/ and pipeline/ packages plus a common.py module, routers with prefixes. */
+const FLAT: Files = {
+  'requirements.txt':
+    '--extra-index-url https://download.pytorch.org/whl/cpu\nfastapi==0.110.0\nuvicorn==0.29.0\nmlflow==2.12.1\ntorch==2.3.0+cpu\n',
+  'dev-requirements.txt': 'pytest\nhttpx\n',
+  'api/__init__.py': '',
+  'api/server.py': `from fastapi import FastAPI
+
+from api import routes
+from common import settings
+from pipeline.model import load_model
+
+app: FastAPI = FastAPI(title="forecast")
+app.include_router(routes.router)
+`,
+  'api/routes.py': `from fastapi import APIRouter
+
+router = APIRouter(prefix="/api", tags=["ops"])
+
+
+@router.get("/health")
+async def health():
+    return {"status": "ok"}
+
+
+@router.get("/health/ready")
+async def ready():
+    return {"status": "ready"}
+
+
+@router.get("/items/{item_id}")
+async def item(item_id: int):
+    return item_id
+`,
+  'pipeline/__init__.py': '',
+  'pipeline/model.py':
+    'import torch\n\n\ndef load_model():\n    return torch.load("models/net.pt")\n',
+  'pipeline/fit.py':
+    `import mlflow
+import torch
+
+from common import settings
+from pipeline.model import load_model
+
+
+def main():
+    torch.save({}, "models/net.pt")
+` + MAIN_GUARD,
+  'common.py':
+    'from pathlib import Path\n\nsettings = Path("settings.toml").read_text()\n',
+  'settings.toml': '[default]\nhorizon = 7\n',
+  'scripts/backfill.py': 'print("one-off")\n',
+  'models/.gitkeep': '',
+  'tests/test_fit.py': 'from pipeline.fit import main\n',
+};
+
+/** src-layout installable (hatchling) with console scripts and no __main__ guards. */
+const SRC_LAYOUT: Files = {
+  'pyproject.toml': `[build-system]
+requires = ["hatchling>=1.21"]
+build-backend = "hatchling.build"
+
+[project]
+name = "churn-model"
+version = "0.3.0"
+readme = "README.md"
+requires-python = ">=3.10"
+dependencies = [
+  "fastapi>=0.110",
+  "uvicorn[standard]>=0.29",  # the server
+  "scikit-learn>=1.4",
+  "mlflow-skinny==2.12.1",
+]
+
+[project.optional-dependencies]
+dev = ["pytest>=8", "ruff"]
+gpu = ["xgboost[gpu]"]
+
+[project.scripts]
+churn-train = "churn_model.cli:train"
+churn-serve = "churn_model.cli:serve"
+
+[dependency-groups]
+lint = ["ruff", "mypy"]
+
+[tool.ruff]
+line-length = 100
+`,
+  'README.md': '# churn-model\n',
+  'src/churn_model/__init__.py': '__version__ = "0.3.0"\n',
+  'src/churn_model/api.py': `from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def lifespan(app):
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/health")
+def health():
+    return {"ok": True}
+`,
+  'src/churn_model/cli.py': `import uvicorn
+
+CONFIG = "configs/default.yaml"
+
+
+def train():
+    pass
+
+
+def serve():
+    uvicorn.run("churn_model.api:app")
+`,
+  'src/churn_model/training.py': 'def fit(X, y):\n    return None\n',
+  'configs/default.yaml': 'seed: 1\n',
+  'tests/test_api.py': 'from churn_model.api import app\n',
+};
+
+/** Legacy setup.py with find_packages, a factory app and a console script. */
+const SETUP_PY: Files = {
+  'setup.py': `from setuptools import find_packages, setup
+
+with open("README.rst") as f:
+    long_description = f.read()
+
+setup(
+    name="fraud-detector",
+    version="1.2.0",
+    long_description=long_description,
+    packages=find_packages(exclude=["tests", "tests.*"]),
+    install_requires=[
+        "numpy>=1.26",
+        "lightgbm>=4.3",
+        "fastapi",
+        "uvicorn",
+    ],
+    extras_require={"test": ["pytest"], "viz": ["matplotlib"]},
+    entry_points={"console_scripts": ["fraud-fit=fraud.train:main"]},
+)
+`,
+  'README.rst': 'fraud\n=====\n',
+  'fraud/__init__.py': '',
+  'fraud/train.py': 'import lightgbm\n\n\ndef main():\n    pass\n',
+  'fraud/service/__init__.py': '',
+  'fraud/service/http.py': `from fastapi import FastAPI
+
+
+def build_app():
+    api = FastAPI(title="fraud")
+
+    @api.get("/livez")
+    def livez():
+        return "ok"
+
+    return api
+`,
+  'serve_local.py':
+    'import uvicorn\n\nuvicorn.run("fraud.service.http:build_app", factory=True)\n',
+  'tests/__init__.py': '',
+  'tests/test_http.py': 'from fraud.service.http import build_app\n',
+};
+
+/** Serving only: one main.py and a committed model/model.pkl. */
+const SERVING_ONLY: Files = {
+  'requirements.txt': 'fastapi\nuvicorn\nscikit-learn==1.4.2\njoblib\n',
+  'main.py': `import json
+
+import joblib
+from fastapi import FastAPI as Api
+
+app = Api()
+model = joblib.load("model/model.pkl")
+labels = json.load(open("labels.json"))
+
+
+@app.get("/health")
+def health():
+    return {"ok": True}
+`,
+  'model/model.pkl': 'pickle-bytes',
+  'labels.json': '["no", "yes"]',
+};
+
+/** Poetry with poetry-core, a package named in packages, and a root train.py. */
+const POETRY: Files = {
+  'pyproject.toml': `[tool.poetry]
+name = "sentiment-api"
+version = "0.1.0"
+description = "Sentiment as a service"
+authors = ["Team <team@example.com>"]
+readme = "README.md"
+packages = [{ include = "sentiment" }]
+
+[tool.poetry.dependencies]
+python = "^3.11"
+fastapi = "^0.110"
+uvicorn = { extras = ["standard"], version = "^0.29" }
+transformers = "^4.40"
+torch = { version = "^2.2", source = "pytorch" }
+
+[tool.poetry.group.dev.dependencies]
+pytest = "^8.1"
+
+[[tool.poetry.source]]
+name = "pytorch"
+url = "https://download.pytorch.org/whl/cpu"
+priority = "explicit"
+
+[build-system]
+requires = ["poetry-core"]
+build-backend = "poetry.core.masonry.api"
+`,
+  'README.md': '# sentiment\n',
+  'sentiment/__init__.py': '',
+  'sentiment/settings.py': 'debug = False\n',
+  'sentiment/app.py': `from fastapi import FastAPI
+
+from sentiment import settings
+
+if settings.debug:
+    app = FastAPI(debug=True)
+else:
+    app = FastAPI()
+
+
+@app.get("/health")
+def health():
+    return {}
+`,
+  'train.py':
+    'from sentiment import settings\n\n\ndef main():\n    pass' + MAIN_GUARD,
+};
+
+describe('inspectProject', () => {
+  it('reads a Kaggle-style project: src/ imported as src.x, notebooks/ left out, DVC stages', () => {
+    const i = inspect(KAGGLE);
+    expect(i).toEqual({
+      projectName: 'ml',
+      projectRoot: ROOT,
+      layout: 'src-package',
+      importRoot: '.',
+      sources: ['src/'],
+      install: {
+        requirements: ['requirements.txt'],
+        requirementFiles: ['requirements.txt'],
+        installable: false,
+        installFiles: [],
+        excluded: ['requirements-dev.txt'],
+        optional: [],
+      },
+      dependencies: [
+        'dvc',
+        'fastapi',
+        'joblib',
+        'pandas',
+        'scikit-learn',
+        'uvicorn',
+      ],
+      frameworks: ['dvc', 'scikit-learn'],
+      app: 'src.api.main:app',
+      appFactory: false,
+      apps: ['src.api.main:app'],
+      factories: [],
+      healthPath: '/healthz',
+      readyPath: '/readyz',
+      training: {
+        kind: 'dvc',
+        command: ['dvc', 'repro'],
+        stages: ['featurize', 'train'],
+        dvcDeclared: true,
+        files: ['dvc.yaml', 'dvc.lock', '.dvc/config'],
+        module: 'src.models.train_model',
+      },
+      runtimeFiles: ['params.yaml'],
+      modelPaths: ['models/'],
+      modelsCommitted: false,
+      warnings: [],
+    });
+    expect(summarize(i)).toEqual([
+      'Layout: src/ package, imported as src.…',
+      'Sources: src/',
+      'Install: pip install -r requirements.txt',
+      'Left out (dev only): requirements-dev.txt',
+      'Frameworks: dvc, scikit-learn',
+      'App: src.api.main:app (health /healthz, ready /readyz)',
+      'Training: dvc repro (stages: featurize, train)',
+      'Runtime files: params.yaml',
+      'Model files: models/ (written by training)',
+    ]);
+  });
+
+  it('reads a Hydra project: conf/ found through config_path, requirements/prod.txt over base.txt', () => {
+    const i = inspect(HYDRA);
+    expect(i).toMatchObject({
+      layout: 'top-level-packages',
+      importRoot: '.',
+      sources: ['serving/', 'trainer/'],
+      install: {
+        requirements: ['requirements/prod.txt'],
+        requirementFiles: ['requirements/prod.txt', 'requirements/base.txt'],
+        installable: false,
+        excluded: ['requirements/dev.txt'],
+        optional: [],
+      },
+      frameworks: ['xgboost', 'hydra'],
+      app: 'serving.app:application',
+      healthPath: '/ping',
+      training: {
+        kind: 'module',
+        module: 'trainer.train',
+        command: ['python', '-m', 'trainer.train'],
+      },
+      runtimeFiles: ['conf/'],
+      modelPaths: ['artifacts/'],
+      modelsCommitted: true,
+      warnings: [],
+    });
+    expect(i.readyPath).toBeUndefined();
+  });
+
+  it('reads a flat api/ + pipeline/ + common.py project, with router prefixes and unimported scripts left out', () => {
+    const i = inspect(FLAT);
+    expect(i).toMatchObject({
+      layout: 'top-level-packages',
+      sources: ['api/', 'common.py', 'pipeline/'],
+      install: {
+        requirements: ['requirements.txt'],
+        excluded: ['dev-requirements.txt'],
+      },
+      dependencies: ['fastapi', 'mlflow', 'torch', 'uvicorn'],
+      frameworks: ['mlflow', 'torch'],
+      app: 'api.server:app',
+      healthPath: '/api/health',
+      readyPath: '/api/health/ready',
+      training: { kind: 'module', module: 'pipeline.fit' },
+      runtimeFiles: ['settings.toml'],
+      modelPaths: ['models/'],
+      modelsCommitted: false,
+    });
+  });
+
+  it('reads a src-layout installable: modules named under src/, console script for training', () => {
+    const i = inspect(SRC_LAYOUT);
+    expect(i).toMatchObject({
+      layout: 'installable',
+      importRoot: 'src',
+      sources: [],
+      install: {
+        requirements: [],
+        requirementFiles: [],
+        installable: true,
+        installFiles: ['pyproject.toml', 'README.md', 'src/'],
+        excluded: [
+          'pyproject.toml [project.optional-dependencies] dev',
+          'pyproject.toml [dependency-groups] lint',
+        ],
+        optional: ['pyproject.toml [project.optional-dependencies] gpu'],
+      },
+      dependencies: ['fastapi', 'mlflow-skinny', 'scikit-learn', 'uvicorn'],
+      frameworks: ['mlflow', 'scikit-learn'],
+      app: 'churn_model.api:app',
+      healthPath: '/health',
+      training: {
+        kind: 'console-script',
+        name: 'churn-train',
+        command: ['churn-train'],
+      },
+      runtimeFiles: ['configs/'],
+      warnings: [],
+    });
+    expect(summarize(i).slice(0, 3)).toEqual([
+      'Layout: installable package (src layout), pip install .',
+      'Sources: none beyond the installed package',
+      'Install: pip install .',
+    ]);
+  });
+
+  it('reads a setup.py project: find_packages, an app factory, extras sorted into dev and optional', () => {
+    const i = inspect(SETUP_PY);
+    expect(i).toMatchObject({
+      layout: 'installable',
+      importRoot: '.',
+      sources: [],
+      install: {
+        requirements: [],
+        installable: true,
+        installFiles: ['setup.py', 'README.rst', 'fraud/'],
+        excluded: ['setup.py extras_require test'],
+        optional: ['setup.py extras_require viz'],
+      },
+      dependencies: ['fastapi', 'lightgbm', 'numpy', 'uvicorn'],
+      frameworks: ['lightgbm'],
+      app: 'fraud.service.http:build_app',
+      appFactory: true,
+      apps: [],
+      factories: ['fraud.service.http:build_app'],
+      healthPath: '/livez',
+      training: {
+        kind: 'console-script',
+        name: 'fraud-fit',
+        command: ['fraud-fit'],
+      },
+      warnings: [
+        'fraud.service.http:build_app is an app factory (no module-level app): the inference image runs uvicorn with --factory.',
+      ],
+    });
+    expect(summarize(i)).toContain(
+      'App: fraud.service.http:build_app (factory: uvicorn --factory) (health /livez)',
+    );
+  });
+
+  it('reads a serving-only project with a committed model/model.pkl', () => {
+    const i = inspect(SERVING_ONLY, { needsTraining: false });
+    expect(i).toMatchObject({
+      layout: 'top-level-packages',
+      sources: ['main.py'],
+      app: 'main:app',
+      healthPath: '/health',
+      training: { kind: 'none' },
+      runtimeFiles: ['labels.json'],
+      modelPaths: ['model/'],
+      modelsCommitted: true,
+    });
+    expect(summarize(i)).toContain('Training: none');
+    expect(summarize(i)).toContain('Model files: model/');
+  });
+
+  it('reads a poetry project: package from [tool.poetry] packages, a root train.py copied as source', () => {
+    const i = inspect(POETRY);
+    expect(i).toMatchObject({
+      layout: 'installable',
+      sources: ['train.py'],
+      install: {
+        installable: true,
+        installFiles: ['pyproject.toml', 'README.md', 'sentiment/'],
+        excluded: ['pyproject.toml [tool.poetry.group.dev]'],
+        optional: [],
+      },
+      dependencies: ['fastapi', 'torch', 'transformers', 'uvicorn'],
+      frameworks: ['torch', 'transformers'],
+      app: 'sentiment.app:app',
+      apps: ['sentiment.app:app'],
+      training: { kind: 'module', module: 'train' },
+    });
+  });
+
+  it('reads scripts kept in a non-package src/ that import each other top-level', () => {
+    const i = inspect({
+      'requirements.txt': 'fastapi\nuvicorn\n',
+      'src/serve.py':
+        'from fastapi import FastAPI\nfrom features import build\n\napp = FastAPI()\n\n@app.get("/health")\ndef h():\n    return 1\n',
+      'src/features.py': 'def build():\n    pass\n',
+      'src/train.py':
+        'from features import build\n\ndef main():\n    build()' + MAIN_GUARD,
+    });
+    expect(i).toMatchObject({
+      layout: 'top-level-packages',
+      importRoot: 'src',
+      sources: ['src/'],
+      app: 'serve:app',
+      training: { kind: 'module', module: 'train' },
+    });
+  });
+
+  describe('the FastAPI app', () => {
+    const withApp = (files: Files) => ({
+      'requirements.txt': 'fastapi\nuvicorn\n',
+      'train.py': 'def main():\n    pass' + MAIN_GUARD,
+      ...files,
+    });
+
+    it.each<[string, Files, string]>([
+      [
+        'an annotated assignment',
+        {
+          'service.py':
+            'from fastapi import FastAPI\napp: FastAPI = FastAPI()\n',
+        },
+        'service:app',
+      ],
+      [
+        'fastapi.FastAPI under another name',
+        {
+          'web/__init__.py':
+            'import fastapi\napplication = fastapi.FastAPI()\n',
+        },
+        'web:application',
+      ],
+      [
+        'a module alias',
+        {
+          'web/asgi.py':
+            'import fastapi as fa\n\nasgi = fa.FastAPI(\n    title="x",\n)\n',
+        },
+        'web.asgi:asgi',
+      ],
+      [
+        'an app built by a factory at import time',
+        {
+          'web/factory.py':
+            'from fastapi import FastAPI\n\ndef create_app() -> FastAPI:\n    return FastAPI()\n',
+          'web/main.py':
+            'from web.factory import create_app\n\napp = create_app()\n',
+        },
+        'web.main:app',
+      ],
+      [
+        'an app inside try/except at module level',
+        {
+          'srv.py':
+            'try:\n    from fastapi import FastAPI\nexcept ImportError:\n    raise\nelse:\n    app = FastAPI()\n',
+        },
+        'srv:app',
+      ],
+    ])('finds %s', (_, files, app) => {
+      const i = inspect(withApp(files));
+      expect(i.app).toBe(app);
+      expect(i.apps).toEqual([app]);
+    });
+
+    it('leaves out apps mounted into another, and apps under tests/ and notebooks/', () => {
+      const i = inspect(
+        withApp({
+          'gateway/__init__.py': '',
+          'gateway/admin.py':
+            'from fastapi import FastAPI\nadmin = FastAPI()\n',
+          'gateway/main.py':
+            'from fastapi import FastAPI\nfrom gateway.admin import admin\n\napp = FastAPI()\napp.mount("/admin", admin)\n',
+          'tests/conftest.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
+          'notebooks/demo.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
+        }),
+      );
+      expect(i.apps).toEqual(['gateway.main:app']);
+    });
+
+    it('takes --appModule as given, and reports a factory it names', () => {
+      const i = inspect(
+        withApp({
+          'a.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
+          'b.py':
+            'from fastapi import FastAPI\napp = FastAPI()\n\ndef make() -> FastAPI:\n    return FastAPI()\n',
+        }),
+        { appModule: 'b:make' },
+      );
+      expect(i).toMatchObject({
+        app: 'b:make',
+        appFactory: true,
+        apps: ['a:app', 'b:app'],
+        factories: ['b:make'],
+      });
+    });
+
+    it('is not needed for a training-only generation', () => {
+      const i = inspect(
+        {
+          'requirements.txt': 'numpy\n',
+          'train.py': 'def main(): pass' + MAIN_GUARD,
+        },
+        { needsApp: false },
+      );
+      expect(i.app).toBeUndefined();
+      expect(summarize(i)).toContain('App: none found');
+    });
+
+    it('warns when the app has no health route', () => {
+      const i = inspect(
+        withApp({ 'app.py': 'from fastapi import FastAPI\napp = FastAPI()\n' }),
+      );
+      expect(i.warnings).toEqual([
+        "No GET route like /health found for app:app: the inference image's HEALTHCHECK and docker-test probe one. Add one, or pass --healthPath=<path of a GET route>.",
+      ]);
+    });
+
+    it('finds routes added on the app from another module, through include_router prefixes', () => {
+      const i = inspect(
+        withApp({
+          'svc/__init__.py': '',
+          'svc/main.py':
+            'from fastapi import FastAPI\nfrom svc.ops import ops\n\napp = FastAPI()\napp.include_router(ops, prefix="/v1")\n',
+          'svc/ops.py':
+            'from fastapi import APIRouter\nops = APIRouter()\n\n@ops.api_route("/healthz", methods=["GET", "HEAD"])\ndef hz():\n    return 1\n\n@ops.api_route("/ready", methods=["POST"])\ndef not_get():\n    return 1\n',
+          'svc/extra.py':
+            'from svc.main import app\n\n@app.get(path="/livez")\ndef livez():\n    return 1\n',
+        }),
+      );
+      // svc/extra.py is in the app's package, so its route counts; the shorter path wins.
+      expect(i.healthPath).toBe('/livez');
+      expect(i.readyPath).toBeUndefined();
+    });
+  });
+
+  describe('the training entry', () => {
+    const base: Files = {
+      'requirements.txt': 'fastapi\nuvicorn\ndvc\n',
+      'app.py':
+        'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+    };
+
+    it('runs dvc repro when dvc.yaml has stages, and warns when dvc is not installed', () => {
+      const i = inspect({
+        ...base,
+        'requirements.txt': 'fastapi\nuvicorn\n',
+        'dvc.yaml':
+          'stages:\n  prepare:\n    cmd: python scripts/prepare.py\n  fit:\n    cmd:\n      - python -m pipeline.fit --epochs 3\n',
+        'scripts/prepare.py': 'print(1)\n',
+        'pipeline/__init__.py': '',
+        'pipeline/fit.py': 'def main(): pass' + MAIN_GUARD,
+      });
+      expect(i.training).toEqual({
+        kind: 'dvc',
+        command: ['dvc', 'repro'],
+        stages: ['prepare', 'fit'],
+        dvcDeclared: false,
+        files: ['dvc.yaml'],
+        module: 'pipeline.fit',
+      });
+      // A script a stage runs is copied even though nothing imports it.
+      expect(i.sources).toEqual(['app.py', 'pipeline/', 'scripts/']);
+      expect(i.warnings).toEqual([
+        'dvc.yaml has stages but dvc is not in the runtime dependencies: add dvc to requirements.txt (the training image runs dvc repro).',
+      ]);
+    });
+
+    it('ignores a dvc.yaml without stages', () => {
+      const i = inspect({
+        ...base,
+        'dvc.yaml': 'plots:\n  - metrics/roc.json\n',
+        'train.py': 'def main(): pass' + MAIN_GUARD,
+      });
+      expect(i.training).toEqual({
+        kind: 'module',
+        module: 'train',
+        command: ['python', '-m', 'train'],
+      });
+    });
+
+    it('prefers a module outside scripts/ when several are found', () => {
+      const i = inspect({
+        ...base,
+        'model/__init__.py': '',
+        'model/train.py': 'def main(): pass' + MAIN_GUARD,
+        'scripts/train_baseline.py': 'def main(): pass' + MAIN_GUARD,
+      });
+      expect(i.training).toMatchObject({
+        kind: 'module',
+        module: 'model.train',
+      });
+    });
+
+    it('needs the __main__ guard: a train.py of helpers is no entry', () => {
+      const i = inspect(
+        { ...base, 'train.py': 'def fit(x):\n    return x\n' },
+        { needsTraining: false },
+      );
+      expect(i.training).toEqual({ kind: 'none' });
+    });
+
+    it('takes --trainingModule over what is found', () => {
+      const i = inspect(
+        {
+          ...base,
+          'dvc.yaml': 'stages:\n  a:\n    cmd: echo\n',
+          'jobs/__init__.py': '',
+          'jobs/nightly.py': '',
+        },
+        { trainingModule: 'jobs.nightly' },
+      );
+      expect(i.training).toEqual({
+        kind: 'module',
+        module: 'jobs.nightly',
+        command: ['python', '-m', 'jobs.nightly'],
+      });
+      expect(i.sources).toContain('jobs/');
+    });
+
+    it('takes --trainingCommand, copying the modules and config it names', () => {
+      const i = inspect(
+        {
+          ...base,
+          'pkg/__init__.py': '',
+          'pkg/train.py': 'x = 1\n',
+          'configs/base.yaml': 'a: 1\n',
+          'configs/large.yaml': 'a: 2\n',
+        },
+        {
+          trainingCommand: [
+            'python',
+            '-m',
+            'pkg.train',
+            '--config',
+            'configs/base.yaml',
+          ],
+        },
+      );
+      expect(i.training).toEqual({
+        kind: 'command',
+        command: ['python', '-m', 'pkg.train', '--config', 'configs/base.yaml'],
+      });
+      expect(i.sources).toEqual(['app.py', 'pkg/']);
+      expect(i.runtimeFiles).toEqual(['configs/']);
+    });
+  });
+
+  describe('dependency sources', () => {
+    const app: Files = {
+      'app.py':
+        'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+      'train.py': 'def main(): pass' + MAIN_GUARD,
+    };
+
+    it('follows -r and -c includes, and reports other requirement files without installing them', () => {
+      const i = inspect({
+        ...app,
+        'requirements.txt':
+          '-r requirements/common.txt\n-c constraints.txt\nfastapi\nuvicorn\n',
+        'requirements/common.txt': 'numpy\n--requirement=ml.txt\n',
+        'requirements/ml.txt': 'torch\n',
+        'constraints.txt': 'numpy<2\n',
+        'requirements-gpu.txt': 'cupy\n',
+        'requirements_test.txt': 'pytest\n',
+        'requirements/docs.txt': 'mkdocs\n',
+      });
+      expect(i.install).toEqual({
+        requirements: ['requirements.txt'],
+        requirementFiles: [
+          'requirements.txt',
+          'requirements/common.txt',
+          'requirements/ml.txt',
+          'constraints.txt',
+        ],
+        installable: false,
+        installFiles: [],
+        excluded: ['requirements_test.txt', 'requirements/docs.txt'],
+        optional: ['requirements-gpu.txt'],
+      });
+      expect(i.dependencies).toEqual(['fastapi', 'numpy', 'torch', 'uvicorn']);
+    });
+
+    it('installs requirements/base.txt and prod.txt in order when prod does not include base', () => {
+      const i = inspect({
+        ...app,
+        'requirements/base.txt': 'numpy\n',
+        'requirements/prod.txt': 'fastapi\nuvicorn\n',
+        'requirements/local.txt': 'ipython\n',
+      });
+      expect(i.install.requirements).toEqual([
+        'requirements/base.txt',
+        'requirements/prod.txt',
+      ]);
+      expect(i.install.excluded).toEqual(['requirements/local.txt']);
+    });
+
+    it('installs requirements.txt and then the package when both exist, with pyproject.toml files', () => {
+      const i = inspect({
+        'requirements.txt': 'fastapi==0.110.0\nuvicorn==0.29.0\n',
+        'pyproject.toml':
+          '[project]\nname = "demand"\nversion = "1"\nlicense = { file = "LICENSE" }\ndynamic = ["dependencies"]\n\n[tool.setuptools.dynamic]\ndependencies = { file = ["requirements.txt"] }\n\n[tool.setuptools.packages.find]\nwhere = ["."]\ninclude = ["demand*"]\n',
+        LICENSE: 'MIT',
+        'demand/__init__.py': '',
+        'demand/api.py':
+          'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+        'demand/train.py': 'def main(): pass' + MAIN_GUARD,
+        'data_tools/__init__.py': '',
+      });
+      expect(i.install).toMatchObject({
+        requirements: ['requirements.txt'],
+        requirementFiles: ['requirements.txt'],
+        installable: true,
+        installFiles: ['pyproject.toml', 'LICENSE', 'demand/'],
+      });
+      expect(i.app).toBe('demand.api:app');
+      expect(i.sources).toEqual([]);
+    });
+
+    it('reads setup.cfg beside a setup.py shim', () => {
+      const i = inspect({
+        'setup.py': 'from setuptools import setup\nsetup()\n',
+        'setup.cfg':
+          '[metadata]\nname = pricing\nlong_description = file: README.md\n\n[options]\npackage_dir =\n    = src\npackages = find:\ninstall_requires =\n    pandas>=2\n    fastapi\n    uvicorn\n\n[options.packages.find]\nwhere = src\n\n[options.extras_require]\nlint =\n    flake8\n\n[options.entry_points]\nconsole_scripts =\n    pricing-train = pricing.jobs:train\n',
+        'README.md': '# pricing\n',
+        'src/pricing/__init__.py': '',
+        'src/pricing/jobs.py': 'def train():\n    pass\n',
+        'src/pricing/web.py':
+          'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+      });
+      expect(i).toMatchObject({
+        layout: 'installable',
+        importRoot: 'src',
+        install: {
+          installFiles: ['setup.cfg', 'setup.py', 'README.md', 'src/'],
+          excluded: ['setup.cfg [options.extras_require] lint'],
+        },
+        dependencies: ['fastapi', 'pandas', 'uvicorn'],
+        app: 'pricing.web:app',
+        training: { kind: 'console-script', name: 'pricing-train' },
+      });
+    });
+
+    it.each<[string, Files, string]>([
+      [
+        'uvicorn missing from requirements.txt',
+        { 'requirements.txt': 'fastapi\n' },
+        'uvicorn is not in the runtime dependencies: add uvicorn to requirements.txt (the inference image runs python -m uvicorn).',
+      ],
+      [
+        'a git requirement',
+        {
+          'requirements.txt':
+            'fastapi\nuvicorn\nfeatlib @ git+https://github.com/acme/featlib@v1\n',
+        },
+        'The requirements install from git: the builder needs git, so build with --build-arg BUILD_PACKAGES=git (or list git in BUILD_PACKAGES).',
+      ],
+      [
+        'setuptools flat-layout discovery of several folders',
+        {
+          'pyproject.toml':
+            '[project]\nname = "x"\nversion = "1"\ndependencies = ["fastapi", "uvicorn"]\n',
+          'models/m.pkl': 'x',
+          'pipeline/__init__.py': '',
+        },
+        'pip install . will fail: setuptools finds several top-level folders (models, pipeline) and refuses to guess which are packages. List them in pyproject.toml ([tool.setuptools] packages = [...]) or move the code under src/, then rerun.',
+      ],
+      [
+        'a version from git',
+        {
+          'pyproject.toml':
+            '[build-system]\nrequires = ["setuptools>=64", "setuptools-scm>=8"]\nbuild-backend = "setuptools.build_meta"\n\n[project]\nname = "x"\ndynamic = ["version"]\ndependencies = ["fastapi", "uvicorn"]\n\n[tool.setuptools]\npackages = ["x"]\n',
+          'x/__init__.py': '',
+        },
+        'pyproject.toml takes its version from git, and the image build has no .git: set a fixed version, or pass it to the build (SETUPTOOLS_SCM_PRETEND_VERSION for setuptools-scm and hatch-vcs).',
+      ],
+      [
+        'a hatchling project whose package folder does not match its name',
+        {
+          'pyproject.toml':
+            '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n[project]\nname = "wine-model"\nversion = "1"\ndependencies = ["fastapi", "uvicorn"]\n',
+          'service/__init__.py': '',
+        },
+        'pip install . will fail: the build backend (hatchling.build) looks for a wine_model/ or src/wine_model/ folder named after the project and finds none. Name the package folder in pyproject.toml (e.g. [tool.hatch.build.targets.wheel] packages, [tool.poetry] packages), then rerun.',
+      ],
+      [
+        'a readme that does not exist',
+        {
+          'pyproject.toml':
+            '[project]\nname = "x"\nversion = "1"\nreadme = "README.md"\ndependencies = ["fastapi", "uvicorn"]\n\n[tool.setuptools]\npy-modules = ["app", "train"]\n',
+        },
+        'pyproject.toml names README.md, which does not exist: pip install . will fail on it. Add the file or drop the reference, then rerun.',
+      ],
+    ])('warns about %s', (_, files, warning) => {
+      expect(inspect({ ...app, ...files }).warnings).toContain(warning);
+    });
+
+    it('sees uvicorn in fastapi[standard]', () => {
+      expect(
+        inspect({ ...app, 'requirements.txt': 'fastapi[standard]>=0.112\n' })
+          .warnings,
+      ).toEqual([]);
+    });
+  });
+
+  describe('runtime and model files', () => {
+    const app: Files = {
+      'requirements.txt': 'fastapi\nuvicorn\n',
+      'train.py': 'def main(): pass' + MAIN_GUARD,
+    };
+
+    it('adds --runtimeFiles and drops --excludeRuntimeFiles', () => {
+      const i = inspect(
+        {
+          ...app,
+          'app.py':
+            'from fastapi import FastAPI\nCFG = "config/serving.yaml"\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+          'config/serving.yaml': 'a: 1\n',
+          'params.yaml': 'a: 1\n',
+          'prompts/system.txt': 'be nice',
+        },
+        {
+          runtimeFiles: ['prompts'],
+          excludeRuntimeFiles: ['params.yaml', 'nope.yaml'],
+        },
+      );
+      expect(i.runtimeFiles).toEqual(['config/', 'prompts/']);
+      expect(i.warnings).toEqual([
+        '--excludeRuntimeFiles names nope.yaml, which is not among the runtime files found (config/, params.yaml, prompts/): nothing to leave out.',
+      ]);
+    });
+
+    it('never copies a secret the code reads, and says so', () => {
+      const i = inspect({
+        ...app,
+        'app.py':
+          'from dotenv import load_dotenv\nfrom fastapi import FastAPI\nload_dotenv(".env")\nKEY = open("secrets/service-account.json")\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+        '.env': 'X=1\n',
+      });
+      expect(i.runtimeFiles).toEqual([]);
+      expect(i.warnings).toEqual([
+        'The code reads .env, which looks like a secret and is not copied into the images: pass its values as environment variables or mount it at run time.',
+      ]);
+    });
+
+    it.each<[string, Files, string[]]>([
+      [
+        'a model folder named only as a default path',
+        {
+          'service/__init__.py': '',
+          'service/main.py':
+            'import os\nfrom pathlib import Path\nfrom fastapi import FastAPI\nDIR = Path(os.environ.get("CKPT_DIR", "checkpoints"))\nWEIGHTS = DIR / "mlp.pt"\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+        },
+        ['checkpoints/'],
+      ],
+      [
+        'a file the app reads and training writes, in a folder of any name',
+        {
+          'service.py':
+            'from fastapi import FastAPI\nMODEL = "trained/ridge.json"\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+          'train.py':
+            'import json\n\ndef main():\n    open("trained/ridge.json", "w").write("{}")\n    open("metrics/scores.json", "w")' +
+            MAIN_GUARD,
+        },
+        ['trained/'],
+      ],
+      [
+        'nothing for a bare file name joined to a folder held in a variable, or a model outside the project',
+        {
+          'service.py':
+            'import os\nfrom fastapi import FastAPI\nMODEL = os.environ.get("MODEL", "/mnt/models/m.joblib")\nPATH = os.path.join(os.environ["DIR"], "m.joblib")\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+        },
+        [],
+      ],
+    ])('finds %s', (_, files, modelPaths) => {
+      const i = inspect({ ...app, ...files });
+      expect(i.modelPaths).toEqual(modelPaths);
+      expect(i.modelsCommitted).toBe(false);
+    });
+
+    it('finds a feature store and a committed root-level model file', () => {
+      const i = inspect({
+        ...app,
+        'app.py':
+          'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+        'feature_repo/feature_store.yaml': 'project: x\n',
+        'feature_repo/features.py': 'x = 1\n',
+        'classifier.onnx': 'onnx',
+      });
+      expect(i.runtimeFiles).toEqual(['feature_repo/']);
+      expect(i.modelPaths).toEqual(['classifier.onnx']);
+      expect(i.modelsCommitted).toBe(true);
+    });
+  });
+
+  describe('refuses', () => {
+    const app: Files = {
+      'app.py':
+        'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+      'train.py': 'def main(): pass' + MAIN_GUARD,
+    };
+    const withReqs: Files = {
+      ...app,
+      'requirements.txt': 'fastapi\nuvicorn\n',
+    };
+
+    it.each<[string, Files, InspectOptions, string]>([
+      [
+        'a project with nothing to install',
+        app,
+        {},
+        `Project "ml" has nothing to install: no requirements.txt, pyproject.toml or setup.py in ${ROOT}. Add one listing the Python dependencies, then rerun.`,
+      ],
+      [
+        'a conda-only project',
+        { ...app, 'environment.yml': 'dependencies:\n  - numpy\n' },
+        {},
+        `Project "ml" has nothing to install: no requirements.txt, pyproject.toml or setup.py in ${ROOT}. Add one listing the Python dependencies, then rerun. (environment.yml is not read: the images install with pip, so export the dependencies to requirements.txt.)`,
+      ],
+      [
+        'a pyproject.toml with tool settings only',
+        { ...app, 'pyproject.toml': '[tool.black]\nline-length = 100\n' },
+        {},
+        `Project "ml" has nothing to install: the pyproject.toml in ${ROOT} has no [project] or [build-system] table, and there is no requirements.txt or setup.py. Add a requirements.txt listing the Python dependencies (or a [project] table with dependencies), then rerun.`,
+      ],
+      [
+        'a poetry project in package-mode = false',
+        {
+          ...app,
+          'pyproject.toml':
+            '[tool.poetry]\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = "^3.11"\nfastapi = "*"\n',
+        },
+        {},
+        'Project "ml" lists its dependencies only in [tool.poetry] with package-mode = false, which pip cannot install. Export them (poetry export -f requirements.txt -o requirements.txt --without-hashes), then rerun.',
+      ],
+      [
+        'a poetry project without [build-system]',
+        {
+          ...app,
+          'pyproject.toml':
+            '[tool.poetry]\nname = "x"\n\n[tool.poetry.dependencies]\nfastapi = "*"\n',
+        },
+        {},
+        'Project "ml" lists its dependencies only in [tool.poetry] without a [build-system], which pip cannot install. Export them (poetry export -f requirements.txt -o requirements.txt --without-hashes), then rerun.',
+      ],
+      [
+        'a setup.cfg alone',
+        { ...app, 'setup.cfg': '[metadata]\nname = x\n' },
+        {},
+        `Project "ml" has nothing to install: setup.cfg in ${ROOT} needs a setup.py or pyproject.toml beside it for pip install . to work. Add a requirements.txt listing the Python dependencies, or a pyproject.toml with a [build-system] table, then rerun.`,
+      ],
+      [
+        'a pyproject.toml that is not TOML',
+        {
+          ...app,
+          'pyproject.toml':
+            '[project]\nname = "x"\ndependencies = [\n  "fastapi"\n  "uvicorn",\n]\n',
+        },
+        {},
+        `pyproject.toml in ${ROOT} is not valid TOML (line 5: expected "," or "]" in an array). Fix it, then rerun.`,
+      ],
+      [
+        'requirements that include a dev file',
+        {
+          ...app,
+          'requirements.txt': 'fastapi\n-r requirements-dev.txt\n',
+          'requirements-dev.txt': 'pytest\n',
+        },
+        {},
+        'requirements.txt includes requirements-dev.txt (line 2), a dev-only requirements file, so the images would install dev tools. Remove that line (requirements-dev.txt can include requirements.txt instead), then rerun.',
+      ],
+      [
+        'requirements that include a missing file',
+        { ...app, 'requirements.txt': '-r requirements/base.txt\n' },
+        {},
+        `requirements.txt includes requirements/base.txt (line 1), which does not exist in ${ROOT}. Fix the path, then rerun.`,
+      ],
+      [
+        'requirements that include a file outside the project',
+        { ...app, 'requirements.txt': '-r ../../shared/requirements.txt\n' },
+        {},
+        `requirements.txt includes ../../shared/requirements.txt (line 1), which is outside the project folder, so the image build cannot see it. Copy those requirements into ${ROOT}, then rerun.`,
+      ],
+      [
+        'requirements that install the project itself',
+        {
+          ...app,
+          'setup.py':
+            'from setuptools import setup\nsetup(name="x", py_modules=["app", "train"])\n',
+          'requirements.txt': 'fastapi\nuvicorn\n\n# local package\n-e .\n',
+        },
+        {},
+        'requirements.txt installs the project itself ("-e ." on line 5), which the images already do with pip install . after the requirements. Move that line to requirements-dev.txt, then rerun.',
+      ],
+      [
+        'several FastAPI apps',
+        {
+          ...withReqs,
+          'admin/__init__.py':
+            'from fastapi import FastAPI\nadmin_app = FastAPI()\n',
+        },
+        {},
+        'Project "ml" has several FastAPI apps (admin:admin_app, app:app). Choose one with --appModule=<module:attr>.',
+      ],
+      [
+        'no FastAPI app',
+        {
+          'requirements.txt': 'numpy\n',
+          'train.py': 'def main(): pass' + MAIN_GUARD,
+        },
+        {},
+        'No FastAPI app found in project "ml" (looked for app = FastAPI(...) in its .py files outside tests/ and notebooks/). Pass --appModule=<module:attr>, or --image=training to generate only the training image.',
+      ],
+      [
+        'several app factories and no app',
+        {
+          'requirements.txt': 'fastapi\n',
+          'train.py': 'def main(): pass' + MAIN_GUARD,
+          'web.py':
+            'from fastapi import FastAPI\n\ndef create_app() -> FastAPI:\n    return FastAPI()\n\ndef create_admin():\n    a = FastAPI()\n    return a\n',
+        },
+        {},
+        'Project "ml" has no module-level FastAPI app but several app factories (web:create_app, web:create_admin). Choose one with --appModule=<module:function>.',
+      ],
+      [
+        'an --appModule that is no module:attr',
+        withReqs,
+        { appModule: 'app.py' },
+        '--appModule must look like package.module:app (got "app.py").',
+      ],
+      [
+        'an --appModule whose module does not exist',
+        withReqs,
+        { appModule: 'service.api:app' },
+        `--appModule names service.api:app, but ${ROOT} has no service/api.py. Check the module path, then rerun.`,
+      ],
+      [
+        'a --trainingModule that is a file',
+        withReqs,
+        { trainingModule: 'jobs/train.py' },
+        '--trainingModule takes a module, not a file (got "jobs/train.py"): pass --trainingModule=jobs.train, or --trainingCommand="python jobs/train.py".',
+      ],
+      [
+        'a --trainingModule that is no module',
+        withReqs,
+        { trainingModule: 'jobs/train' },
+        '--trainingModule must be a dotted Python module such as pipeline.train (got "jobs/train").',
+      ],
+      [
+        'a --trainingModule that does not exist',
+        withReqs,
+        { trainingModule: 'jobs.train' },
+        `The training module jobs.train does not exist in ${ROOT} (no jobs/train.py). Pass --trainingModule=<package.module>, or --image=inference for a serving-only project.`,
+      ],
+      [
+        'an empty --trainingCommand',
+        withReqs,
+        { trainingCommand: [] },
+        '--trainingCommand must be a non-empty list of arguments, e.g. ["python", "-m", "pipeline.train", "--config", "configs/base.yaml"].',
+      ],
+      [
+        '--trainingModule with --trainingCommand',
+        withReqs,
+        { trainingModule: 'train', trainingCommand: ['python', 'train.py'] },
+        'Pass --trainingModule or --trainingCommand, not both: they both set what the training image runs.',
+      ],
+      [
+        'no training entry',
+        { 'requirements.txt': 'fastapi\nuvicorn\n', 'app.py': app['app.py'] },
+        {},
+        'No training entry found in project "ml": no dvc.yaml stages, no train.py or fit.py with if __name__ == "__main__":, no console script named like train. Pass --trainingModule=<package.module> or --trainingCommand, or --image=inference for a serving-only project.',
+      ],
+      [
+        'several training entries',
+        { ...withReqs, 'fit.py': 'def main(): pass' + MAIN_GUARD },
+        {},
+        'Project "ml" has several training entries (fit.py, train.py). Choose one with --trainingModule=<package.module> or --trainingCommand.',
+      ],
+      [
+        'several training console scripts',
+        {
+          'pyproject.toml':
+            '[project]\nname = "x"\nversion = "1"\ndependencies = ["fastapi", "uvicorn"]\n\n[project.scripts]\nx-train = "x.cli:train"\nx-train-gpu = "x.cli:train_gpu"\n',
+          'src/x/__init__.py': '',
+          'src/x/cli.py': 'def train(): pass\n',
+          'src/x/app.py': app['app.py'],
+        },
+        {},
+        'Project "ml" has several training console scripts (x-train, x-train-gpu). Choose one with --trainingCommand.',
+      ],
+      [
+        'a --runtimeFiles path outside the project',
+        withReqs,
+        { runtimeFiles: ['../shared/config.yaml'] },
+        `--runtimeFiles names "../shared/config.yaml", which is not inside the project: name files and folders relative to ${ROOT}.`,
+      ],
+      [
+        'a --runtimeFiles path that does not exist',
+        withReqs,
+        { runtimeFiles: ['configs/prod.yaml'] },
+        `--runtimeFiles names "configs/prod.yaml", which does not exist in ${ROOT}. Check the path, then rerun.`,
+      ],
+    ])('%s', (_, files, options, message) => {
+      expect(refusal(files, options)).toBe(message);
+    });
+
+    it('does not write to the tree', () => {
+      const tree = treeWith(KAGGLE);
+      const before = tree.listChanges().length;
+      inspectProject(tree, ROOT, { projectName: 'ml' });
+      expect(tree.listChanges().length).toBe(before);
+    });
+  });
+
+  it('names the project after its folder when no name is given', () => {
+    expect(() => inspectProject(treeWith({}), ROOT)).toThrow(
+      'Project "ml" has nothing to install',
+    );
+  });
+});
+
+describe('pythonModuleOf', () => {
+  it.each<[string, string, string | undefined]>([
+    ['src/serve/app.py', '.', 'src.serve.app'],
+    ['src/mypkg/api.py', 'src', 'mypkg.api'],
+    ['src/mypkg/__init__.py', 'src', 'mypkg'],
+    ['pipeline/fit.py', '', 'pipeline.fit'],
+    ['./common.py', '.', 'common'],
+    ['api/server.py', 'src', undefined],
+    ['my-app/server.py', '.', undefined],
+    ['README.md', '.', undefined],
+    ['__init__.py', '.', undefined],
+  ])('%s from %s is %s', (file, root, module) => {
+    expect(pythonModuleOf(file, root)).toBe(module);
+  });
+});
+
+describe('parseYamlSubset', () => {
+  it.each<[string, string, unknown]>([
+    [
+      'block mappings and sequences',
+      'a:\n  b: 1\n  c:\n    - x\n    - "y # not a comment"\n',
+      { a: { b: '1', c: ['x', 'y # not a comment'] } },
+    ],
+    [
+      "sequences at the key's indent",
+      'deps:\n- a\n- b\nouts: [c, "d"]\n',
+      { deps: ['a', 'b'], outs: ['c', 'd'] },
+    ],
+    [
+      'sequence items that are mappings',
+      'm:\n  - f.json:\n      cache: false\n  - g\n',
+      { m: [{ 'f.json': { cache: 'false' } }, 'g'] },
+    ],
+    [
+      'block scalars',
+      'a: |\n  one\n  two\nb: >-\n  three\n  four\nc: x\n',
+      { a: 'one\ntwo\n', b: 'three four', c: 'x' },
+    ],
+    [
+      'plain scalars continued on the next line',
+      'cmd: python -m x\n  --flag\nnext: 1\n',
+      { cmd: 'python -m x --flag', next: '1' },
+    ],
+    [
+      'comments, quotes and flow mappings',
+      "# c\na: 'it''s' # c\nb: {k: v, l: [1, 2]}\n",
+      { a: "it's", b: { k: 'v', l: ['1', '2'] } },
+    ],
+  ])('reads %s', (_, text, value) => {
+    expect(parseYamlSubset(text)).toEqual(value);
+  });
+});
