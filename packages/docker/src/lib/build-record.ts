@@ -33,7 +33,16 @@ export interface ImageRecord {
   imageId: string;
   sizeBytes: number;
   durationMs: number;
+  /** The engine that holds the image: test and push use the same one. */
+  engine?: 'docker' | 'podman';
   builtWith: string;
+  /** How the build reused other machines' layers, and the cache images it made. */
+  cache?: {
+    mode: string;
+    refs: string[];
+    /** Per-stage inline cache images; docker-push pushes them with the image. */
+    stages?: Array<{ stage: string; ref: string; imageId: string }>;
+  };
   createdAt: string;
 }
 

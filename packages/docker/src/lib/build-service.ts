@@ -25,13 +25,18 @@ import {
   tagsFor,
 } from './build-plan';
 import { dependencyImageArgs } from './dependency-images';
+import { cachePlan, CachePlan } from './cache-plan';
+import { imageUses } from './dockerfile';
 import {
   buildCommand,
+  BuildSpec,
   describeEngine,
   Engine,
   inspectImage,
+  isLoopbackRegistry,
   needsBuildKit,
   withBuildMode,
+  withBuildxBuilder,
 } from './engine';
 import { fail } from './errors';
 import { gitInfo } from './git';
@@ -63,7 +68,10 @@ export async function buildImages(req: BuildRequest): Promise<BuildRecord> {
   const project = projectInfo(context);
   const opts = normalizeOptions(req.options, context, req.rebuild);
   const images = resolveImages(project, opts);
-  const engine = withBuildMode(req.engine, opts.engine);
+  const engine = await withBuildxBuilder(
+    withBuildMode(req.engine, opts.engine),
+    opts.builder,
+  );
   logger.info(`@ml/docker: ${describeEngine(engine)}`);
   const git = await gitInfo(context.root, project.root);
   if (opts.gitShaTag && git.dirty) {
@@ -146,64 +154,115 @@ async function buildOne(
       `${relative(project.absRoot, image.dockerfile)} uses ${feature}, which needs BuildKit, and ${remedy}, or remove ${feature}.`,
     );
   }
-  // Layer cache across machines: the pushed image carries its cache metadata
-  // (inline cache), and the next build on a fresh engine reads it back from
-  // the registry. The classic builder can use neither.
-  const cacheFrom = [...(opts.cacheFrom ?? [])];
-  if (opts.registryCache && engine.mode !== 'classic') {
-    buildArgs.BUILDKIT_INLINE_CACHE ??= '1';
-    if (ctx.tags.includes('latest'))
-      cacheFrom.push(imageRef(image.repo, 'latest'));
-  }
-
+  const cache = cachePlan(engine, image.repo, text, {
+    registryCache: opts.registryCache,
+    cache: opts.cache,
+    tagsLatest: ctx.tags.includes('latest'),
+    target: opts.target,
+  });
+  logger.info(`@ml/docker: ${image.image}: ${cache.describe}`);
   const refs = ctx.tags.map((t) => imageRef(image.repo, t));
+  const base: Omit<BuildSpec, 'tags'> = {
+    context: project.absRoot,
+    dockerfile: image.dockerfile,
+    buildArgs: { ...cache.buildArgs, ...buildArgs },
+    labels: ctx.labels,
+    platform: opts.platform,
+    pull: opts.pull,
+    noCache: opts.noCache,
+    insecureRegistries: talksOnlyToLoopback(text, buildArgs, image.repo.registry),
+  };
+  const started = Date.now();
+  // Stages first, each its own cache image, so a fresh engine can skip them.
+  const stageImages: Array<{ stage: string; ref: string; imageId: string }> = [];
+  for (const stage of cache.stages) {
+    logger.info(`@ml/docker: building stage ${stage.stage} of ${image.image} → ${stage.ref}`);
+    const imageId = await runBuild(engine, project, image, {
+      ...base,
+      tags: [stage.ref],
+      target: stage.stage,
+      cacheFrom: [...(opts.cacheFrom ?? []), ...cache.cacheFrom],
+    });
+    stageImages.push({ ...stage, imageId });
+  }
+  logger.info(`@ml/docker: building ${image.image} → ${refs.join(', ')}`);
+  const imageId = await runBuild(engine, project, image, {
+    ...base,
+    tags: refs,
+    target: opts.target,
+    cacheFrom: [...(opts.cacheFrom ?? []), ...cache.cacheFrom],
+    cacheTo: cache.cacheTo,
+  });
+  const durationMs = Date.now() - started;
+  const info = await inspectImage(engine, imageId);
+  logger.info(
+    `@ml/docker: built ${image.image} ${imageId.slice(0, 19)} (${((info?.size ?? 0) / 1e6).toFixed(1)} MB) in ${(durationMs / 1000).toFixed(1)} s`,
+  );
+  return {
+    image: image.image,
+    dockerfile: relative(project.absRoot, image.dockerfile),
+    name: fullName(image.repo),
+    registry: image.repo.registry,
+    tags: ctx.tags,
+    contentTag: opts.contentTag,
+    imageId,
+    sizeBytes: info?.size ?? 0,
+    durationMs,
+    engine: engine.kind,
+    builtWith: engine.mode,
+    cache: recordedCache(cache, stageImages),
+    createdAt: new Date().toISOString(),
+  };
+}
+
+function recordedCache(
+  plan: CachePlan,
+  stages: Array<{ stage: string; ref: string; imageId: string }>,
+): ImageRecord['cache'] {
+  if (plan.mode === 'none') return undefined;
+  return {
+    mode: plan.mode,
+    refs: [...new Set([...plan.cacheFrom, ...plan.cacheTo])],
+    stages: stages.length ? stages : undefined,
+  };
+}
+
+/** Podman verifies TLS unless told not to: only when every registry the build reaches is a loopback one. */
+function talksOnlyToLoopback(
+  text: string,
+  buildArgs: Record<string, string>,
+  registry: string,
+): boolean {
+  if (!isLoopbackRegistry(registry)) return false;
+  return imageUses(text).every((u) =>
+    isLoopbackRegistry(u.arg && buildArgs[u.arg] ? buildArgs[u.arg] : u.ref),
+  );
+}
+
+/** One engine build; the image ID it produced. */
+async function runBuild(
+  engine: Engine,
+  project: ProjectInfo,
+  image: ProjectImage,
+  spec: Omit<BuildSpec, 'iidFile'>,
+): Promise<string> {
   const scratch = mkdtempSync(join(tmpdir(), 'ml-docker-build-'));
   try {
     const iidFile = join(scratch, 'iid');
-    const cmd = buildCommand(engine, {
-      context: project.absRoot,
-      dockerfile: image.dockerfile,
-      tags: refs,
-      buildArgs,
-      labels: ctx.labels,
-      target: opts.target,
-      platform: opts.platform,
-      pull: opts.pull,
-      noCache: opts.noCache,
-      cacheFrom,
-      iidFile,
-    });
-    logger.info(`@ml/docker: building ${image.image} → ${refs.join(', ')}`);
-    const started = Date.now();
+    const cmd = buildCommand(engine, { ...spec, iidFile });
     const result = await run(cmd.file, cmd.args, {
       env: cmd.env,
       stream: true,
       cwd: project.absRoot,
     });
-    const durationMs = Date.now() - started;
     if (result.exitCode !== 0) {
       fail(
         `Build of ${project.name}/${image.image} failed at ${explainBuildFailure(result.all || result.spawnError || '')}. Fix the Dockerfile or its inputs and rerun.`,
       );
     }
-    const imageId = readFileSync(iidFile, 'utf8').trim();
-    const info = await inspectImage(engine, imageId);
-    logger.info(
-      `@ml/docker: built ${image.image} ${imageId.slice(0, 19)} (${((info?.size ?? 0) / 1e6).toFixed(1)} MB) in ${(durationMs / 1000).toFixed(1)} s`,
-    );
-    return {
-      image: image.image,
-      dockerfile: relative(project.absRoot, image.dockerfile),
-      name: fullName(image.repo),
-      registry: image.repo.registry,
-      tags: ctx.tags,
-      contentTag: opts.contentTag,
-      imageId,
-      sizeBytes: info?.size ?? 0,
-      durationMs,
-      builtWith: engine.mode,
-      createdAt: new Date().toISOString(),
-    };
+    const id = readFileSync(iidFile, 'utf8').trim();
+    // Podman writes the bare hex; Docker the digest form, which registries compare against.
+    return id.startsWith('sha256:') ? id : `sha256:${id}`;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -122,3 +122,77 @@ export function contextSources(text: string): string[] {
   }
   return sources;
 }
+
+export interface Stage {
+  index: number;
+  /** The name after AS, lowercased; undefined for an unnamed stage. */
+  name?: string;
+  /** Instructions of the stage that do work (RUN), which a cache can save. */
+  runs: number;
+  /** Stages (by name or index) this one builds on: its FROM and its COPY --from. */
+  uses: string[];
+}
+
+/** The stages of a Dockerfile in order, with what each builds on. */
+export function stagesOf(text: string): Stage[] {
+  const dockerfile = DockerfileParser.parse(text);
+  const froms = dockerfile.getFROMs();
+  const stages: Stage[] = froms.map((from, index) => ({
+    index,
+    name: from.getBuildStage()?.toLowerCase(),
+    runs: 0,
+    uses: [(from.getImage() ?? '').toLowerCase()],
+  }));
+  const stageAt = (line: number) => {
+    let current = -1;
+    froms.forEach((f, i) => {
+      if (f.getRange().start.line <= line) current = i;
+    });
+    return current;
+  };
+  for (const instruction of dockerfile.getInstructions()) {
+    const i = stageAt(instruction.getRange().start.line);
+    if (i < 0) continue;
+    if (instruction.getKeyword() === 'RUN') stages[i].runs++;
+  }
+  for (const copy of dockerfile.getCOPYs()) {
+    const i = stageAt(copy.getRange().start.line);
+    const from = copy
+      .getFlags()
+      .find((f) => f.getName().toLowerCase() === 'from')
+      ?.getValue();
+    if (i >= 0 && from) stages[i].uses.push(from.toLowerCase());
+  }
+  return stages;
+}
+
+/**
+ * The named stages the target (or last) stage needs, directly or through
+ * others, that run something: the ones worth a cache image of their own.
+ * In build order.
+ */
+export function cacheableStages(text: string, target?: string): string[] {
+  const stages = stagesOf(text);
+  const byRef = new Map<string, Stage>();
+  for (const s of stages) {
+    byRef.set(String(s.index), s);
+    if (s.name) byRef.set(s.name, s);
+  }
+  const last = target ? byRef.get(target.toLowerCase()) : stages.at(-1);
+  if (!last) return [];
+  const needed = new Set<Stage>();
+  const visit = (s: Stage) => {
+    for (const u of s.uses) {
+      const dep = byRef.get(u);
+      if (dep && dep !== s && !needed.has(dep)) {
+        needed.add(dep);
+        visit(dep);
+      }
+    }
+  };
+  visit(last);
+  return [...needed]
+    .filter((s) => s.name && s.runs > 0)
+    .sort((a, b) => a.index - b.index)
+    .map((s) => s.name!);
+}

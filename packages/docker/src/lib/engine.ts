@@ -1,24 +1,35 @@
 /**
- * The engine adapter: which Docker client to call, how it builds, and the
- * exact command lines. Command construction is pure (`buildCommand`) so it is
- * unit-tested table-driven; everything else goes through `process.run`.
+ * The engine adapters: which client to call (Docker, with buildx, the
+ * engine's BuildKit or the classic builder; or Podman), how it builds, and
+ * the exact command lines. Command construction is pure (`buildCommand`,
+ * `registryFlags`) so it is unit-tested table-driven; everything else goes
+ * through `process.run`. The engine is detected once per task and passed as
+ * a value: nothing here is remembered between calls.
  */
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fail } from './errors';
 import { run, RunOptions, RunResult } from './process';
 
-export type BuildMode = 'buildx' | 'buildkit' | 'classic';
+export type EngineKind = 'docker' | 'podman';
+export type BuildMode = 'buildx' | 'buildkit' | 'classic' | 'podman';
 
 export interface Engine {
-  /** Absolute path of the docker client used for every call. */
+  kind: EngineKind;
+  /** Absolute path of the client used for every call. */
   client: string;
-  /** Where the engine is: DOCKER_HOST, or the default socket. */
+  /** Where the engine is: DOCKER_HOST, the default socket, or Podman's local store. */
   host: string;
   mode: BuildMode;
   clientVersion: string;
   serverVersion: string;
+  /** buildx: the builder to use (--builder), and whether its driver can export cache. */
+  builder?: string;
+  buildxDriver?: string;
 }
+
+/** buildx drivers that can export cache (--cache-to); the default `docker` driver cannot. */
+export const CACHE_EXPORTING_DRIVERS = ['docker-container', 'remote', 'kubernetes'];
 
 export interface BuildSpec {
   context: string;
@@ -31,7 +42,10 @@ export interface BuildSpec {
   pull?: boolean;
   noCache?: boolean;
   cacheFrom?: string[];
+  cacheTo?: string[];
   iidFile?: string;
+  /** Podman: the registries this build talks to are all loopback ones (plain HTTP). */
+  insecureRegistries?: boolean;
 }
 
 export interface BuildCommand {
@@ -41,11 +55,14 @@ export interface BuildCommand {
 }
 
 export function buildCommand(
-  engine: Pick<Engine, 'client' | 'mode'>,
+  engine: Pick<Engine, 'client' | 'mode' | 'builder'>,
   spec: BuildSpec,
 ): BuildCommand {
+  if (engine.mode === 'podman') return podmanBuildCommand(engine, spec);
   const args: string[] =
     engine.mode === 'buildx' ? ['buildx', 'build', '--load'] : ['build'];
+  if (engine.mode === 'buildx' && engine.builder)
+    args.push('--builder', engine.builder);
   if (engine.mode !== 'classic') args.push('--progress=plain');
   args.push('--file', spec.dockerfile);
   for (const tag of spec.tags) args.push('--tag', tag);
@@ -58,6 +75,7 @@ export function buildCommand(
   if (spec.pull) args.push('--pull');
   if (spec.noCache) args.push('--no-cache');
   for (const ref of spec.cacheFrom ?? []) args.push('--cache-from', ref);
+  for (const ref of spec.cacheTo ?? []) args.push('--cache-to', ref);
   if (spec.iidFile) args.push('--iidfile', spec.iidFile);
   args.push(spec.context);
   // DOCKER_BUILDKIT selects the builder for clients without buildx; buildx ignores it.
@@ -66,6 +84,66 @@ export function buildCommand(
       ? {}
       : { DOCKER_BUILDKIT: engine.mode === 'buildkit' ? '1' : '0' };
   return { file: engine.client, args, env };
+}
+
+/**
+ * Podman builds Docker-format images (the OCI format has no HEALTHCHECK and
+ * Podman would drop it), keeps every layer (--layers) so a registry cache
+ * can serve them, and talks plain HTTP only to loopback registries.
+ */
+function podmanBuildCommand(
+  engine: Pick<Engine, 'client'>,
+  spec: BuildSpec,
+): BuildCommand {
+  const args = ['build', '--layers', '--format', 'docker'];
+  args.push('--file', spec.dockerfile);
+  for (const tag of spec.tags) args.push('--tag', tag);
+  for (const [k, v] of Object.entries(spec.buildArgs ?? {}))
+    args.push('--build-arg', `${k}=${v}`);
+  for (const [k, v] of Object.entries(spec.labels ?? {}))
+    args.push('--label', `${k}=${v}`);
+  if (spec.target) args.push('--target', spec.target);
+  if (spec.platform) args.push('--platform', spec.platform);
+  if (spec.pull) args.push('--pull=always');
+  if (spec.noCache) args.push('--no-cache');
+  for (const ref of spec.cacheFrom ?? []) args.push('--cache-from', ref);
+  for (const ref of spec.cacheTo ?? []) args.push('--cache-to', ref);
+  if (spec.insecureRegistries) args.push('--tls-verify=false');
+  if (spec.iidFile) args.push('--iidfile', spec.iidFile);
+  args.push(spec.context);
+  return { file: engine.client, args, env: {} };
+}
+
+/** True for a registry (or an image reference's registry) on the loopback interface. */
+export function isLoopbackRegistry(refOrRegistry: string): boolean {
+  const host = refOrRegistry
+    .split('/')[0]
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '');
+  return (
+    host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+  );
+}
+
+/**
+ * Flags a pull or push of `ref` needs: Podman verifies TLS unless told not
+ * to, which a plain-HTTP local registry needs; Docker already allows
+ * loopback registries over HTTP.
+ */
+export function registryFlags(engine: Pick<Engine, 'kind'>, ref: string): string[] {
+  return engine.kind === 'podman' && isLoopbackRegistry(ref)
+    ? ['--tls-verify=false']
+    : [];
+}
+
+/**
+ * Flags every container the plugin runs needs. Podman asks for an
+ * open-files limit above what a container sandbox (or CI runner) may allow
+ * and then fails to start ("error setting rlimit type 7"): the limits of the
+ * calling process are always allowed.
+ */
+export function runFlags(engine: Pick<Engine, 'kind'>): string[] {
+  return engine.kind === 'podman' ? ['--ulimit', 'host'] : [];
 }
 
 /** Dockerfile features that the classic builder rejects. */
@@ -107,17 +185,79 @@ export function candidateClients(
   return found;
 }
 
-const rank: Record<BuildMode, number> = { buildx: 3, buildkit: 2, classic: 1 };
+/** podman on PATH (or ML_DOCKER_PODMAN). */
+export function podmanClient(
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (env.ML_DOCKER_PODMAN) return env.ML_DOCKER_PODMAN;
+  for (const d of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const file = join(d, 'podman');
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+const rank: Record<BuildMode, number> = {
+  buildx: 3,
+  buildkit: 2,
+  classic: 1,
+  podman: 0,
+};
 
 /**
- * Finds the client and build mode: buildx when a client has it, else a
- * pre-23 client that drives the engine's BuildKit through DOCKER_BUILDKIT=1,
- * else the classic builder. Callers detect once per task and pass the result
- * down: nothing here is remembered between calls.
+ * The engine to use: `docker` (the best Docker client that reaches an
+ * engine), `podman`, or `auto`: Docker when an engine answers, else Podman
+ * when it is installed.
  */
 export async function detectEngine(
   env: NodeJS.ProcessEnv = process.env,
+  want: EngineKind | 'auto' = 'auto',
 ): Promise<Engine> {
+  if (want === 'podman') return detectPodman(env);
+  try {
+    return await detectDocker(env);
+  } catch (e) {
+    const podman = want === 'auto' ? podmanClient(env) : undefined;
+    if (!podman) throw e;
+    return detectPodman(env);
+  }
+}
+
+async function detectPodman(env: NodeJS.ProcessEnv): Promise<Engine> {
+  const client = podmanClient(env);
+  if (!client)
+    fail(
+      'engine "podman" was requested but podman is not installed (not on PATH). Install it (on Debian: apt-get install podman), set ML_DOCKER_PODMAN to its path, or set engine to "auto".',
+    );
+  const r = await run(client, ['version', '--format', '{{.Client.Version}}'], {
+    timeoutMs: 20_000,
+  });
+  if (r.exitCode !== 0)
+    fail(
+      `podman at ${client} does not answer (${firstLine(r.stderr || r.spawnError || '') || `exit ${r.exitCode}`}). Check it with: podman info`,
+    );
+  const version = r.stdout.trim();
+  return {
+    kind: 'podman',
+    client,
+    host: env.CONTAINER_HOST || 'local store',
+    mode: 'podman',
+    clientVersion: version,
+    serverVersion: version,
+  };
+}
+
+/**
+ * Finds the Docker client and build mode: buildx when a client has it, else a
+ * pre-23 client that drives the engine's BuildKit through DOCKER_BUILDKIT=1,
+ * else the classic builder.
+ */
+async function detectDocker(env: NodeJS.ProcessEnv): Promise<Engine> {
   const clients = candidateClients(env);
   const host = env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   if (clients.length === 0) {
@@ -153,7 +293,7 @@ export async function detectEngine(
           ? 'buildkit'
           : 'classic';
     if (!best || rank[mode] > rank[best.mode])
-      best = { client, host, mode, clientVersion, serverVersion };
+      best = { kind: 'docker', client, host, mode, clientVersion, serverVersion };
     if (mode === 'buildx') break;
   }
   if (!best) {
@@ -166,13 +306,46 @@ export async function detectEngine(
 }
 
 export function describeEngine(engine: Engine): string {
+  if (engine.kind === 'podman')
+    return `podman ${engine.clientVersion} (${engine.client}, ${engine.host})`;
   const how =
     engine.mode === 'buildx'
-      ? 'buildx'
+      ? `buildx${engine.builder ? ` (builder ${engine.builder}${engine.buildxDriver ? `, driver ${engine.buildxDriver}` : ''})` : engine.buildxDriver ? ` (driver ${engine.buildxDriver})` : ''}`
       : engine.mode === 'buildkit'
         ? "the engine's BuildKit (DOCKER_BUILDKIT=1)"
         : 'the classic builder (no BuildKit available)';
-  return `engine ${engine.serverVersion}, client ${engine.client} ${engine.clientVersion}, building with ${how}`;
+  return `engine ${engine.serverVersion} at ${engine.host}, client ${engine.client} ${engine.clientVersion}, building with ${how}`;
+}
+
+/**
+ * The buildx builder a build uses (the `builder` option, else the current
+ * one) and its driver: only some drivers can export a registry cache.
+ */
+export async function withBuildxBuilder(
+  engine: Engine,
+  builder?: string,
+): Promise<Engine> {
+  if (engine.mode !== 'buildx') {
+    if (builder)
+      fail(
+        `The builder option names buildx builder "${builder}", but ${describeEngine(engine)}. Install docker buildx, or remove the builder option.`,
+      );
+    return engine;
+  }
+  const r = await run(
+    engine.client,
+    ['buildx', 'inspect', ...(builder ? [builder] : [])],
+    { timeoutMs: 30_000 },
+  );
+  if (r.exitCode !== 0) {
+    if (builder)
+      fail(
+        `buildx builder "${builder}" is not available (${firstLine(r.stderr) || `exit ${r.exitCode}`}). Create it (docker buildx create --name ${builder} --driver docker-container) or fix the builder option.`,
+      );
+    return engine;
+  }
+  const driver = /^Driver:\s*(\S+)/m.exec(r.stdout)?.[1];
+  return { ...engine, builder, buildxDriver: driver };
 }
 
 /** Runs the engine's client. */
@@ -234,12 +407,21 @@ export function firstLine(text: string): string {
 
 export type RequestedBuildMode = 'auto' | BuildMode;
 
+/** Which engine kind a build option asks for. */
+export function engineKindFor(requested: RequestedBuildMode): EngineKind | 'auto' {
+  return requested === 'podman' ? 'podman' : requested === 'auto' ? 'auto' : 'docker';
+}
+
 /** The build mode a build option asks for, on the engine that was found. */
 export function withBuildMode(
   engine: Engine,
   requested: RequestedBuildMode,
 ): Engine {
   if (requested === 'auto' || requested === engine.mode) return engine;
+  if (engine.kind === 'podman' || requested === 'podman')
+    fail(
+      `engine "${requested}" was requested but the engine found is ${describeEngine(engine)}. Set engine to "auto", or to "podman" to build with Podman.`,
+    );
   if (requested === 'classic') return { ...engine, mode: 'classic' };
   if (requested === 'buildkit' && engine.mode === 'buildx')
     return { ...engine, mode: 'buildkit' };

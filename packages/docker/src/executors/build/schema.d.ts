@@ -18,7 +18,12 @@ export interface BuildExecutorSchema {
   cacheFrom?: string[];
   /** Embed layer cache metadata in the image and reuse the registry's :latest as cache. */
   registryCache?: boolean;
-  engine?: 'auto' | 'buildx' | 'buildkit' | 'classic';
+  /** auto: Docker when an engine answers (buildx, else its BuildKit, else classic), else Podman. */
+  engine?: 'auto' | 'buildx' | 'buildkit' | 'classic' | 'podman';
+  /** buildx builder to build with (docker buildx create --name ...), e.g. a docker-container or remote builder. */
+  builder?: string;
+  /** Where a buildx builder whose driver exports cache keeps it: the registry (default), GitHub Actions' cache, or a folder. */
+  cache?: { type: 'registry' | 'gha' | 'local'; dest?: string; scope?: string };
   /** Folder for build-record.json, relative to the workspace root. */
   outputPath?: string;
 }
