@@ -170,13 +170,20 @@ async function buildOne(
     platform: opts.platform,
     pull: opts.pull,
     noCache: opts.noCache,
-    insecureRegistries: talksOnlyToLoopback(text, buildArgs, image.repo.registry),
+    insecureRegistries: talksOnlyToLoopback(
+      text,
+      buildArgs,
+      image.repo.registry,
+    ),
   };
   const started = Date.now();
   // Stages first, each its own cache image, so a fresh engine can skip them.
-  const stageImages: Array<{ stage: string; ref: string; imageId: string }> = [];
+  const stageImages: Array<{ stage: string; ref: string; imageId: string }> =
+    [];
   for (const stage of cache.stages) {
-    logger.info(`@ml/docker: building stage ${stage.stage} of ${image.image} → ${stage.ref}`);
+    logger.info(
+      `@ml/docker: building stage ${stage.stage} of ${image.image} → ${stage.ref}`,
+    );
     const imageId = await runBuild(engine, project, image, {
       ...base,
       tags: [stage.ref],

@@ -14,20 +14,11 @@
  * - the classic builder: none.
  */
 import { cacheableStages } from './dockerfile';
-import {
-  CACHE_EXPORTING_DRIVERS,
-  Engine,
-  isLoopbackRegistry,
-} from './engine';
+import { CACHE_EXPORTING_DRIVERS, Engine, isLoopbackRegistry } from './engine';
 import { fullName, ImageName, imageRef } from './image-ref';
 
 export type CacheMode =
-  | 'registry'
-  | 'gha'
-  | 'local'
-  | 'inline-stages'
-  | 'podman'
-  | 'none';
+  'registry' | 'gha' | 'local' | 'inline-stages' | 'podman' | 'none';
 
 export interface StageCacheImage {
   stage: string;
@@ -72,7 +63,9 @@ export function cachePlan(
 ): CachePlan {
   if (!o.registryCache) return NONE('no registry cache (registryCache: false)');
   if (engine.mode === 'classic')
-    return NONE('no registry cache (the classic builder can neither read nor write one)');
+    return NONE(
+      'no registry cache (the classic builder can neither read nor write one)',
+    );
   const name = fullName(repo);
   if (engine.mode === 'podman') {
     const ref = `${name}-${BUILDCACHE_TAG}`;

@@ -35,9 +35,11 @@ export async function dependencyImageArgs(
       absRoot: join(context.root, root),
     };
     const path = recordPathOfTarget(context, depInfo, dep.buildTarget);
-    const image = readBuildRecord(path, dep.project, dep.buildTarget)?.images.find(
-      (i) => i.image === dep.image,
-    );
+    const image = readBuildRecord(
+      path,
+      dep.project,
+      dep.buildTarget,
+    )?.images.find((i) => i.image === dep.image);
     if (!image) {
       fail(
         `${use.arg} names ${dep.project}'s ${dep.image} image, which has no build record at ${path}. Build it first: nx run ${dep.project}:${dep.buildTarget} (${buildTargetName} depends on ^${buildTargetName}, so nx run-many and nx affected do this for you).`,

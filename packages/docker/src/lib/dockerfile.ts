@@ -101,7 +101,10 @@ export function labelValue(text: string, key: string): string | undefined {
     if (label.getKeyword() !== 'LABEL') continue;
     for (const p of (
       label as unknown as {
-        getProperties(): Array<{ getName(): string; getValue(): string | null }>;
+        getProperties(): Array<{
+          getName(): string;
+          getValue(): string | null;
+        }>;
       }
     ).getProperties()) {
       if (p.getName() === key)

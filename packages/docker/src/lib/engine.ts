@@ -29,7 +29,11 @@ export interface Engine {
 }
 
 /** buildx drivers that can export cache (--cache-to); the default `docker` driver cannot. */
-export const CACHE_EXPORTING_DRIVERS = ['docker-container', 'remote', 'kubernetes'];
+export const CACHE_EXPORTING_DRIVERS = [
+  'docker-container',
+  'remote',
+  'kubernetes',
+];
 
 export interface BuildSpec {
   context: string;
@@ -130,7 +134,10 @@ export function isLoopbackRegistry(refOrRegistry: string): boolean {
  * to, which a plain-HTTP local registry needs; Docker already allows
  * loopback registries over HTTP.
  */
-export function registryFlags(engine: Pick<Engine, 'kind'>, ref: string): string[] {
+export function registryFlags(
+  engine: Pick<Engine, 'kind'>,
+  ref: string,
+): string[] {
   return engine.kind === 'podman' && isLoopbackRegistry(ref)
     ? ['--tls-verify=false']
     : [];
@@ -293,7 +300,14 @@ async function detectDocker(env: NodeJS.ProcessEnv): Promise<Engine> {
           ? 'buildkit'
           : 'classic';
     if (!best || rank[mode] > rank[best.mode])
-      best = { kind: 'docker', client, host, mode, clientVersion, serverVersion };
+      best = {
+        kind: 'docker',
+        client,
+        host,
+        mode,
+        clientVersion,
+        serverVersion,
+      };
     if (mode === 'buildx') break;
   }
   if (!best) {
@@ -408,8 +422,14 @@ export function firstLine(text: string): string {
 export type RequestedBuildMode = 'auto' | BuildMode;
 
 /** Which engine kind a build option asks for. */
-export function engineKindFor(requested: RequestedBuildMode): EngineKind | 'auto' {
-  return requested === 'podman' ? 'podman' : requested === 'auto' ? 'auto' : 'docker';
+export function engineKindFor(
+  requested: RequestedBuildMode,
+): EngineKind | 'auto' {
+  return requested === 'podman'
+    ? 'podman'
+    : requested === 'auto'
+      ? 'auto'
+      : 'docker';
 }
 
 /** The build mode a build option asks for, on the engine that was found. */

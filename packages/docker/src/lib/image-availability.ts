@@ -6,7 +6,7 @@
  */
 import { logger } from '@nx/devkit';
 import { ImageRecord } from './build-record';
-import { docker, Engine, inspectImage } from './engine';
+import { docker, Engine, inspectImage, registryFlags } from './engine';
 import { fail } from './errors';
 
 export type Rebuild = (record: ImageRecord) => Promise<ImageRecord>;
@@ -25,9 +25,13 @@ export async function ensureLocalImage(
     logger.info(
       `@ml/docker: ${record.image} is not in this engine; pulling ${byTag}`,
     );
-    const pulled = await docker(engine, ['pull', byTag], {
-      timeoutMs: 30 * 60_000,
-    });
+    const pulled = await docker(
+      engine,
+      ['pull', ...registryFlags(engine, byTag), byTag],
+      {
+        timeoutMs: 30 * 60_000,
+      },
+    );
     const info =
       pulled.exitCode === 0 ? await inspectImage(engine, byTag) : undefined;
     if (info?.id === record.imageId) {

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { ImageRecord } from './build-record';
 import { containerName, ContainerSession } from './container-session';
-import { docker, ImageInfo } from './engine';
+import { docker, ImageInfo, runFlags } from './engine';
 import { fail } from './errors';
 import { OUTPUTS_LABEL } from './names';
 import { ProjectInfo } from './project-images';
@@ -32,6 +32,7 @@ export async function runJob(
   info: ImageInfo,
   opts: NormalizedTestOptions,
   workspaceRoot: string,
+  gpuFlags: string[] = [],
 ): Promise<void> {
   const j = opts.job;
   const artifacts = j.artifacts.length
@@ -56,7 +57,10 @@ export async function runJob(
     const started = Date.now();
     const r = await docker(
       session.engine,
-      jobRunArgs(name, image.imageId, mounts, j.env, j.command),
+      jobRunArgs(name, image.imageId, mounts, j.env, j.command, [
+        ...runFlags(session.engine),
+        ...gpuFlags,
+      ]),
       { stream: true, timeoutMs: j.timeout * 1000 },
     );
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -82,7 +86,8 @@ export async function runJob(
       const dest = join(workspaceRoot, j.artifactsOutputPath);
       for (const a of artifacts) {
         // A folder output is replaced whole, as Nx replaces a restored output.
-        if (a.endsWith('/')) rmSync(join(dest, a), { recursive: true, force: true });
+        if (a.endsWith('/'))
+          rmSync(join(dest, a), { recursive: true, force: true });
         mkdirSync(dirname(join(dest, a)), { recursive: true });
         cpSync(join(scratch, a), join(dest, a), { recursive: true });
       }

@@ -53,7 +53,8 @@ export function listDockerfiles(absProjectRoot: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .filter(
       (d) =>
-        d.isDirectory() && existsSync(join(absProjectRoot, dockerfileOf(d.name))),
+        d.isDirectory() &&
+        existsSync(join(absProjectRoot, dockerfileOf(d.name))),
     )
     .map((d) => d.name)
     .sort(byConventionalOrder);

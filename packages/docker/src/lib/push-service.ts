@@ -7,7 +7,13 @@ import { ExecutorContext, logger } from '@nx/devkit';
 import type { PushExecutorSchema } from '../executors/push/schema';
 import { ImageRecord, pushRecordPath, writeJsonAtomic } from './build-record';
 import { rebuildWith } from './build-service';
-import { docker, Engine, firstLine } from './engine';
+import {
+  docker,
+  Engine,
+  firstLine,
+  inspectImage,
+  registryFlags,
+} from './engine';
 import { fail } from './errors';
 import { ensureLocalImage } from './image-availability';
 import { pathInRegistry, splitRegistry } from './image-ref';
@@ -90,10 +96,23 @@ export async function pushImages(
           rebuildWith(context, buildTarget, engine),
         );
     const path = pathInRegistry(image.name, image.registry);
-    for (const tag of image.tags) {
+    // The image's tags, then its per-stage cache images (never tagged latest).
+    const pushes = [
+      ...image.tags.map((tag) => ({
+        tag,
+        imageId: image.imageId,
+        cache: false,
+      })),
+      ...(image.cache?.stages ?? []).map((s) => ({
+        tag: s.ref.slice(s.ref.lastIndexOf(':') + 1),
+        imageId: s.imageId,
+        cache: true,
+      })),
+    ];
+    for (const { tag, imageId, cache } of pushes) {
       const ref = `${image.name}:${tag}`;
       const remote = await client.manifest(path, tag);
-      if (remote?.configDigest === image.imageId) {
+      if (remote?.configDigest === imageId) {
         logger.info(
           `@ml/docker: ${ref} already in the registry (${remote.digest}); nothing uploaded`,
         );
@@ -102,11 +121,21 @@ export async function pushImages(
       }
       if (options.dryRun) {
         logger.info(
-          `@ml/docker: [dry run] would push ${ref} (image ${image.imageId.slice(0, 19)})`,
+          `@ml/docker: [dry run] would push ${ref} (image ${imageId.slice(0, 19)})`,
         );
         continue;
       }
-      const digest = await pushWithRetry(engine, ref, image, retries);
+      if (cache && !(await inspectImage(engine, imageId))) {
+        // A cache hit restored the record on a machine that never built the stage.
+        logger.info(
+          `@ml/docker: cache image ${ref} is not in this engine; not pushed (the next build makes it)`,
+        );
+        continue;
+      }
+      const digest =
+        (await pushWithRetry(engine, ref, image, retries)) ??
+        (await client.manifest(path, tag))?.digest ??
+        'digest unknown';
       logger.info(`@ml/docker: pushed ${ref} ${digest}`);
       results.push({ ref, digest, uploaded: true });
     }
@@ -127,16 +156,20 @@ async function pushWithRetry(
   ref: string,
   image: ImageRecord,
   retries: number,
-): Promise<string> {
+): Promise<string | undefined> {
   const host = splitRegistry(image.registry).host;
   for (let attempt = 1; ; attempt++) {
-    const r = await docker(engine, ['push', ref], {
-      stream: true,
-      timeoutMs: 60 * 60_000,
-    });
+    const r = await docker(
+      engine,
+      ['push', ...registryFlags(engine, ref), ref],
+      {
+        stream: true,
+        timeoutMs: 60 * 60_000,
+      },
+    );
     if (r.exitCode === 0) {
-      const m = r.all.match(/digest: (sha256:[0-9a-f]{64})/);
-      return m ? m[1] : 'digest unknown';
+      // Docker prints the digest; Podman does not (the registry is asked instead).
+      return r.all.match(/digest: (sha256:[0-9a-f]{64})/)?.[1];
     }
     const output = r.all || r.spawnError || '';
     const kind = classifyPushFailure(output);
@@ -148,7 +181,7 @@ async function pushWithRetry(
     );
     if (kind === 'auth') {
       fail(
-        `Registry ${host} refused the push of ${ref} (${reason}). Log in first: docker login ${host} (for Artifact Registry: gcloud auth configure-docker ${host}).`,
+        `Registry ${host} refused the push of ${ref} (${reason}). Log in first: ${engine.kind} login ${host} (for Artifact Registry: gcloud auth configure-docker ${host}).`,
       );
     }
     if (kind === 'fatal' || attempt >= retries) {

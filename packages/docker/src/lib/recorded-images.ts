@@ -1,5 +1,10 @@
 import { ExecutorContext } from '@nx/devkit';
-import { ImageRecord, readBuildRecord, recordPathOfTarget } from './build-record';
+import {
+  ImageRecord,
+  readBuildRecord,
+  recordPathOfTarget,
+} from './build-record';
+import { EngineKind } from './engine';
 import { fail } from './errors';
 import { ProjectInfo } from './project-images';
 
@@ -28,4 +33,22 @@ export function recordedImages(
         ),
     ),
   };
+}
+
+/**
+ * The engine that holds a build record's images: test and push use the
+ * same one (an image Podman built is not in Docker's store). A missing
+ * record is reported by the caller.
+ */
+export function recordedEngine(
+  context: ExecutorContext,
+  project: ProjectInfo,
+  buildTarget: string,
+): EngineKind | 'auto' {
+  const record = readBuildRecord(
+    recordPathOfTarget(context, project, buildTarget),
+    project.name,
+    buildTarget,
+  );
+  return record?.images.find((i) => i.engine)?.engine ?? 'auto';
 }

@@ -102,7 +102,7 @@ export class RegistryClient {
       const cause =
         (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
       fail(
-        `Registry ${this.registry} is unreachable (${cause} on ${registryBaseUrl(this.host)}/v2/). Start it (in this repository: bash tools/toolchain/registry.sh) or pass the right --registry / ML_DOCKER_REGISTRY.`,
+        `Registry ${this.registry} is unreachable (${cause} on ${registryBaseUrl(this.host)}/v2/). Start the registry, or point the registry option (or ML_DOCKER_REGISTRY) at one that runs.`,
       );
     }
     if (res.status === 401 && !retried) {
@@ -150,15 +150,46 @@ interface DockerConfig {
   credsStore?: string;
 }
 
-/** The credentials `docker login` stored for this registry, if any. */
+/**
+ * Where `docker login` and `podman login` keep credentials, in the order
+ * Podman reads them (its own auth file first, then Docker's config).
+ */
+export function credentialFiles(
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const files: string[] = [];
+  if (env.REGISTRY_AUTH_FILE) files.push(env.REGISTRY_AUTH_FILE);
+  if (env.XDG_RUNTIME_DIR)
+    files.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+  files.push(
+    join(
+      env.XDG_CONFIG_HOME || join(homedir(), '.config'),
+      'containers',
+      'auth.json',
+    ),
+  );
+  files.push(
+    join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json'),
+  );
+  return files;
+}
+
+/** The credentials `docker login` or `podman login` stored for this registry, if any. */
 export async function dockerCredentials(
   registry: string,
 ): Promise<Credentials | undefined> {
+  for (const file of credentialFiles()) {
+    const found = await credentialsIn(file, registry);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+async function credentialsIn(
+  file: string,
+  registry: string,
+): Promise<Credentials | undefined> {
   const host = splitRegistry(registry).host;
-  const file = join(
-    process.env.DOCKER_CONFIG || join(homedir(), '.docker'),
-    'config.json',
-  );
   if (!existsSync(file)) return undefined;
   let config: DockerConfig;
   try {

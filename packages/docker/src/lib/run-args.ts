@@ -10,6 +10,7 @@ export function serviceRunArgs(
   imageId: string,
   port: number,
   env: Record<string, string>,
+  engineFlags: string[] = [],
 ): string[] {
   return [
     'run',
@@ -17,6 +18,7 @@ export function serviceRunArgs(
     '--name',
     name,
     ...ownerLabelArgs('test'),
+    ...engineFlags,
     '--publish',
     `127.0.0.1::${port}`,
     ...envArgs(env),
@@ -30,12 +32,14 @@ export function jobRunArgs(
   mounts: Array<[string, string]>,
   env: Record<string, string>,
   command?: string[],
+  engineFlags: string[] = [],
 ): string[] {
   return [
     'run',
     '--name',
     name,
     ...ownerLabelArgs('test'),
+    ...engineFlags,
     ...mounts.flatMap(([host, ctr]) => ['--volume', `${host}:${ctr}`]),
     ...envArgs(env),
     imageId,

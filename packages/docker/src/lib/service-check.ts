@@ -6,7 +6,7 @@
 import { logger } from '@nx/devkit';
 import { ImageRecord } from './build-record';
 import { containerName, ContainerSession } from './container-session';
-import { docker, firstLine, ImageInfo } from './engine';
+import { docker, firstLine, ImageInfo, runFlags } from './engine';
 import {
   documentedExamples,
   exerciseExample,
@@ -39,6 +39,7 @@ export async function checkService(
   image: ImageRecord,
   info: ImageInfo,
   opts: NormalizedTestOptions,
+  gpuFlags: string[] = [],
 ): Promise<void> {
   const s = opts.service;
   const healthPath =
@@ -49,7 +50,10 @@ export async function checkService(
   try {
     const started = await docker(
       session.engine,
-      serviceRunArgs(name, image.imageId, port, s.env),
+      serviceRunArgs(name, image.imageId, port, s.env, [
+        ...runFlags(session.engine),
+        ...gpuFlags,
+      ]),
       { timeoutMs: 60_000 },
     );
     if (started.exitCode !== 0) {
@@ -157,7 +161,8 @@ export async function checkService(
       }
     }
 
-    if (doc) await exerciseDocumentedRoutes(session, name, image, base, doc, opts);
+    if (doc)
+      await exerciseDocumentedRoutes(session, name, image, base, doc, opts);
 
     for (const smoke of s.smoke) {
       const problem = await smokeRequest(base, smoke, project.absRoot);
@@ -194,13 +199,16 @@ async function exerciseDocumentedRoutes(
     const key = routeKey(ex.method, ex.path);
     const route = opts.service.routes[key] ?? {};
     if (route.skip) {
-      logger.info(`@ml/docker: ${image.image}: ${key} skipped (service.routes)`);
+      logger.info(
+        `@ml/docker: ${image.image}: ${key} skipped (service.routes)`,
+      );
       continue;
     }
     const problem = await exerciseExample(base, ex, {
       expectStatus: route.expectStatus,
     });
-    if (problem) throw await withLogs(session, name, `${image.image}: ${problem}`);
+    if (problem)
+      throw await withLogs(session, name, `${image.image}: ${problem}`);
     exercised.push(key);
     logger.info(
       `@ml/docker: ${image.image}: ${key} answered its documented example (${ex.source}) as documented`,

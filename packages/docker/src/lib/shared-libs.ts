@@ -29,7 +29,8 @@ const LIB_IMAGE = 'lib';
 
 /** Options of a targetDefaults entry; the filtered (array) form is left to the user, with a warning. */
 export function targetDefaultOptions(
-  entry: Partial<TargetConfiguration> | Partial<TargetConfiguration>[] | undefined,
+  entry:
+    Partial<TargetConfiguration> | Partial<TargetConfiguration>[] | undefined,
   key: string,
   what: string,
 ): Record<string, unknown> {
@@ -66,7 +67,11 @@ export function resolveSharedLibs(tree: Tree, libs: string[]): SharedLib[] {
     // The registry never comes from the environment here: generated files
     // must not depend on who ran nx g.
     const options = {
-      ...targetDefaultOptions(defaults[buildTarget], buildTarget, '--sharedLibs'),
+      ...targetDefaultOptions(
+        defaults[buildTarget],
+        buildTarget,
+        '--sharedLibs',
+      ),
       ...targetDefaultOptions(
         defaults[EXECUTORS.build],
         EXECUTORS.build,

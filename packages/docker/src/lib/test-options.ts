@@ -11,6 +11,8 @@ export interface NormalizedTestOptions {
   buildTarget: string;
   images?: string[];
   allowRoot: boolean;
+  /** A CUDA image must run on a GPU: no GPU on the engine is a failure, not a skip. */
+  requireGpu: boolean;
   service: Required<
     Omit<ServiceTestOptions, 'port' | 'readyPath' | 'healthPath'>
   > &
@@ -44,7 +46,10 @@ export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
       fail(
         `service.routes key "${key}" must be a method and a path as the API documents it, e.g. "POST /predict".`,
       );
-    if (r.expectStatus !== undefined && !(r.expectStatus >= 100 && r.expectStatus <= 599))
+    if (
+      r.expectStatus !== undefined &&
+      !(r.expectStatus >= 100 && r.expectStatus <= 599)
+    )
       fail(
         `service.routes["${key}"].expectStatus must be an HTTP status (got ${r.expectStatus}).`,
       );
@@ -61,6 +66,7 @@ export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
     buildTarget: o.buildTarget ?? DEFAULT_TARGET_NAMES.build,
     images: o.images,
     allowRoot: o.allowRoot ?? false,
+    requireGpu: o.requireGpu ?? false,
     service: {
       port: o.service?.port,
       healthPath,

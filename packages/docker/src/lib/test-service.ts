@@ -7,13 +7,18 @@ import { ExecutorContext, logger } from '@nx/devkit';
 import type { TestExecutorSchema } from '../executors/test/schema';
 import { rebuildWith } from './build-service';
 import { ContainerSession } from './container-session';
-import { inspectImage } from './engine';
+import { Engine, inspectImage, isLoopbackRegistry } from './engine';
 import { fail } from './errors';
 import { ensureLocalImage } from './image-availability';
 import { runJob } from './job-run';
 import { projectInfo } from './project-images';
-import { recordedImages } from './recorded-images';
+import { recordedEngine, recordedImages } from './recorded-images';
+import { DEFAULT_TARGET_NAMES } from './names';
+import { EngineKind } from './engine';
 import { isRootUser } from './run-args';
+import { gpuDecision } from './accelerator/gpu-runtime';
+import { engineGpuSupport, proveGpu } from './gpu-check';
+import { ACCELERATOR_LABEL } from './names';
 import { checkService } from './service-check';
 import { normalizeOptions } from './test-options';
 
@@ -31,6 +36,8 @@ export async function testImages(
     opts.buildTarget,
     opts.images,
   );
+  const keys = new Set(images.map((i) => i.image));
+  let support: Awaited<ReturnType<typeof engineGpuSupport>> | undefined;
   for (const recorded of images) {
     const image = await ensureLocalImage(
       engine,
@@ -51,8 +58,52 @@ export async function testImages(
         `${image.image} runs as root (USER is "${info.user || 'unset'}"). Set USER to a numeric non-root UID in the Dockerfile (e.g. USER 10001:10001), or set allowRoot.`,
       );
     }
-    if (info.exposedPorts.length > 0 || opts.service.port)
-      await checkService(session, project, image, info, opts);
-    else await runJob(session, project, image, info, opts, context.root);
+    let gpuFlags: string[] = [];
+    const accelerator = info.labels[ACCELERATOR_LABEL] ?? 'cpu';
+    if (accelerator.startsWith('cuda')) {
+      support ??= await engineGpuSupport(engine);
+      const decision = gpuDecision({
+        isCudaImage: true,
+        support,
+        requireGpu: opts.requireGpu,
+        hasCpuVariant: keys.has(image.image.replace(/-cuda[^/]*$/, '')),
+        image: image.image,
+      });
+      logger.info(`@ml/docker: ${decision.message}`);
+      if (decision.run !== 'gpu') continue;
+      gpuFlags = await proveGpu(session, project.name, image, support);
+    }
+    if (info.exposedPorts.length > 0 || opts.service.port) {
+      assertReachable(engine);
+      await checkService(session, project, image, info, opts, gpuFlags);
+    } else
+      await runJob(session, project, image, info, opts, context.root, gpuFlags);
   }
+}
+
+/** The engine the build record's images live in. */
+export function engineOfRecord(
+  options: { buildTarget?: string },
+  context: ExecutorContext,
+): EngineKind | 'auto' {
+  return recordedEngine(
+    context,
+    projectInfo(context),
+    options.buildTarget ?? DEFAULT_TARGET_NAMES.build,
+  );
+}
+
+/**
+ * docker-test talks to a service through the port the engine publishes on
+ * 127.0.0.1 of the engine's host: an engine on another machine publishes
+ * where this one cannot reach.
+ */
+export function assertReachable(engine: Pick<Engine, 'host'>): void {
+  const m = /^(?:tcp|ssh|https?):\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^/:]+)/.exec(
+    engine.host,
+  );
+  if (m && !isLoopbackRegistry(m[1]))
+    fail(
+      `The engine is on another machine (${engine.host}): docker-test publishes a service's port on 127.0.0.1 of the engine's host, which this machine cannot reach. Run docker-test on that host, or reach the engine through a tunnel to 127.0.0.1 (e.g. ssh -L 2375:/var/run/docker.sock host, then DOCKER_HOST=tcp://127.0.0.1:2375).`,
+    );
 }

@@ -2,11 +2,13 @@ import {
   CreateDependenciesContext,
   CreateNodesContextV2,
   DependencyType,
+  getOutputsForTargetAndConfiguration,
   ProjectConfiguration,
 } from '@nx/devkit';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { recordPath } from '../lib/build-record';
 import {
   createDependencies,
   createNodes,
@@ -75,7 +77,8 @@ describe('@ml/docker plugin', () => {
                     cache: true,
                     dependsOn: ['^docker-build'],
                     inputs: ['dockerContext', '^dockerContext', ...ENV_INPUTS],
-                    outputs: ['{workspaceRoot}/dist/docker/{projectRoot}'],
+                    options: { outputPath: 'dist/docker/examples/synth' },
+                    outputs: ['{options.outputPath}'],
                     metadata: {
                       technologies: ['docker'],
                       description:
@@ -214,6 +217,9 @@ describe('@ml/docker plugin', () => {
       expect(results.map(([, r]) => Object.keys(r.projects ?? {}))).toEqual([
         ['.'],
       ]);
+      expect(
+        results[0][1].projects?.['.'].targets?.['docker-build'].options,
+      ).toEqual({ outputPath: 'dist/docker' });
     });
 
     it.each([
@@ -287,12 +293,70 @@ describe('@ml/docker plugin', () => {
     });
 
     it('keeps the default names of the targets not given', () => {
-      expect(Object.keys(inferredTargets({ testTargetName: 'smoke' }))).toEqual(
-        ['docker-build', 'smoke', 'docker-push'],
-      );
-      expect(
-        inferredTargets({ testTargetName: 'smoke' })['docker-push'].dependsOn,
-      ).toEqual(['smoke']);
+      const targets = inferredTargets('examples/synth', {
+        testTargetName: 'smoke',
+      });
+      expect(Object.keys(targets)).toEqual([
+        'docker-build',
+        'smoke',
+        'docker-push',
+      ]);
+      expect(targets['docker-push'].dependsOn).toEqual(['smoke']);
+    });
+
+    it.each([
+      ['a nested project', 'examples/synth', 'dist/docker/examples/synth'],
+      ['a project at the workspace root', '.', 'dist/docker'],
+    ])(
+      'gives %s an outputPath option under dist/docker',
+      (_label, projectRoot, outputPath) => {
+        expect(inferredTargets(projectRoot)['docker-build'].options).toEqual({
+          outputPath,
+        });
+      },
+    );
+
+    it.each([
+      ['the inferred outputPath', {}, 'dist/docker/examples/synth'],
+      [
+        'an outputPath set in project.json',
+        { outputPath: 'dist/images/synth' },
+        'dist/images/synth',
+      ],
+    ])(
+      'caches exactly the folder the build record is written to, with %s',
+      (_label, override: { outputPath?: string }, folder) => {
+        const build = inferredTargets('examples/synth')['docker-build'];
+        const options = { ...build.options, ...override };
+        const outputs = getOutputsForTargetAndConfiguration(
+          { project: 'synth', target: 'docker-build' },
+          {},
+          {
+            name: 'synth',
+            type: 'app',
+            data: {
+              root: 'examples/synth',
+              targets: { 'docker-build': { ...build, options } },
+            },
+          },
+        );
+        expect(outputs).toEqual([folder]);
+        expect(join(workspaceRoot, outputs[0], 'build-record.json')).toBe(
+          recordPath(workspaceRoot, 'examples/synth', options.outputPath),
+        );
+      },
+    );
+
+    it('gives docker-test and docker-push the name of the build target, not a path', () => {
+      const targets = inferredTargets('examples/synth', {
+        buildTargetName: 'image-build',
+      });
+      expect(targets['docker-test'].options).toEqual({
+        buildTarget: 'image-build',
+      });
+      expect(targets['docker-push'].options).toEqual({
+        buildTarget: 'image-build',
+      });
     });
   });
 
@@ -501,6 +565,27 @@ describe('@ml/docker plugin', () => {
         edge('ml-base', 'examples/synth/docker/training/Dockerfile'),
         edge('ml-base'),
       ]);
+    });
+
+    it('indexes the build target the plugin options name, even when it builds only some images', async () => {
+      workspace(`FROM ${ML_BASE}:latest\n`);
+      const limited = {
+        ...projects,
+        'ml-base': {
+          root: 'examples/ml-base',
+          targets: {
+            'image-build': {
+              executor: '@ml/docker:build',
+              options: { images: ['base'], imageNames: { base: 'ml-base' } },
+            },
+          },
+        },
+      };
+      const ctx = { ...dependencyContext(), projects: limited };
+      expect(await createDependencies({}, ctx)).toEqual([]);
+      expect(
+        await createDependencies({ buildTargetName: 'image-build' }, ctx),
+      ).toEqual([edge('ml-base')]);
     });
 
     it('reads only the files to process', async () => {

@@ -100,7 +100,10 @@ export function trainingFlow(absProjectRoot: string): TrainingFlow | undefined {
   const texts = new Map<string, string>();
   for (const image of listDockerfiles(absProjectRoot)) {
     try {
-      texts.set(image, readFileSync(join(absProjectRoot, dockerfileOf(image)), 'utf8'));
+      texts.set(
+        image,
+        readFileSync(join(absProjectRoot, dockerfileOf(image)), 'utf8'),
+      );
     } catch {
       // unreadable: it fails when it builds
     }
@@ -109,11 +112,17 @@ export function trainingFlow(absProjectRoot: string): TrainingFlow | undefined {
   const candidates = [...texts]
     .map(([image, text]) => ({
       image,
-      outputs: (labelValue(text, OUTPUTS_LABEL) ?? '').split(/\s+/).filter(Boolean).map(folder),
+      outputs: (labelValue(text, OUTPUTS_LABEL) ?? '')
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(folder),
     }))
     .filter((c) => c.outputs.length > 0)
     // The CPU variant trains: it runs on any runner.
-    .sort((a, b) => Number(a.image.includes('-cuda')) - Number(b.image.includes('-cuda')));
+    .sort(
+      (a, b) =>
+        Number(a.image.includes('-cuda')) - Number(b.image.includes('-cuda')),
+    );
   for (const c of candidates) {
     const consumed = [...texts].some(
       ([image, text]) =>

@@ -1,6 +1,6 @@
 import { ExecutorContext } from '@nx/devkit';
 import { buildImages } from '../../lib/build-service';
-import { detectEngine } from '../../lib/engine';
+import { detectEngine, engineKindFor } from '../../lib/engine';
 import { runExecutor } from '../../lib/executor-boundary';
 import { BuildExecutorSchema } from './schema';
 
@@ -13,7 +13,10 @@ export default async function buildExecutor(
     await buildImages({
       options,
       context,
-      engine: await detectEngine(),
+      engine: await detectEngine(
+        process.env,
+        engineKindFor(options.engine ?? 'auto'),
+      ),
       buildTarget: context.targetName!,
     });
   });

@@ -54,4 +54,6 @@ export interface TestExecutorSchema {
   service?: ServiceTestOptions;
   job?: JobTestOptions;
   allowRoot?: boolean;
+  /** A CUDA image (label ml-docker.accelerator=cuda…) must be run on a GPU: fail when the engine has none, instead of skipping it. */
+  requireGpu?: boolean;
 }

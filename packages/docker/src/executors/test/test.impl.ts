@@ -2,7 +2,7 @@ import { ExecutorContext } from '@nx/devkit';
 import { ContainerSession } from '../../lib/container-session';
 import { detectEngine } from '../../lib/engine';
 import { runExecutor } from '../../lib/executor-boundary';
-import { testImages } from '../../lib/test-service';
+import { engineOfRecord, testImages } from '../../lib/test-service';
 import { TestExecutorSchema } from './schema';
 
 /** Starts the built images and proves they work (see lib/test-service). */
@@ -14,7 +14,9 @@ export default async function testExecutor(
   return runExecutor(
     'test',
     async () => {
-      session = new ContainerSession(await detectEngine());
+      session = new ContainerSession(
+        await detectEngine(process.env, engineOfRecord(options, context)),
+      );
       await testImages(options, context, session);
     },
     // Ctrl-C or a CI cancel: no container outlives the task.

@@ -1,8 +1,6 @@
 import { formatFiles, logger, Tree } from '@nx/devkit';
 import { join } from 'node:path';
-import {
-  resolveCudaVariant,
-} from '../../lib/accelerator/accelerator';
+import { resolveCudaVariant } from '../../lib/accelerator/accelerator';
 import { fail } from '../../lib/errors';
 import {
   inspectProject,
@@ -12,7 +10,12 @@ import {
 import { resolveSharedLibs, SharedLib } from '../../lib/shared-libs';
 import { registerPlugin } from '../init/init';
 import { validateOptions, ValidatedOptions } from './options';
-import { refuseConflicts, renderFolder, RenderedFile, writeFiles } from './render';
+import {
+  refuseConflicts,
+  renderFolder,
+  RenderedFile,
+  writeFiles,
+} from './render';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 
 const DEFAULT_HEALTH_PATH = '/health';
@@ -40,14 +43,20 @@ type AcceleratorData =
 
 const CPU: AcceleratorData = { kind: 'cpu', label: 'cpu' };
 
-function imagesToWrite(o: ValidatedOptions, inspection: ProjectInspection): ImageToWrite[] {
+function imagesToWrite(
+  o: ValidatedOptions,
+  inspection: ProjectInspection,
+): ImageToWrite[] {
   const cpu = o.images.map((kind) => ({ kind, key: kind, accelerator: CPU }));
   if (o.accelerator.kind === 'cpu') return cpu;
   if (!inspection.frameworks.includes('torch'))
     fail(
       `--accelerator=${o.accelerator.cuda ? `cuda${o.accelerator.cuda}` : 'cuda'} needs a GPU framework in the project's runtime dependencies, and none was found (looked for torch). Add torch to the dependencies, or leave --accelerator at cpu.`,
     );
-  const v = resolveCudaVariant({ cuda: o.accelerator.cuda, python: o.pythonVersion });
+  const v = resolveCudaVariant({
+    cuda: o.accelerator.cuda,
+    python: o.pythonVersion,
+  });
   const accelerator: AcceleratorData = {
     kind: 'cuda',
     label: `cuda${v.cuda}`,
@@ -60,12 +69,19 @@ function imagesToWrite(o: ValidatedOptions, inspection: ProjectInspection): Imag
   // CPU and CUDA side by side: the CPU variant can be tested on any runner.
   return [
     ...cpu,
-    ...o.images.map((kind) => ({ kind, key: `${kind}${v.imageSuffix}`, accelerator })),
+    ...o.images.map((kind) => ({
+      kind,
+      key: `${kind}${v.imageSuffix}`,
+      accelerator,
+    })),
   ];
 }
 
 /** Debian packages the runtime stages install: the option, plus apt.txt / packages.txt (repo2docker's and Streamlit's conventions). */
-function systemPackages(tree: Tree, o: ValidatedOptions): { packages: string[]; from?: string } {
+function systemPackages(
+  tree: Tree,
+  o: ValidatedOptions,
+): { packages: string[]; from?: string } {
   const fromFiles: string[] = [];
   let from: string | undefined;
   for (const name of SYSTEM_PACKAGE_FILES) {
@@ -104,7 +120,10 @@ export function templateData(
     tree.exists(join(o.projectRoot, 'dvc.yaml'));
   const outputs = [...new Set(inspection.modelPaths.map(folderOf))];
   // A pipeline's metrics (dvc.yaml names them) are kept with the model.
-  if (!outputs.includes('metrics/') && tree.exists(join(o.projectRoot, 'dvc.yaml'))) {
+  if (
+    !outputs.includes('metrics/') &&
+    tree.exists(join(o.projectRoot, 'dvc.yaml'))
+  ) {
     const dvcYaml = tree.read(join(o.projectRoot, 'dvc.yaml'), 'utf-8') ?? '';
     if (/\bmetrics\//.test(dvcYaml)) outputs.push('metrics/');
   }
@@ -127,7 +146,11 @@ export function templateData(
         ? '/app/src'
         : undefined,
     runtimeFiles: inspection.runtimeFiles,
-    modelPaths: inspection.modelPaths.filter((p) => tree.exists(join(o.projectRoot, p.replace(/\/$/, ''))) || outputs.length > 0),
+    modelPaths: inspection.modelPaths.filter(
+      (p) =>
+        tree.exists(join(o.projectRoot, p.replace(/\/$/, ''))) ||
+        outputs.length > 0,
+    ),
     modelFrom: inspection.modelsCommitted
       ? 'the committed model files'
       : training.kind === 'dvc'
@@ -145,11 +168,19 @@ export function templateData(
     trainingDescription: trainingCommand?.join(' ') ?? '',
     outputs: outputs.length ? outputs : ['models/'],
     outputDirs: [
-      ...new Set(['data', ...(outputs.length ? outputs : ['models/']).map((p) => p.replace(/\/$/, ''))]),
+      ...new Set([
+        'data',
+        ...(outputs.length ? outputs : ['models/']).map((p) =>
+          p.replace(/\/$/, ''),
+        ),
+      ]),
     ],
     aptPackages: system.packages,
     trainingAptPackages: [
-      ...new Set([...(dvc ? ['git', 'ca-certificates'] : []), ...system.packages]),
+      ...new Set([
+        ...(dvc ? ['git', 'ca-certificates'] : []),
+        ...system.packages,
+      ]),
     ],
     systemPackagesFrom: system.from,
     baseImageFor: (key: string) => {
@@ -188,7 +219,10 @@ export function renderImageFiles(
  * Inspects the project, says what it found, renders every file, refuses a
  * conflict before anything is written, then writes and registers the plugin.
  */
-export async function imagesGenerator(tree: Tree, options: ImagesGeneratorSchema) {
+export async function imagesGenerator(
+  tree: Tree,
+  options: ImagesGeneratorSchema,
+) {
   const o = validateOptions(tree, options);
   const inspection = inspectProject(tree, o.projectRoot, {
     projectName: o.projectName,

@@ -5,7 +5,10 @@
  * reference, a command line) so a bad option stops with one line.
  */
 import { readProjectConfiguration, Tree } from '@nx/devkit';
-import { Accelerator, parseAccelerator } from '../../lib/accelerator/accelerator';
+import {
+  Accelerator,
+  parseAccelerator,
+} from '../../lib/accelerator/accelerator';
 import { fail } from '../../lib/errors';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 
@@ -108,12 +111,18 @@ export function validateOptions(
   const port = options.port ?? 8000;
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     fail(`--port must be an integer from 1 to 65535 (got ${port}).`);
-  if (options.healthPath !== undefined && !HEALTH_PATH.test(options.healthPath)) {
+  if (
+    options.healthPath !== undefined &&
+    !HEALTH_PATH.test(options.healthPath)
+  ) {
     fail(
       `--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "${options.healthPath}").`,
     );
   }
-  if (options.trainingModule !== undefined && !MODULE.test(options.trainingModule))
+  if (
+    options.trainingModule !== undefined &&
+    !MODULE.test(options.trainingModule)
+  )
     fail(
       `--trainingModule must be a dotted Python module such as src.model.train (got "${options.trainingModule}").`,
     );

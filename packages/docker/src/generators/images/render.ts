@@ -7,7 +7,11 @@ import { joinPathFragments, Tree } from '@nx/devkit';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../../lib/errors';
-import { generatedBy, markGenerated, wasEditedByHand } from './generated-marker';
+import {
+  generatedBy,
+  markGenerated,
+  wasEditedByHand,
+} from './generated-marker';
 
 export interface RenderedFile {
   path: string;

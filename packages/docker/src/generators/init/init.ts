@@ -81,7 +81,10 @@ export function registerPlugin(
     for (const key of Object.keys(wanted) as Array<
       keyof MlDockerPluginOptions
     >) {
-      if (existing.options[key] !== undefined && existing.options[key] !== wanted[key])
+      if (
+        existing.options[key] !== undefined &&
+        existing.options[key] !== wanted[key]
+      )
         logger.warn(
           `${PLUGIN_NAME} is registered with ${key} "${existing.options[key]}"; kept it (asked for "${wanted[key]}"). Edit nx.json to change it.`,
         );
