@@ -64,7 +64,11 @@ describe('ci generator', () => {
       workload_identity_provider: '${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}',
       service_account: '${{ vars.GCP_SERVICE_ACCOUNT }}',
     });
-    expect(text).not.toMatch(/credentials_json|private_key|secrets\./);
+    expect(text).not.toMatch(/credentials_json|private_key/);
+    // The only secret it reads is Nx's remote cache token, when one is set.
+    expect(text.match(/secrets\.\w+/g)).toEqual([
+      'secrets.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN',
+    ]);
     expect(
       steps().some(
         (s) =>
@@ -91,7 +95,7 @@ describe('ci generator', () => {
           options?: unknown;
         }
       )?.options,
-    ).toEqual({ repository: 'ml-images' });
+    ).toEqual({ repository: 'ml-images', cache: { type: 'registry' } });
   });
 
   it.each([
@@ -116,5 +120,60 @@ describe('ci generator', () => {
     await expect(
       ciGenerator(tree, { gcpProject: 'other-project', skipFormat: true }),
     ).rejects.toThrow('exists already');
+  });
+
+  describe('layer and task caches on a fresh runner', () => {
+    it('sets up a buildx builder that exports cache before anything builds', () => {
+      const buildx = steps().findIndex((s) =>
+        s.uses?.startsWith('docker/setup-buildx-action'),
+      );
+      const push = steps().findIndex((s) => s.run?.includes('affected -t'));
+      expect(buildx).toBeGreaterThan(-1);
+      expect(buildx).toBeLessThan(push);
+    });
+
+    it('shares Nx task results through the self-hosted remote cache variables', () => {
+      expect(workflow.env).toMatchObject({
+        NX_SELF_HOSTED_REMOTE_CACHE_SERVER:
+          '${{ vars.NX_SELF_HOSTED_REMOTE_CACHE_SERVER }}',
+        NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN:
+          '${{ secrets.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN }}',
+      });
+    });
+
+    it.each([
+      ['registry', undefined, false],
+      ['gha', 'gha', true],
+    ] as const)(
+      'with --cache=%s the build option says so, and the gha runtime step is there only for gha',
+      async (type, option, runtimeStep) => {
+        const t = createTreeWithEmptyWorkspace();
+        await ciGenerator(t, { gcpProject: 'my-ml-project', cache: option });
+        const wf = parse(
+          t.read('.github/workflows/docker-images.yml', 'utf-8')!,
+        );
+        expect(
+          (
+            readNxJson(t)!.targetDefaults!['@ml/docker:build'] as {
+              options: { cache: unknown };
+            }
+          ).options.cache,
+        ).toEqual({ type });
+        expect(
+          wf.jobs.images.steps.some((s: { uses?: string }) =>
+            s.uses?.startsWith('crazy-max/ghaction-github-runtime'),
+          ),
+        ).toBe(runtimeStep);
+      },
+    );
+
+    it('refuses an unknown cache type', async () => {
+      await expect(
+        ciGenerator(createTreeWithEmptyWorkspace(), {
+          gcpProject: 'my-ml-project',
+          cache: 'local' as never,
+        }),
+      ).rejects.toThrow('--cache must be registry or gha (got "local").');
+    });
   });
 });

@@ -33,6 +33,11 @@ export function normalizeOptions(
     );
   }
   const repository = options.repository ?? 'ml-images';
+  if (
+    options.cache !== undefined &&
+    !['registry', 'gha'].includes(options.cache)
+  )
+    fail(`--cache must be registry or gha (got "${options.cache}").`);
   const branch = options.branch ?? 'main';
   const workflowName = options.workflowName ?? 'docker-images';
   for (const [flag, value] of [
@@ -49,6 +54,7 @@ export function normalizeOptions(
     repository,
     branch,
     workflowName,
+    cache: options.cache ?? 'registry',
     skipFormat: options.skipFormat ?? false,
     registry: `${region}-docker.pkg.dev/${options.gcpProject}`,
   };
@@ -73,12 +79,16 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
   const current = targetDefaults[EXECUTORS.build] ?? {};
   if (Array.isArray(current)) {
     logger.warn(
-      `nx.json has filtered targetDefaults for ${EXECUTORS.build}: set options.repository to "${o.repository}" there yourself.`,
+      `nx.json has filtered targetDefaults for ${EXECUTORS.build}: set options.repository to "${o.repository}" and options.cache to { "type": "${o.cache}" } there yourself.`,
     );
   } else {
     targetDefaults[EXECUTORS.build] = {
       ...current,
-      options: { ...current.options, repository: o.repository },
+      options: {
+        ...current.options,
+        repository: o.repository,
+        cache: { type: o.cache },
+      },
     };
     updateNxJson(tree, nxJson);
   }

@@ -7,5 +7,7 @@ export interface CiGeneratorSchema {
   /** Branch whose pushes push images; other events only test them. */
   branch?: string;
   workflowName?: string;
+  /** Where buildx keeps every stage's layers: the registry (default) or GitHub Actions' cache. */
+  cache?: 'registry' | 'gha';
   skipFormat?: boolean;
 }
