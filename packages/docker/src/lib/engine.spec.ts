@@ -14,12 +14,14 @@ import {
   BuildSpec,
   candidateClients,
   describeEngine,
+  detectEngine,
   docker,
+  Engine,
   firstLine,
   inspectImage,
   needsBuildKit,
-  resetEngineCache,
-  resolveEngine,
+  RequestedBuildMode,
+  withBuildMode,
 } from './engine';
 import { UserFacingError } from './errors';
 import { run, RunResult } from './process';
@@ -350,20 +352,21 @@ describe('engine', () => {
     });
   });
 
-  describe('resolveEngine', () => {
+  describe('detectEngine', () => {
+    const DEFAULT_HOST = 'unix:///var/run/docker.sock';
     const saved = {
       PATH: process.env.PATH,
       ML_DOCKER_CLIENT: process.env.ML_DOCKER_CLIENT,
       DOCKER_HOST: process.env.DOCKER_HOST,
     };
     let dir: string;
+    /** The environment detectEngine is given: PATH points into `dir`. */
+    let env: NodeJS.ProcessEnv;
 
     beforeEach(() => {
-      resetEngineCache();
       runMock.mockReset();
       dir = mkdtempSync(join(tmpdir(), 'ml-docker-engine-'));
-      delete process.env.ML_DOCKER_CLIENT;
-      delete process.env.DOCKER_HOST;
+      env = {};
     });
 
     afterEach(() => {
@@ -371,7 +374,6 @@ describe('engine', () => {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
-      resetEngineCache();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -384,7 +386,7 @@ describe('engine', () => {
         chmodSync(file, 0o755);
         return file;
       });
-      process.env.PATH = names.map((n) => join(dir, n)).join(delimiter);
+      env.PATH = names.map((n) => join(dir, n)).join(delimiter);
       return files;
     }
 
@@ -399,21 +401,41 @@ describe('engine', () => {
       ['a 23.0 client has no buildx', 'classic', reachable('23.0.0', false)],
       ['the client version is unparseable', 'classic', reachable('dev', false)],
     ])('when %s, builds with %s', async (_label, mode, fake) => {
-      process.env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
+      env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
       fakeClients({ '/opt/docker/bin/docker': fake });
-      const engine = await resolveEngine();
+      const engine = await detectEngine(env);
       expect(engine).toEqual({
+        kind: 'docker',
         client: '/opt/docker/bin/docker',
+        host: DEFAULT_HOST,
         mode,
         clientVersion: fake.version.stdout.split('|')[0],
         serverVersion: '28.3.2',
       });
     });
 
-    it('asks the client for its versions and for buildx with these exact command lines', async () => {
-      process.env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
+    it('names the engine DOCKER_HOST points at', async () => {
+      env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
+      env.DOCKER_HOST = 'ssh://ci@build-host';
       fakeClients({ '/opt/docker/bin/docker': reachable('28.3.2', true) });
-      await resolveEngine();
+      expect((await detectEngine(env)).host).toBe('ssh://ci@build-host');
+    });
+
+    it("reads this process's environment when given none", async () => {
+      process.env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
+      process.env.DOCKER_HOST = 'tcp://127.0.0.1:2375';
+      fakeClients({ '/opt/docker/bin/docker': reachable('28.3.2', true) });
+      await expect(detectEngine()).resolves.toMatchObject({
+        client: '/opt/docker/bin/docker',
+        host: 'tcp://127.0.0.1:2375',
+        mode: 'buildx',
+      });
+    });
+
+    it('asks the client for its versions and for buildx with these exact command lines', async () => {
+      env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
+      fakeClients({ '/opt/docker/bin/docker': reachable('28.3.2', true) });
+      await detectEngine(env);
       expect(runMock.mock.calls).toEqual([
         [
           '/opt/docker/bin/docker',
@@ -477,7 +499,7 @@ describe('engine', () => {
       fakeClients(
         Object.fromEntries(clients.map(([, fake], i) => [files[i], fake])),
       );
-      const engine = await resolveEngine();
+      const engine = await detectEngine(env);
       expect(engine.client).toBe(join(dir, winner, 'docker'));
       expect(engine.mode).toBe(mode);
     });
@@ -488,20 +510,22 @@ describe('engine', () => {
         [bx]: reachable('28.3.2', true),
         [other]: reachable('20.10.24', false),
       });
-      await resolveEngine();
+      await detectEngine(env);
       expect(runMock.mock.calls.map(([file]) => file)).not.toContain(other);
     });
 
-    it('resolves once per process until the cache is reset', async () => {
-      process.env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
+    it('detects afresh on every call: nothing is remembered between tasks', async () => {
+      env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
       fakeClients({ '/opt/docker/bin/docker': reachable('28.3.2', true) });
-      const first = await resolveEngine();
-      expect(await resolveEngine()).toBe(first);
+      const first = await detectEngine(env);
+      expect(first.mode).toBe('buildx');
       expect(runMock).toHaveBeenCalledTimes(2);
 
-      resetEngineCache();
       fakeClients({ '/opt/docker/bin/docker': reachable('20.10.24', false) });
-      expect((await resolveEngine()).mode).toBe('buildkit');
+      const second = await detectEngine(env);
+      expect(second.mode).toBe('buildkit');
+      expect(runMock).toHaveBeenCalledTimes(4);
+      expect(first.mode).toBe('buildx');
     });
 
     it.each([
@@ -524,68 +548,142 @@ describe('engine', () => {
     ])(
       'fails with what to do when the version command %s',
       async (_label, version) => {
-        process.env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
+        env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
         fakeClients({
           '/opt/docker/bin/docker': { version, buildx: result(0) },
         });
-        const error = await resolveEngine().catch((e) => e);
+        const error = await detectEngine(env).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(UserFacingError);
-        expect(error.message).toContain(
-          'Docker engine not reachable at unix:///var/run/docker.sock',
+        expect((error as Error).message).toBe(
+          'Docker engine not reachable at unix:///var/run/docker.sock (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?). Start it (sudo systemctl start docker, or run dockerd) or point DOCKER_HOST at a running engine.',
         );
-        expect(error.message).toContain(
-          '(Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)',
-        );
-        expect(error.message).toContain('tools/toolchain/engine.sh');
       },
     );
 
     it('names DOCKER_HOST and the spawn error when the client cannot start', async () => {
-      process.env.ML_DOCKER_CLIENT = '/nowhere/docker';
-      process.env.DOCKER_HOST = 'tcp://127.0.0.1:2375';
+      env.ML_DOCKER_CLIENT = '/nowhere/docker';
+      env.DOCKER_HOST = 'tcp://127.0.0.1:2375';
       runMock.mockResolvedValue({
         ...result(0),
         exitCode: undefined,
         spawnError: 'spawn /nowhere/docker ENOENT',
       });
-      await expect(resolveEngine()).rejects.toThrow(
+      await expect(detectEngine(env)).rejects.toThrow(
         'Docker engine not reachable at tcp://127.0.0.1:2375 (spawn /nowhere/docker ENOENT)',
       );
     });
+  });
 
-    it('runs later docker commands with the resolved client', async () => {
-      process.env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
-      fakeClients({ '/opt/docker/bin/docker': reachable('28.3.2', true) });
-      await resolveEngine();
-      runMock.mockReset();
+  describe('docker', () => {
+    beforeEach(() => runMock.mockReset());
+
+    it("runs the engine's client with the arguments and options given", async () => {
       runMock.mockResolvedValue(result(0, 'ok'));
-      await docker(['image', 'ls'], { timeoutMs: 5000 });
-      expect(runMock).toHaveBeenCalledWith(
-        '/opt/docker/bin/docker',
-        ['image', 'ls'],
-        { timeoutMs: 5000 },
+      const engine: Engine = {
+        kind: 'docker',
+        client: '/opt/docker/bin/docker',
+        host: 'unix:///var/run/docker.sock',
+        mode: 'buildx',
+        clientVersion: '28.3.2',
+        serverVersion: '28.3.2',
+      };
+      await expect(
+        docker(engine, ['image', 'ls'], { timeoutMs: 5000 }),
+      ).resolves.toEqual(result(0, 'ok'));
+      expect(runMock.mock.calls).toEqual([
+        ['/opt/docker/bin/docker', ['image', 'ls'], { timeoutMs: 5000 }],
+      ]);
+    });
+
+    it('runs each engine with its own client', async () => {
+      runMock.mockResolvedValue(result(0));
+      const base = {
+        kind: 'docker' as const,
+        host: 'unix:///var/run/docker.sock',
+        mode: 'buildx' as const,
+        clientVersion: '28.3.2',
+        serverVersion: '28.3.2',
+      };
+      await docker({ ...base, client: '/a/docker' }, ['ps']);
+      await docker({ ...base, client: '/b/docker' }, ['ps']);
+      expect(runMock.mock.calls.map(([file]) => file)).toEqual([
+        '/a/docker',
+        '/b/docker',
+      ]);
+    });
+  });
+
+  describe('withBuildMode', () => {
+    /** Detects the engine of a machine: buildx or not, and the client's version. */
+    async function machine(buildx: boolean, clientVersion = '28.3.2') {
+      runMock.mockReset();
+      fakeClients({
+        '/opt/docker/bin/docker': reachable(clientVersion, buildx),
+      });
+      return detectEngine({ ML_DOCKER_CLIENT: '/opt/docker/bin/docker' });
+    }
+
+    it.each<[string, boolean, string, RequestedBuildMode, BuildMode]>([
+      ['auto on a buildx machine', true, '28.3.2', 'auto', 'buildx'],
+      ['buildx on a buildx machine', true, '28.3.2', 'buildx', 'buildx'],
+      ['classic on a buildx machine', true, '28.3.2', 'classic', 'classic'],
+      ['buildkit on a buildx machine', true, '28.3.2', 'buildkit', 'buildkit'],
+      ['auto on a buildkit machine', false, '20.10.24', 'auto', 'buildkit'],
+      [
+        'classic on a buildkit machine',
+        false,
+        '20.10.24',
+        'classic',
+        'classic',
+      ],
+      [
+        'buildkit on a buildkit machine',
+        false,
+        '20.10.24',
+        'buildkit',
+        'buildkit',
+      ],
+      ['auto on a classic machine', false, '28.3.2', 'auto', 'classic'],
+    ])('gives %s', async (_label, buildx, version, requested, mode) => {
+      const engine = await machine(buildx, version);
+      const picked = withBuildMode(engine, requested);
+      expect(picked.mode).toBe(mode);
+      expect(picked).toEqual({ ...engine, mode });
+    });
+
+    it('leaves the engine it was given as it was', async () => {
+      const engine = await machine(true);
+      withBuildMode(engine, 'classic');
+      expect(engine.mode).toBe('buildx');
+    });
+
+    it.each<[string, boolean, string, RequestedBuildMode]>([
+      ['buildx on a classic machine', false, '28.3.2', 'buildx'],
+      ['buildkit on a classic machine', false, '28.3.2', 'buildkit'],
+      ['buildx on a buildkit machine', false, '20.10.24', 'buildx'],
+    ])('refuses %s', async (_label, buildx, version, requested) => {
+      const engine = await machine(buildx, version);
+      expect(() => withBuildMode(engine, requested)).toThrow(UserFacingError);
+      expect(() => withBuildMode(engine, requested)).toThrow(
+        `engine "${requested}" was requested but this machine only offers ${describeEngine(engine)}. Install buildx or a Docker client that supports BuildKit, or set engine to "auto".`,
       );
     });
   });
 
   describe('inspectImage', () => {
-    beforeEach(() => {
-      resetEngineCache();
-      runMock.mockReset();
-      process.env.ML_DOCKER_CLIENT = '/opt/docker/bin/docker';
-    });
+    const engine: Engine = {
+      kind: 'docker',
+      client: '/opt/docker/bin/docker',
+      host: 'unix:///var/run/docker.sock',
+      mode: 'buildx',
+      clientVersion: '28.3.2',
+      serverVersion: '28.3.2',
+    };
 
-    afterEach(() => {
-      delete process.env.ML_DOCKER_CLIENT;
-      resetEngineCache();
-    });
+    beforeEach(() => runMock.mockReset());
 
     function engineAnd(inspect: RunResult) {
-      runMock.mockImplementation(async (_file, args) => {
-        if (args[0] === 'version') return result(0, '28.3.2|28.3.2');
-        if (args[0] === 'buildx') return result(0);
-        return inspect;
-      });
+      runMock.mockResolvedValue(inspect);
     }
 
     it('reads the fields of docker image inspect', async () => {
@@ -614,7 +712,7 @@ describe('engine', () => {
           ]),
         ),
       );
-      expect(await inspectImage('r/a:latest')).toEqual({
+      expect(await inspectImage(engine, 'r/a:latest')).toEqual({
         id: 'sha256:abc',
         size: 123456,
         repoTags: ['r/a:latest'],
@@ -627,18 +725,16 @@ describe('engine', () => {
         entrypoint: [],
         labels: { a: 'b' },
       });
-      expect(runMock).toHaveBeenLastCalledWith(
-        '/opt/docker/bin/docker',
-        ['image', 'inspect', 'r/a:latest'],
-        {},
-      );
+      expect(runMock.mock.calls).toEqual([
+        ['/opt/docker/bin/docker', ['image', 'inspect', 'r/a:latest'], {}],
+      ]);
     });
 
     it('defaults an empty config to root in /, with no ports and no healthcheck', async () => {
       engineAnd(
         result(0, JSON.stringify([{ Id: 'sha256:def', Size: 1, Config: {} }])),
       );
-      expect(await inspectImage('sha256:def')).toMatchObject({
+      expect(await inspectImage(engine, 'sha256:def')).toMatchObject({
         user: '',
         workingDir: '/',
         exposedPorts: [],
@@ -650,7 +746,7 @@ describe('engine', () => {
 
     it('returns undefined for an image the engine does not have', async () => {
       engineAnd(result(1, '', 'Error: No such image: r/a:missing'));
-      expect(await inspectImage('r/a:missing')).toBeUndefined();
+      expect(await inspectImage(engine, 'r/a:missing')).toBeUndefined();
     });
   });
 
@@ -662,12 +758,29 @@ describe('engine', () => {
     ])('describes %s', (mode, how) => {
       expect(
         describeEngine({
+          kind: 'docker',
           client: '/usr/bin/docker',
+          host: 'unix:///var/run/docker.sock',
           mode,
           clientVersion: '20.10.24',
           serverVersion: '28.3.2',
         }),
-      ).toBe(`engine 28.3.2, client /usr/bin/docker 20.10.24, ${how}`);
+      ).toBe(
+        `engine 28.3.2 at unix:///var/run/docker.sock, client /usr/bin/docker 20.10.24, ${how}`,
+      );
+    });
+
+    it('names the host the engine is at', () => {
+      expect(
+        describeEngine({
+          kind: 'docker',
+          client: '/usr/bin/docker',
+          host: 'tcp://10.0.0.5:2376',
+          mode: 'buildx',
+          clientVersion: '28.3.2',
+          serverVersion: '28.3.2',
+        }),
+      ).toContain('engine 28.3.2 at tcp://10.0.0.5:2376, ');
     });
   });
 

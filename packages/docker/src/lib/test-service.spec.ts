@@ -1,573 +1,398 @@
 import { ExecutorContext, logger } from '@nx/devkit';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resetEngineCache } from '../../lib/engine';
-import { UserFacingError } from '../../lib/errors';
-import { run, RunResult } from '../../lib/process';
-import {
-  healthcheckExecArgs,
-  isRootUser,
-  jobRunArgs,
-  normalizeOptions,
-  serviceRunArgs,
-  smokeRequest,
-  testImages,
-} from './test.impl';
-import { TestExecutorSchema } from './schema';
+import { ContainerSession } from './container-session';
+import { Engine } from './engine';
+import { run, runDetached, RunResult } from './process';
+import { testImages } from './test-service';
+import type { TestExecutorSchema } from '../executors/test/schema';
 
-jest.mock('../../lib/process');
+jest.mock('./process');
 
-describe('test executor', () => {
-  describe('normalizeOptions', () => {
-    it('fills in the defaults', () => {
-      expect(normalizeOptions({})).toEqual({
-        buildTarget: 'docker-build',
-        images: undefined,
-        allowRoot: false,
-        service: {
-          port: undefined,
-          healthPath: '/health',
-          timeout: 120,
-          pollInterval: 200,
-          checkHealthcheck: true,
-          env: {},
-          smoke: [],
-        },
-        job: {
-          command: undefined,
-          env: {},
-          artifacts: ['models/model.joblib', 'metrics/metrics.json'],
-          timeout: 600,
-          artifactsOutputPath: undefined,
-        },
-      });
+const CLIENT = '/opt/docker/bin/docker';
+const ENGINE: Engine = {
+  kind: 'docker',
+  client: CLIENT,
+  host: 'unix:///var/run/docker.sock',
+  mode: 'buildx',
+  clientVersion: '28.3.2',
+  serverVersion: '28.3.2',
+};
+const IMAGE_ID =
+  'sha256:3333333333333333333333333333333333333333333333333333333333333333';
+const NAME = '127.0.0.1:5000/ml-images/ml-common-lib';
+
+const runMock = jest.mocked(run);
+const runDetachedMock = jest.mocked(runDetached);
+
+const ok = (stdout = ''): RunResult => ({
+  command: '',
+  exitCode: 0,
+  stdout,
+  stderr: '',
+  all: stdout,
+  timedOut: false,
+});
+const exited = (exitCode: number, all = ''): RunResult => ({
+  ...ok(),
+  exitCode,
+  stderr: all,
+  all,
+});
+
+type Handler = (args: readonly string[]) => RunResult | undefined;
+
+describe('test service: testImages', () => {
+  let root: string;
+  let context: ExecutorContext;
+  let session: ContainerSession;
+
+  /**
+   * The engine, with the recorded image configured as `config`; `more`
+   * answers the commands a test expects (docker run, port, logs...).
+   */
+  function engineWithImage(config: Record<string, unknown>, more?: Handler) {
+    runMock.mockImplementation(async (file, args) => {
+      const line = args.join(' ');
+      const answer = file === CLIENT ? more?.(args) : undefined;
+      if (answer) return answer;
+      if (file === CLIENT && line === `image inspect ${IMAGE_ID}`)
+        return ok(
+          JSON.stringify([{ Id: IMAGE_ID, Size: 4096, Config: config }]),
+        );
+      if (file === CLIENT && args[0] === 'rm') return ok(args[3]);
+      if (file === CLIENT && args[0] === 'logs') return ok();
+      throw new Error(`unexpected command: ${file} ${line}`);
     });
+  }
 
-    it('keeps every option given', () => {
-      const options: TestExecutorSchema = {
-        buildTarget: 'container',
-        images: ['inference'],
-        allowRoot: true,
-        service: {
-          port: 9000,
-          healthPath: '/healthz',
-          timeout: 30,
-          pollInterval: 50,
-          checkHealthcheck: false,
-          env: { MODEL_PATH: 'models/m.joblib' },
-          smoke: [
-            {
-              method: 'POST',
-              path: '/predict',
-              body: { x: [1] },
-              expectKeys: ['y'],
+  const calls = (verb: string) =>
+    runMock.mock.calls.filter(([, args]) => args[0] === verb);
+  /** The name the container was started under (the argument after --name). */
+  const started = () => {
+    const args = calls('run')[0][1];
+    return args[args.indexOf('--name') + 1];
+  };
+
+  function writeRecord(images: unknown[]) {
+    mkdirSync(join(root, 'dist/docker/libs/ml-common'), { recursive: true });
+    writeFileSync(
+      join(root, 'dist/docker/libs/ml-common/build-record.json'),
+      JSON.stringify({ version: 2, project: 'ml-common', images }),
+    );
+  }
+
+  const RECORD = {
+    image: 'lib',
+    dockerfile: 'docker/lib/Dockerfile',
+    name: NAME,
+    registry: '127.0.0.1:5000',
+    tags: ['nx-1', 'latest'],
+    contentTag: 'nx-1',
+    imageId: IMAGE_ID,
+    sizeBytes: 4096,
+    durationMs: 1000,
+    builtWith: 'buildx',
+    createdAt: '2024-05-01T10:00:00.000Z',
+  };
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'ml-docker-test-ws-'));
+    writeRecord([RECORD]);
+    context = {
+      root,
+      cwd: root,
+      isVerbose: false,
+      projectName: 'ml-common',
+      targetName: 'docker-test',
+      projectsConfigurations: {
+        version: 2,
+        projects: {
+          'ml-common': {
+            root: 'libs/ml-common',
+            targets: {
+              'docker-build': { executor: '@ml/docker:build', options: {} },
+              'docker-test': { executor: '@ml/docker:test', options: {} },
             },
-          ],
+          },
         },
-        job: {
-          command: ['python', '-m', 'src.model.train', '--quick'],
-          env: { EPOCHS: '1' },
-          artifacts: ['models/m.joblib'],
-          timeout: 60,
-          artifactsOutputPath: 'dist/artifacts',
-        },
+      },
+      nxJsonConfiguration: {},
+      projectGraph: { nodes: {}, dependencies: {} },
+    };
+    runMock.mockReset();
+    runDetachedMock.mockReset();
+    session = new ContainerSession(ENGINE);
+    jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+    jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const test = (options: TestExecutorSchema = {}) =>
+    testImages(options, context, session);
+
+  it.each([
+    ['no Cmd and no Entrypoint', {}],
+    ['a null Cmd and Entrypoint', { Cmd: null, Entrypoint: null }],
+    ['an empty Cmd and Entrypoint', { Cmd: [], Entrypoint: [] }],
+  ])(
+    'skips an artifact image with %s, without starting a container',
+    async (_label, config) => {
+      engineWithImage(config);
+      await expect(test()).resolves.toBeUndefined();
+      expect(logger.info).toHaveBeenCalledWith(
+        '@ml/docker: lib has no command: an artifact image, nothing to run',
+      );
+      expect(calls('run')).toEqual([]);
+      expect(runDetachedMock).not.toHaveBeenCalled();
+    },
+  );
+
+  it.each([
+    ['a Cmd', { Cmd: ['python'] }],
+    ['an Entrypoint', { Entrypoint: ['/bin/sh'] }],
+  ])(
+    'tests an image with %s: as root, it is refused',
+    async (_label, config) => {
+      engineWithImage(config);
+      await expect(test()).rejects.toThrow(
+        'lib runs as root (USER is "unset").',
+      );
+      expect(logger.info).not.toHaveBeenCalledWith(
+        expect.stringContaining('an artifact image'),
+      );
+      expect(calls('run')).toEqual([]);
+    },
+  );
+
+  it('tests a root image when allowRoot is set', async () => {
+    engineWithImage(
+      { Cmd: ['python', '-m', 'train'], WorkingDir: '/app' },
+      (args) => (args[0] === 'run' ? exited(2) : undefined),
+    );
+    await expect(test({ allowRoot: true })).rejects.toThrow(
+      'lib exited with code 2',
+    );
+  });
+
+  it.each([
+    ['docker-build', {}],
+    ['the build target the options name', { buildTarget: 'image-build' }],
+  ])(
+    'tells to build the images first when %s left no record',
+    async (_label, options: TestExecutorSchema) => {
+      rmSync(join(root, 'dist'), { recursive: true });
+      engineWithImage({});
+      await expect(test(options)).rejects.toThrow(
+        `No build record at ${join(root, 'dist/docker/libs/ml-common/build-record.json')}. Build the images first: nx run ml-common:${options.buildTarget ?? 'docker-build'}`,
+      );
+      expect(runMock).not.toHaveBeenCalled();
+    },
+  );
+
+  it('refuses an image the record does not have', async () => {
+    engineWithImage({});
+    await expect(test({ images: ['inference'] })).rejects.toThrow(
+      `Image "inference" is not in the build record ${join(root, 'dist/docker/libs/ml-common/build-record.json')}. Build it: nx run ml-common:docker-build`,
+    );
+  });
+
+  it('pulls the recorded image by its content tag when this engine does not have it', async () => {
+    let pulled = false;
+    runMock.mockImplementation(async (_file, args) => {
+      const line = args.join(' ');
+      if (line === `image inspect ${IMAGE_ID}`)
+        return pulled
+          ? ok(JSON.stringify([{ Id: IMAGE_ID, Config: {} }]))
+          : exited(1, `Error: No such image: ${IMAGE_ID}`);
+      if (line === `pull ${NAME}:nx-1`) {
+        pulled = true;
+        return ok();
+      }
+      if (line === `image inspect ${NAME}:nx-1`)
+        return ok(JSON.stringify([{ Id: IMAGE_ID, Config: {} }]));
+      if (args[0] === 'tag') return ok();
+      throw new Error(`unexpected command: ${line}`);
+    });
+    await expect(test()).resolves.toBeUndefined();
+    expect(runMock).toHaveBeenCalledWith(CLIENT, ['pull', `${NAME}:nx-1`], {
+      timeoutMs: 30 * 60_000,
+    });
+    expect(calls('tag').map(([, a]) => a)).toEqual([
+      ['tag', `${NAME}:nx-1`, `${NAME}:nx-1`],
+      ['tag', `${NAME}:nx-1`, `${NAME}:latest`],
+    ]);
+  });
+
+  describe('a job', () => {
+    const JOB = {
+      Cmd: ['python', '-m', 'src.model.train'],
+      User: '10001:10001',
+      WorkingDir: '/app',
+    };
+    const options: TestExecutorSchema = {
+      job: { artifacts: ['models/model.joblib'], env: { EPOCHS: '1' } },
+    };
+
+    /** docker run: writes what the job would into the folders mounted for it, then exits. */
+    const jobRun =
+      (exitCode: number, writes: string[]): Handler =>
+      (args) => {
+        if (args[0] === 'logs') return ok('Traceback: boom');
+        if (args[0] !== 'run') return undefined;
+        for (const file of writes) {
+          const [folder, ...rest] = file.split('/');
+          const mount = args.find((a) => a.endsWith(`:/app/${folder}`)) ?? '';
+          const host = mount.slice(0, mount.lastIndexOf(':'));
+          if (!host) throw new Error(`no folder mounted at /app/${folder}`);
+          writeFileSync(join(host, ...rest), 'x');
+        }
+        return exited(exitCode);
       };
-      expect(normalizeOptions(options)).toEqual(options);
+
+    it('runs the image with its folders mounted, passes when it leaves the artifacts, and removes the container', async () => {
+      engineWithImage(JOB, jobRun(0, ['models/model.joblib']));
+      await expect(test(options)).resolves.toBeUndefined();
+
+      const name = started();
+      expect(name).toMatch(/^mld-ml-common-lib-[0-9a-f]{8}$/);
+      const [file, args, runOptions] = calls('run')[0];
+      expect(file).toBe(CLIENT);
+      expect(args).toEqual([
+        'run',
+        '--name',
+        name,
+        '--label',
+        'ml-docker.owner=test',
+        '--volume',
+        expect.stringMatching(/ml-docker-job-[^/]+\/models:\/app\/models$/),
+        '--env',
+        'EPOCHS=1',
+        IMAGE_ID,
+      ]);
+      expect(runOptions).toEqual({ stream: true, timeoutMs: 600_000 });
+      expect(runDetachedMock).toHaveBeenCalledWith('/bin/sh', [
+        '-c',
+        expect.any(String),
+        'ml-docker-reaper',
+        String(process.pid),
+        CLIENT,
+        name,
+      ]);
+      expect(calls('rm')).toEqual([
+        [CLIENT, ['rm', '-f', '-v', name], { timeoutMs: 30_000 }],
+      ]);
     });
 
-    it.each([
-      [
-        'a healthPath without a leading slash',
-        { service: { healthPath: 'health' } },
-        'service.healthPath "health" must start with /.',
-      ],
-      [
-        'a smoke path without a leading slash',
-        { service: { smoke: [{ path: 'predict' }] } },
-        'smoke request path "predict" must start with /.',
-      ],
-      [
-        'a smoke request without a path',
-        { service: { smoke: [{} as { path: string }] } },
-        'smoke request path "undefined" must start with /.',
-      ],
-      [
-        'an artifact outside any folder',
-        { job: { artifacts: ['model.joblib'] } },
-        'job.artifacts entry "model.joblib" must be a relative path inside a folder',
-      ],
-      [
-        'an artifact climbing out with ..',
-        { job: { artifacts: ['../x/y'] } },
-        'job.artifacts entry "../x/y" must be a relative path inside a folder',
-      ],
-      [
-        'an artifact with .. in the middle',
-        { job: { artifacts: ['models/../../etc/passwd'] } },
-        'job.artifacts entry "models/../../etc/passwd"',
-      ],
-      [
-        'an absolute artifact',
-        { job: { artifacts: ['/abs/x'] } },
-        'job.artifacts entry "/abs/x" must be a relative path inside a folder',
-      ],
-    ])('refuses %s', (_label, options, message) => {
-      expect(() => normalizeOptions(options as TestExecutorSchema)).toThrow(
-        UserFacingError,
+    it('fails with the exit code when the job fails, and still removes the container', async () => {
+      engineWithImage(JOB, jobRun(1, []));
+      await expect(test(options)).rejects.toThrow(
+        /^lib exited with code 1 after \d+\.\d s\.$/,
       );
-      expect(() => normalizeOptions(options as TestExecutorSchema)).toThrow(
-        message,
+      expect(logger.info).toHaveBeenCalledWith(
+        expect.stringContaining('Traceback: boom'),
       );
+      expect(calls('rm').map(([, a]) => a)).toEqual([
+        ['rm', '-f', '-v', started()],
+      ]);
     });
 
-    it('accepts nested artifact paths', () => {
-      expect(
-        normalizeOptions({
-          job: { artifacts: ['models/v1/model.onnx', 'metrics/m.json'] },
-        }).job.artifacts,
-      ).toEqual(['models/v1/model.onnx', 'metrics/m.json']);
+    it('fails when the job exits 0 without writing its artifacts', async () => {
+      engineWithImage(JOB, jobRun(0, []));
+      await expect(test(options)).rejects.toThrow(
+        'lib exited 0 but did not write models/model.joblib (looked under /app).',
+      );
+      expect(calls('rm')).toHaveLength(1);
     });
   });
 
-  describe('isRootUser', () => {
-    it.each([
-      ['', true],
-      ['0', true],
-      ['0:0', true],
-      ['root', true],
-      ['root:root', true],
-      [' 0 ', true],
-      ['10001:10001', false],
-      ['10001', false],
-      ['mluser', false],
-      ['1000:0', false],
-    ])('says USER %j is root: %s', (user, root) => {
-      expect(isRootUser(user)).toBe(root);
-    });
-  });
+  describe('a service', () => {
+    let server: Server;
+    let port: number;
 
-  describe('serviceRunArgs', () => {
-    it('publishes the port on 127.0.0.1 only, on a port Docker picks, with the owner label', () => {
-      expect(
-        serviceRunArgs('mld-synth-inference-1234abcd', 'sha256:abc', 8000, {}),
-      ).toEqual([
+    beforeEach(async () => {
+      server = createServer((req, res) => {
+        res.statusCode = req.url === '/health' ? 200 : 404;
+        res.end(req.url === '/health' ? '{"status":"ok"}' : 'not found');
+      });
+      await new Promise<void>((resolve) =>
+        server.listen(0, '127.0.0.1', resolve),
+      );
+      port = (server.address() as AddressInfo).port;
+    });
+
+    afterEach(
+      () => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
+
+    const SERVICE = {
+      Cmd: ['uvicorn', 'app:app'],
+      User: '10001:10001',
+      ExposedPorts: { '8000/tcp': {} },
+    };
+    const running = JSON.stringify({
+      Status: 'running',
+      Running: true,
+      ExitCode: 0,
+    });
+
+    it('starts the image with its port on 127.0.0.1, waits for it to answer, and removes the container', async () => {
+      engineWithImage(SERVICE, (args) => {
+        if (args[0] === 'run') return ok('containerid');
+        if (args[0] === 'port') return ok(`127.0.0.1:${port}`);
+        if (args[0] === 'container') return ok(running);
+        return undefined;
+      });
+      await expect(
+        test({ service: { pollInterval: 10, timeout: 5 } }),
+      ).resolves.toBeUndefined();
+
+      const name = started();
+      expect(calls('run')[0][1]).toEqual([
         'run',
         '--detach',
         '--name',
-        'mld-synth-inference-1234abcd',
+        name,
         '--label',
         'ml-docker.owner=test',
         '--publish',
         '127.0.0.1::8000',
-        'sha256:abc',
+        IMAGE_ID,
       ]);
-    });
-
-    it('passes env before the image, each value as one element', () => {
-      const args = serviceRunArgs('c', 'sha256:abc', 9000, {
-        A: '1',
-        NOTE: 'two words $(id)',
-      });
-      expect(args.slice(args.indexOf('127.0.0.1::9000') + 1)).toEqual([
-        '--env',
-        'A=1',
-        '--env',
-        'NOTE=two words $(id)',
-        'sha256:abc',
-      ]);
-    });
-
-    it('never publishes on all interfaces', () => {
-      const args = serviceRunArgs('c', 'img', 8080, {});
-      const published = args.filter(
-        (_a, i) => args[i - 1] === '--publish' || args[i - 1] === '-p',
+      expect(calls('port')[0][1]).toEqual(['port', name, '8000/tcp']);
+      expect(logger.info).toHaveBeenCalledWith(
+        expect.stringMatching(/^@ml\/docker: lib passed: healthy in \d+ ms/),
       );
-      expect(published).toEqual(['127.0.0.1::8080']);
-    });
-  });
-
-  describe('jobRunArgs', () => {
-    it('puts mounts, then env, then the image, then the command', () => {
-      expect(
-        jobRunArgs(
-          'mld-synth-training-1',
-          'sha256:def',
-          [
-            ['/tmp/ml-docker-job-x/models', '/app/models'],
-            ['/tmp/ml-docker-job-x/metrics', '/app/metrics'],
-          ],
-          { EPOCHS: '1', MLFLOW_TRACKING_URI: 'file:///tmp/mlruns' },
-          ['python', '-m', 'src.model.train'],
-        ),
-      ).toEqual([
-        'run',
-        '--name',
-        'mld-synth-training-1',
-        '--label',
-        'ml-docker.owner=test',
-        '--volume',
-        '/tmp/ml-docker-job-x/models:/app/models',
-        '--volume',
-        '/tmp/ml-docker-job-x/metrics:/app/metrics',
-        '--env',
-        'EPOCHS=1',
-        '--env',
-        'MLFLOW_TRACKING_URI=file:///tmp/mlruns',
-        'sha256:def',
-        'python',
-        '-m',
-        'src.model.train',
-      ]);
+      expect(calls('rm').map(([, a]) => a)).toEqual([['rm', '-f', '-v', name]]);
     });
 
-    it("ends with the image, keeping the image's CMD, when no command is given", () => {
-      const args = jobRunArgs('c', 'sha256:def', [], {});
-      expect(args).toEqual([
-        'run',
-        '--name',
-        'c',
-        '--label',
-        'ml-docker.owner=test',
-        'sha256:def',
-      ]);
-    });
-
-    it('runs the job in the foreground, without --detach or --rm', () => {
-      const args = jobRunArgs('c', 'img', [['/h', '/c']], {});
-      expect(args).not.toContain('--detach');
-      expect(args).not.toContain('--rm');
-    });
-  });
-
-  describe('healthcheckExecArgs', () => {
-    it.each<[string, string[], string[] | undefined]>([
-      [
-        'CMD',
-        [
-          'CMD',
-          'python',
-          '-c',
-          "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')",
-        ],
-        [
-          'exec',
-          'c1',
-          'python',
-          '-c',
-          "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')",
-        ],
-      ],
-      [
-        'CMD-SHELL',
-        ['CMD-SHELL', 'curl -f http://localhost/health || exit 1'],
-        [
-          'exec',
-          'c1',
-          '/bin/sh',
-          '-c',
-          'curl -f http://localhost/health || exit 1',
-        ],
-      ],
-      ['NONE', ['NONE'], undefined],
-      ['an empty test', [], undefined],
-    ])('runs a %s healthcheck as docker would', (_kind, test, args) => {
-      expect(healthcheckExecArgs('c1', test)).toEqual(args);
-    });
-  });
-
-  describe('smokeRequest', () => {
-    const realFetch = global.fetch;
-    let fetchMock: jest.Mock;
-    let projectRoot: string;
-
-    beforeEach(() => {
-      fetchMock = jest.fn();
-      global.fetch = fetchMock as unknown as typeof fetch;
-      projectRoot = mkdtempSync(join(tmpdir(), 'ml-docker-smoke-'));
-    });
-
-    afterEach(() => {
-      global.fetch = realFetch;
-      rmSync(projectRoot, { recursive: true, force: true });
-    });
-
-    const answer = (status: number, body: string) =>
-      fetchMock.mockResolvedValue(new Response(body, { status }));
-
-    it('passes when the status and keys match', async () => {
-      answer(200, '{"prediction": [1], "model_version": "v1"}');
-      await expect(
-        smokeRequest(
-          'http://127.0.0.1:49153',
-          {
-            method: 'post',
-            path: '/predict',
-            body: { x: [[1, 2]] },
-            expectKeys: ['prediction'],
-          },
-          projectRoot,
-        ),
-      ).resolves.toBeUndefined();
-      expect(fetchMock).toHaveBeenCalledWith('http://127.0.0.1:49153/predict', {
-        method: 'POST',
-        body: '{"x":[[1,2]]}',
-        headers: { 'content-type': 'application/json' },
-        signal: expect.any(AbortSignal),
-      });
-    });
-
-    it('sends a GET without a body or content type by default', async () => {
-      answer(200, 'ok');
-      await expect(
-        smokeRequest(
-          'http://127.0.0.1:49153',
-          { path: '/health' },
-          projectRoot,
-        ),
-      ).resolves.toBeUndefined();
-      expect(fetchMock).toHaveBeenCalledWith('http://127.0.0.1:49153/health', {
-        method: 'GET',
-        body: undefined,
-        headers: undefined,
-        signal: expect.any(AbortSignal),
-      });
-    });
-
-    it('sends the content of bodyFile as is', async () => {
-      writeFileSync(join(projectRoot, 'sample.json'), '{"x": [[5.1, 3.5]]}\n');
-      answer(200, '{}');
-      await smokeRequest(
-        'http://h',
-        { method: 'POST', path: '/predict', bodyFile: 'sample.json' },
-        projectRoot,
-      );
-      expect(fetchMock.mock.calls[0][1].body).toBe('{"x": [[5.1, 3.5]]}\n');
-    });
-
-    it.each([
-      [
-        'the status differs',
-        { path: '/predict' },
-        500,
-        'Internal Server Error',
-        'smoke GET /predict: expected HTTP 200, got 500: Internal Server Error',
-      ],
-      [
-        'the expected status differs',
-        { path: '/predict', expectStatus: 422 },
-        200,
-        '{}',
-        'smoke GET /predict: expected HTTP 422, got 200: {}',
-      ],
-      [
-        'a key is missing',
-        { path: '/predict', expectKeys: ['prediction', 'model_version'] },
-        200,
-        '{"prediction": 1}',
-        'smoke GET /predict: the response lacks model_version: {"prediction": 1}',
-      ],
-      [
-        'keys are expected of a non-JSON body',
-        { path: '/predict', expectKeys: ['prediction'] },
-        200,
-        '<html>oops</html>',
-        'smoke GET /predict: expected a JSON object with prediction, got: <html>oops</html>',
-      ],
-      [
-        'keys are expected of a JSON null',
-        { path: '/p', expectKeys: ['a'] },
-        200,
-        'null',
-        'smoke GET /p: the response lacks a: null',
-      ],
-    ])(
-      'reports a problem when %s',
-      async (_label, smoke, status, body, problem) => {
-        answer(status, body);
-        await expect(
-          smokeRequest('http://127.0.0.1:49153', smoke, projectRoot),
-        ).resolves.toBe(problem);
-      },
-    );
-
-    it('cuts a long response to 200 characters in the problem', async () => {
-      answer(500, 'e'.repeat(1000));
-      const problem = await smokeRequest(
-        'http://h',
-        { path: '/p' },
-        projectRoot,
-      );
-      expect(problem).toBe(
-        `smoke GET /p: expected HTTP 200, got 500: ${'e'.repeat(200)}`,
-      );
-    });
-
-    it('accepts an expected non-200 status', async () => {
-      answer(422, '{"detail": "bad input"}');
-      await expect(
-        smokeRequest(
-          'http://h',
-          {
-            method: 'POST',
-            path: '/predict',
-            body: {},
-            expectStatus: 422,
-            expectKeys: ['detail'],
-          },
-          projectRoot,
-        ),
-      ).resolves.toBeUndefined();
-    });
-
-    it('reports a request that gets no answer', async () => {
-      fetchMock.mockRejectedValue(new TypeError('fetch failed'));
-      await expect(
-        smokeRequest('http://h', { path: '/p' }, projectRoot),
-      ).resolves.toBe('smoke GET /p got no answer (fetch failed).');
-    });
-
-    it('refuses a bodyFile that does not exist, without sending anything', async () => {
-      await expect(
-        smokeRequest(
-          'http://h',
-          { method: 'POST', path: '/predict', bodyFile: 'missing.json' },
-          projectRoot,
-        ),
-      ).rejects.toThrow(
-        new UserFacingError(
-          'smoke POST /predict: bodyFile missing.json does not exist in the project.',
-        ),
-      );
-      expect(fetchMock).not.toHaveBeenCalled();
-    });
-  });
-
-  describe('testImages', () => {
-    const CLIENT = '/opt/docker/bin/docker';
-    const IMAGE_ID =
-      'sha256:3333333333333333333333333333333333333333333333333333333333333333';
-    const runMock = jest.mocked(run);
-    const savedClient = process.env.ML_DOCKER_CLIENT;
-    let root: string;
-    let context: ExecutorContext;
-
-    const ok = (stdout = ''): RunResult => ({
-      command: '',
-      exitCode: 0,
-      stdout,
-      stderr: '',
-      all: stdout,
-      timedOut: false,
-    });
-
-    /** The engine, with the recorded image configured as `config`. */
-    function engineWithImage(config: Record<string, unknown>) {
-      process.env.ML_DOCKER_CLIENT = CLIENT;
-      runMock.mockImplementation(async (file, args) => {
-        const line = args.join(' ');
-        if (file === CLIENT && line.startsWith('version '))
-          return ok('28.3.2|28.3.2');
-        if (file === CLIENT && line === 'buildx version') return ok('v0.25.0');
-        if (file === CLIENT && line === `image inspect ${IMAGE_ID}`)
+    it('fails with the exit code and the last log lines when the container exits at once, and removes it', async () => {
+      engineWithImage(SERVICE, (args) => {
+        if (args[0] === 'run') return ok('containerid');
+        if (args[0] === 'port') return exited(1);
+        if (args[0] === 'container')
           return ok(
-            JSON.stringify([{ Id: IMAGE_ID, Size: 4096, Config: config }]),
+            JSON.stringify({ Status: 'exited', Running: false, ExitCode: 3 }),
           );
-        throw new Error(`unexpected command: ${file} ${line}`);
+        if (args[0] === 'logs') return ok('ModuleNotFoundError: app');
+        return undefined;
       });
-    }
-
-    beforeEach(() => {
-      root = mkdtempSync(join(tmpdir(), 'ml-docker-test-ws-'));
-      mkdirSync(join(root, 'dist/docker/libs/ml-common'), { recursive: true });
-      writeFileSync(
-        join(root, 'dist/docker/libs/ml-common/build-record.json'),
-        JSON.stringify({
-          version: 1,
-          project: 'ml-common',
-          images: [
-            {
-              image: 'lib',
-              dockerfile: 'docker/lib/Dockerfile',
-              repository: '127.0.0.1:5000/ml-images/ml-common-lib',
-              registry: '127.0.0.1:5000',
-              tags: ['nx-1', 'latest'],
-              contentTag: 'nx-1',
-              imageId: IMAGE_ID,
-              sizeBytes: 4096,
-              durationMs: 1000,
-              builtWith: 'buildx',
-              createdAt: '2024-05-01T10:00:00.000Z',
-            },
-          ],
-        }),
+      await expect(test()).rejects.toThrow(
+        'lib did not become healthy: the container exited with code 3.',
       );
-      context = {
-        root,
-        cwd: root,
-        isVerbose: false,
-        projectName: 'ml-common',
-        targetName: 'docker-test',
-        projectsConfigurations: {
-          version: 2,
-          projects: {
-            'ml-common': {
-              root: 'libs/ml-common',
-              targets: {
-                'docker-build': { executor: '@ml/docker:build', options: {} },
-                'docker-test': { executor: '@ml/docker:test', options: {} },
-              },
-            },
-          },
-        },
-        nxJsonConfiguration: {},
-        projectGraph: { nodes: {}, dependencies: {} },
-      };
-      runMock.mockReset();
-      resetEngineCache();
-      jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+      expect(logger.info).toHaveBeenCalledWith(
+        expect.stringContaining('ModuleNotFoundError: app'),
+      );
+      expect(calls('rm').map(([, a]) => a)).toEqual([
+        ['rm', '-f', '-v', started()],
+      ]);
     });
-
-    afterEach(() => {
-      if (savedClient === undefined) delete process.env.ML_DOCKER_CLIENT;
-      else process.env.ML_DOCKER_CLIENT = savedClient;
-      resetEngineCache();
-      jest.restoreAllMocks();
-      rmSync(root, { recursive: true, force: true });
-    });
-
-    it.each([
-      ['no Cmd and no Entrypoint', {}],
-      ['a null Cmd and Entrypoint', { Cmd: null, Entrypoint: null }],
-      ['an empty Cmd and Entrypoint', { Cmd: [], Entrypoint: [] }],
-    ])(
-      'skips an artifact image with %s, without starting a container',
-      async (_label, config) => {
-        engineWithImage(config);
-        await expect(testImages({}, context)).resolves.toBeUndefined();
-        expect(logger.info).toHaveBeenCalledWith(
-          '@ml/docker: lib has no command: an artifact image, nothing to run',
-        );
-        expect(
-          runMock.mock.calls.filter(([, args]) => args[0] === 'run'),
-        ).toEqual([]);
-      },
-    );
-
-    it.each([
-      ['a Cmd', { Cmd: ['python'] }],
-      ['an Entrypoint', { Entrypoint: ['/bin/sh'] }],
-    ])(
-      'tests an image with %s: as root, it is refused',
-      async (_label, config) => {
-        engineWithImage(config);
-        await expect(testImages({}, context)).rejects.toThrow(
-          'lib runs as root (USER is "unset").',
-        );
-        expect(logger.info).not.toHaveBeenCalledWith(
-          expect.stringContaining('an artifact image'),
-        );
-      },
-    );
   });
 });

@@ -2,14 +2,11 @@ import { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BUILD_EXECUTOR,
-  buildTargetOf,
-  workspaceImageIndex,
-} from './workspace-images';
+import { EXECUTORS } from './names';
+import { buildTargetOf, workspaceImageIndex } from './workspace-images';
 
 const build = (options: Record<string, unknown> = {}): TargetConfiguration => ({
-  executor: BUILD_EXECUTOR,
+  executor: EXECUTORS.build,
   options,
 });
 const other: TargetConfiguration = {
@@ -19,7 +16,7 @@ const other: TargetConfiguration = {
 
 describe('buildTargetOf', () => {
   it('is the build executor @ml/docker:build', () => {
-    expect(BUILD_EXECUTOR).toBe('@ml/docker:build');
+    expect(EXECUTORS.build).toBe('@ml/docker:build');
   });
 
   it.each<[string, Record<string, TargetConfiguration>, string | undefined]>([
@@ -131,19 +128,19 @@ describe('workspaceImageIndex', () => {
       'ml-images/ml-base': {
         project: 'ml-base',
         image: 'base',
-        repository: '127.0.0.1:5000/ml-images/ml-base',
+        name: '127.0.0.1:5000/ml-images/ml-base',
         buildTarget: 'docker-build',
       },
       'ml-images/synth-training': {
         project: 'synth',
         image: 'training',
-        repository: '127.0.0.1:5000/ml-images/synth-training',
+        name: '127.0.0.1:5000/ml-images/synth-training',
         buildTarget: 'docker-build',
       },
       'ml-images/synth-inference': {
         project: 'synth',
         image: 'inference',
-        repository: '127.0.0.1:5000/ml-images/synth-inference',
+        name: '127.0.0.1:5000/ml-images/synth-inference',
         buildTarget: 'docker-build',
       },
     });
@@ -180,7 +177,7 @@ describe('workspaceImageIndex', () => {
       'ml-images/trainer',
       '127.0.0.1:5000/ml-images/trainer',
     ],
-  ])('names the image after %s', (_label, options, env, key, repository) => {
+  ])('names the image after %s', (_label, options, env, key, name) => {
     if (env) process.env.ML_DOCKER_REGISTRY = env;
     dockerfiles('examples/synth', 'training');
     const index = workspaceImageIndex(
@@ -193,7 +190,7 @@ describe('workspaceImageIndex', () => {
       workspaceRoot,
     );
     expect([...index.keys()]).toEqual([key]);
-    expect(index.get(key)?.repository).toBe(repository);
+    expect(index.get(key)?.name).toBe(name);
   });
 
   it('names the build target the project runs', () => {
@@ -205,6 +202,52 @@ describe('workspaceImageIndex', () => {
     expect(index.get('ml-images/synth-training')?.buildTarget).toBe(
       'containers',
     );
+  });
+
+  it.each<[string, Record<string, TargetConfiguration>, string]>([
+    [
+      'the preferred build target',
+      { containers: build(), 'docker-build': build() },
+      'containers',
+    ],
+    [
+      'the preferred build target, even when it builds only some images',
+      { containers: build({ images: ['training'] }) },
+      'containers',
+    ],
+    [
+      'another build target when the preferred one is not ours',
+      { containers: other, 'docker-build': build() },
+      'docker-build',
+    ],
+  ])('indexes %s', (_label, targets, buildTarget) => {
+    dockerfiles('examples/synth', 'training');
+    const index = workspaceImageIndex(
+      { synth: { root: 'examples/synth', targets } },
+      workspaceRoot,
+      'containers',
+    );
+    expect(index.get('ml-images/synth-training')?.buildTarget).toBe(
+      buildTarget,
+    );
+  });
+
+  it('reads the naming options of the build target it indexes', () => {
+    dockerfiles('examples/synth', 'training');
+    const index = workspaceImageIndex(
+      {
+        synth: {
+          root: 'examples/synth',
+          targets: {
+            containers: build({ imageNames: { training: 'trainer' } }),
+            'docker-build': build(),
+          },
+        },
+      },
+      workspaceRoot,
+      'containers',
+    );
+    expect([...index.keys()]).toEqual(['ml-images/trainer']);
   });
 
   it.each<[string, ProjectConfiguration]>([
