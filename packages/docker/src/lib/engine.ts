@@ -26,6 +26,8 @@ export interface Engine {
   /** buildx: the builder to use (--builder), and whether its driver can export cache. */
   builder?: string;
   buildxDriver?: string;
+  /** Podman: --ulimit values every container gets (see podmanUlimits). */
+  ulimits?: string[];
 }
 
 /** buildx drivers that can export cache (--cache-to); the default `docker` driver cannot. */
@@ -59,7 +61,7 @@ export interface BuildCommand {
 }
 
 export function buildCommand(
-  engine: Pick<Engine, 'client' | 'mode' | 'builder'>,
+  engine: Pick<Engine, 'client' | 'mode' | 'builder' | 'ulimits'>,
   spec: BuildSpec,
 ): BuildCommand {
   if (engine.mode === 'podman') return podmanBuildCommand(engine, spec);
@@ -96,10 +98,12 @@ export function buildCommand(
  * can serve them, and talks plain HTTP only to loopback registries.
  */
 function podmanBuildCommand(
-  engine: Pick<Engine, 'client'>,
+  engine: Pick<Engine, 'client' | 'ulimits'>,
   spec: BuildSpec,
 ): BuildCommand {
   const args = ['build', '--layers', '--format', 'docker'];
+  // RUN steps are containers too: the same limits (see runFlags).
+  for (const u of engine.ulimits ?? []) args.push('--ulimit', u);
   args.push('--file', spec.dockerfile);
   for (const tag of spec.tags) args.push('--tag', tag);
   for (const [k, v] of Object.entries(spec.buildArgs ?? {}))
@@ -144,13 +148,35 @@ export function registryFlags(
 }
 
 /**
- * Flags every container the plugin runs needs. Podman asks for an
- * open-files limit above what a container sandbox (or CI runner) may allow
- * and then fails to start ("error setting rlimit type 7"): the limits of the
- * calling process are always allowed.
+ * Flags every container the plugin runs needs. Podman gives containers
+ * open-files and process limits (1048576 and more) above what a sandboxed
+ * host or CI runner allows, and the container then fails to start ("error
+ * setting rlimit type 7" / "type 6"); `--ulimit host` does not help, since
+ * Podman raises its own limits first. The limits of the calling process
+ * (processes capped at kernel.pid_max) are always allowed.
  */
-export function runFlags(engine: Pick<Engine, 'kind'>): string[] {
-  return engine.kind === 'podman' ? ['--ulimit', 'host'] : [];
+export function runFlags(engine: Pick<Engine, 'kind' | 'ulimits'>): string[] {
+  if (engine.kind !== 'podman') return [];
+  return (engine.ulimits ?? []).flatMap((u) => ['--ulimit', u]);
+}
+
+/** `--ulimit` values from `ulimit -Hn`, `ulimit -Hu` and kernel.pid_max as a shell reports them. */
+export function podmanUlimits(
+  hardNofile: string,
+  hardNproc: string,
+  pidMax: string,
+): string[] {
+  const limits: string[] = [];
+  const n = parseInt(hardNofile, 10);
+  if (Number.isFinite(n) && n > 0) limits.push(`nofile=${n}:${n}`);
+  const candidates = [hardNproc, pidMax]
+    .map((v) => parseInt(v, 10))
+    .filter((v) => Number.isFinite(v) && v > 0);
+  if (candidates.length) {
+    const p = Math.min(...candidates);
+    limits.push(`nproc=${p}:${p}`);
+  }
+  return limits;
 }
 
 /** Dockerfile features that the classic builder rejects. */
@@ -249,6 +275,12 @@ async function detectPodman(env: NodeJS.ProcessEnv): Promise<Engine> {
       `podman at ${client} does not answer (${firstLine(r.stderr || r.spawnError || '') || `exit ${r.exitCode}`}). Check it with: podman info`,
     );
   const version = r.stdout.trim();
+  const limits = await run(
+    '/bin/sh',
+    ['-c', 'ulimit -Hn; ulimit -Hu; cat /proc/sys/kernel/pid_max'],
+    { timeoutMs: 5_000 },
+  );
+  const [nofile = '', nproc = '', pidMax = ''] = limits.stdout.split('\n');
   return {
     kind: 'podman',
     client,
@@ -256,6 +288,7 @@ async function detectPodman(env: NodeJS.ProcessEnv): Promise<Engine> {
     mode: 'podman',
     clientVersion: version,
     serverVersion: version,
+    ulimits: podmanUlimits(nofile, nproc, pidMax),
   };
 }
 

@@ -16,6 +16,24 @@ import { DEFAULT_TARGET_NAMES, OUTPUTS_LABEL } from './names';
 import { projectInfo } from './project-images';
 import { normalizeOptions as normalizeTestOptions } from './test-options';
 
+/** The options the project's build target builds with (none when it has no such target). */
+export function buildOptionsOf(
+  options: TrainExecutorSchema,
+  context: ExecutorContext,
+): BuildExecutorSchema {
+  try {
+    return readTargetOptions(
+      {
+        project: context.projectName!,
+        target: options.buildTarget ?? DEFAULT_TARGET_NAMES.build,
+      },
+      context,
+    ) as BuildExecutorSchema;
+  } catch {
+    return {};
+  }
+}
+
 export async function train(
   options: TrainExecutorSchema,
   context: ExecutorContext,
@@ -24,15 +42,7 @@ export async function train(
   const project = projectInfo(context);
   const image = options.image ?? 'training';
   const buildTarget = options.buildTarget ?? DEFAULT_TARGET_NAMES.build;
-  let buildOptions: BuildExecutorSchema = {};
-  try {
-    buildOptions = readTargetOptions(
-      { project: project.name, target: buildTarget },
-      context,
-    ) as BuildExecutorSchema;
-  } catch {
-    // no build target: the defaults apply
-  }
+  const buildOptions = buildOptionsOf(options, context);
   const record = await buildImages({
     options: { ...buildOptions, images: [image] },
     context,
