@@ -372,7 +372,7 @@ describe('registry-client', () => {
           .catch((e) => e);
         expect(thrown).toBeInstanceOf(UserFacingError);
         expect(thrown.message).toBe(
-          `Registry 127.0.0.1:5000 is unreachable (${cause} on http://127.0.0.1:5000/v2/). Start it (in this repository: bash tools/toolchain/registry.sh) or pass the right --registry / ML_DOCKER_REGISTRY.`,
+          `Registry 127.0.0.1:5000 is unreachable (${cause} on http://127.0.0.1:5000/v2/). Start the registry, or point the registry option (or ML_DOCKER_REGISTRY) at one that runs.`,
         );
       },
     );
