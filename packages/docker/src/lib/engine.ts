@@ -434,8 +434,12 @@ export async function inspectImage(
     user: c.User ?? '',
     workingDir: c.WorkingDir || '/',
     exposedPorts: Object.keys(c.ExposedPorts ?? {}),
-    healthcheck: c.Healthcheck?.Test
-      ? { test: c.Healthcheck.Test, timeoutNs: c.Healthcheck.Timeout }
+    // Podman reports the HEALTHCHECK beside Config, not in it.
+    healthcheck: (c.Healthcheck ?? raw.Healthcheck)?.Test
+      ? {
+          test: (c.Healthcheck ?? raw.Healthcheck).Test,
+          timeoutNs: (c.Healthcheck ?? raw.Healthcheck).Timeout,
+        }
       : undefined,
     cmd: c.Cmd ?? [],
     entrypoint: c.Entrypoint ?? [],
