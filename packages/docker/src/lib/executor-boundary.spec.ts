@@ -1,6 +1,17 @@
+import { EventEmitter } from 'node:events';
 import { logger } from '@nx/devkit';
 import { UserFacingError } from './errors';
 import { runExecutor } from './executor-boundary';
+
+/**
+ * Delivers a signal to this process's listeners, as Node does on Ctrl-C or a
+ * CI cancel. Not through process.emit: a module loaded by another spec in the
+ * same worker (nx's native loader) replaces it with a wrapper bound to that
+ * spec's process object, whose listeners are not ours.
+ */
+function deliver(signal: 'SIGINT' | 'SIGTERM'): void {
+  EventEmitter.prototype.emit.call(process, signal, signal);
+}
 
 describe('runExecutor', () => {
   const savedVerbose = process.env.NX_VERBOSE_LOGGING;
@@ -112,7 +123,7 @@ describe('runExecutor', () => {
         'test',
         async () => {
           expect(listeners()[signal]).toBe(counts[signal] + 1);
-          process.emit(signal, signal);
+          deliver(signal);
         },
         { onInterrupt },
       );
@@ -146,7 +157,7 @@ describe('runExecutor', () => {
       });
       expect(listeners()).toEqual(counts);
       // A signal after the executor finished is not its business.
-      process.emit('SIGINT', 'SIGINT');
+      deliver('SIGINT');
       expect(onInterrupt).not.toHaveBeenCalled();
       expect(exit).not.toHaveBeenCalled();
     });
@@ -158,7 +169,7 @@ describe('runExecutor', () => {
       await runExecutor(
         'test',
         async () => {
-          process.emit('SIGTERM', 'SIGTERM');
+          deliver('SIGTERM');
         },
         { onInterrupt: second },
       );

@@ -1,9 +1,20 @@
+import { EventEmitter } from 'node:events';
 import { ExecutorContext, logger } from '@nx/devkit';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runDetached, RunResult, runSync } from '../../lib/process';
 import testExecutor from './test.impl';
+
+/**
+ * Delivers a signal to this process's listeners, as Node does on Ctrl-C or a
+ * CI cancel. Not through process.emit: a module loaded by another spec in the
+ * same worker (nx's native loader) replaces it with a wrapper bound to that
+ * spec's process object, whose listeners are not ours.
+ */
+function deliver(signal: 'SIGINT' | 'SIGTERM'): void {
+  EventEmitter.prototype.emit.call(process, signal, signal);
+}
 
 jest.mock('../../lib/process');
 
@@ -221,7 +232,7 @@ describe('test executor', () => {
         SIGTERM: before.SIGTERM + 1,
       });
 
-      process.emit(signal, signal);
+      deliver(signal);
 
       expect(runSyncMock.mock.calls).toEqual([
         [CLIENT, ['rm', '-f', '-v', name]],
@@ -244,7 +255,7 @@ describe('test executor', () => {
     runMock.mockImplementation(async (file, args) => {
       if (args[0] === 'version' && !interrupted) {
         interrupted = true;
-        process.emit('SIGINT', 'SIGINT');
+        deliver('SIGINT');
       }
       if (args[0] === 'version') return ok('28.3.2|28.3.2');
       if (args[0] === 'buildx') return ok();
@@ -264,7 +275,7 @@ describe('test executor', () => {
     const before = listeners();
     await testExecutor({}, context);
     expect(listeners()).toEqual(before);
-    process.emit('SIGINT', 'SIGINT');
+    deliver('SIGINT');
     expect(exit).not.toHaveBeenCalled();
     expect(runSyncMock).not.toHaveBeenCalled();
   });
