@@ -39,11 +39,11 @@ export const FAILURE_MODES = {
   },
   'generator.nothing-to-install': {
     area: 'nx g @ml/docker:images',
-    situation: 'no `requirements.txt` or `pyproject.toml`',
+    situation: 'no `requirements.txt`, `pyproject.toml` or `setup.py`',
     message:
-      'Project "…" has nothing to install: no requirements.txt or pyproject.toml in …. Add one listing the Python dependencies, then rerun.',
+      'Project "…" has nothing to install: no requirements.txt, pyproject.toml or setup.py in …. Add one listing the Python dependencies, then rerun.',
     pattern:
-      /Project "[^"]+" has nothing to install: no requirements\.txt or pyproject\.toml in \S+\. Add one listing the Python dependencies, then rerun\./,
+      /Project "[^"]+" has nothing to install: no requirements\.txt, pyproject\.toml or setup\.py in \S+\. Add one listing the Python dependencies, then rerun\./,
     leaves: NOTHING,
   },
   'generator.invalid-port': {
@@ -83,9 +83,30 @@ export const FAILURE_MODES = {
       /\S+ was edited since it was generated; it was left as it is and nothing was written\. Rerun with --overwrite/,
     leaves: 'every file byte for byte as it was, no new file',
   },
+  'generator.hand-written-file': {
+    area: 'nx g @ml/docker:images',
+    situation:
+      'a file the generator would write is there already, written by hand (no generator checksum), no `--overwrite`',
+    message:
+      '… was written by hand, not by @ml/docker:images; it was left as it is and nothing was written. Keep it (…), or replace it with --overwrite.',
+    pattern:
+      /\S+ was written by hand, not by @ml\/docker:images; it was left as it is and nothing was written\. Keep it( \(.*\))?, or replace it with --overwrite\./,
+    leaves: 'every file byte for byte as it was, no new file',
+  },
+  'generator.unknown-cuda': {
+    area: 'nx g @ml/docker:images',
+    situation:
+      '`--accelerator=cuda…` with a CUDA, torch or Python version the torch × CUDA table does not know',
+    message:
+      "No CUDA build of torch … in @ml/docker's table. Known …. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
+    pattern:
+      /No CUDA build of torch .* in @ml\/docker's table\. Known .*\. Pick one of those with --(accelerator=cudaX\.Y|pythonVersion), or build with your own BASE_IMAGE and TORCH_INDEX_URL build args\./,
+    leaves: NOTHING,
+  },
   'build.no-engine': {
     area: 'docker-build',
-    situation: 'no engine on the socket / `DOCKER_HOST`',
+    situation:
+      'no engine on the socket / `DOCKER_HOST`, and no podman to fall back to (`engine: auto` builds with podman when it is installed)',
     message: 'Docker engine not reachable at … (…). Start it (…)',
     pattern: /Docker engine not reachable at \S+ \(.+\)\. Start it \(/,
     leaves: NO_IMAGE,
@@ -243,11 +264,22 @@ export const FAILURE_MODES = {
       /\S+ exited 0 but did not write .* \(looked under \S+\)\. Check where the pipeline writes its outputs, or the job\.artifacts option\./,
     leaves: NO_CONTAINER,
   },
+  'test.gpu-required': {
+    area: 'docker-test',
+    situation: '`requireGpu` set, a CUDA image, and an engine with no NVIDIA runtime or CDI device',
+    message:
+      '… needs a GPU (requireGpu is set) but this engine has none: …. On a host with an NVIDIA GPU: install the NVIDIA Container Toolkit, then …; or unset requireGpu to build the image without running it.',
+    pattern:
+      /\S+ needs a GPU \(requireGpu is set\) but this engine has none: .*\. On a host with an NVIDIA GPU: install the NVIDIA Container Toolkit, then .*; or unset requireGpu to build the image without running it\./,
+    leaves: NO_CONTAINER,
+  },
   'push.registry-down': {
     area: 'docker-push',
     situation: 'the registry is not running',
-    message: 'Registry … is unreachable (ECONNREFUSED …). Start it …',
-    pattern: /Registry \S+ is unreachable \(ECONNREFUSED.*Start it/,
+    message:
+      'Registry … is unreachable (ECONNREFUSED on …/v2/). Start the registry, or point the registry option (or ML_DOCKER_REGISTRY) at one that runs.',
+    pattern:
+      /Registry \S+ is unreachable \(ECONNREFUSED on \S+\/v2\/\)\. Start the registry, or point the registry option \(or ML_DOCKER_REGISTRY\) at one that runs\./,
     leaves: 'no push record',
   },
   'push.auth-refused': {
