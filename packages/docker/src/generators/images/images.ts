@@ -125,7 +125,10 @@ export function templateData(
     tree.exists(join(o.projectRoot, 'dvc.yaml'))
   ) {
     const dvcYaml = tree.read(join(o.projectRoot, 'dvc.yaml'), 'utf-8') ?? '';
-    if (/\bmetrics\//.test(dvcYaml)) outputs.push('metrics/');
+    for (const [, dir] of dvcYaml.matchAll(
+      /^\s+metrics:\s*\n\s+-\s+["']?([\w.-]+)\//gm,
+    ))
+      if (!outputs.includes(`${dir}/`)) outputs.push(`${dir}/`);
   }
   const byKey = new Map(images.map((i) => [i.key, i]));
   return {
