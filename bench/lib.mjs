@@ -14,9 +14,13 @@ export const ROOT = path.resolve(
   '..',
 );
 
-// The engine is 20.10; /usr/bin/docker is its own client (BuildKit through
-// DOCKER_BUILDKIT=1). Another client on PATH may speak a different version.
-export const DOCKER = process.env.BENCH_DOCKER || '/usr/bin/docker';
+// One rule for the scripts, the e2e harness and the benchmarks (README,
+// "Working on the plugin"): ML_DOCKER_CLIENT, else Debian's /usr/bin/docker
+// (the engine's own 20.10 client, BuildKit through DOCKER_BUILDKIT=1), else
+// docker on PATH.
+export const DOCKER =
+  process.env.ML_DOCKER_CLIENT ||
+  (fs.existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
 
 /** The seed's single-stage inference Dockerfile, the baseline of two scripts. */
 export const SEED_DOCKERFILE = path.join(

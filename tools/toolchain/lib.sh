@@ -18,6 +18,12 @@ apt_install() {
     || die "apt-get install $* failed"
 }
 
-# The 20.10 client from Debian's docker.io builds with the engine's BuildKit;
-# the machine's docker 28 client (first on PATH) cannot without buildx.
-docker_cli() { /usr/bin/docker "$@"; }
+# One rule for the scripts, the e2e harness and the benchmarks: ML_DOCKER_CLIENT,
+# else Debian's /usr/bin/docker (the 20.10 client from docker.io builds with the
+# engine's BuildKit; the machine's docker 28 client cannot without buildx),
+# else docker on PATH.
+docker_cli() {
+  if [ -n "${ML_DOCKER_CLIENT:-}" ]; then "$ML_DOCKER_CLIENT" "$@"
+  elif [ -x /usr/bin/docker ]; then /usr/bin/docker "$@"
+  else docker "$@"; fi
+}
