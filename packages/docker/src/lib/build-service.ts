@@ -286,10 +286,17 @@ export function rebuildWith(
   engine: Engine,
 ): Rebuild {
   return async (image) => {
-    const options = readTargetOptions(
-      { project: context.projectName!, target: buildTarget },
-      context,
-    ) as BuildExecutorSchema;
+    let options: BuildExecutorSchema;
+    try {
+      options = readTargetOptions(
+        { project: context.projectName!, target: buildTarget },
+        context,
+      ) as BuildExecutorSchema;
+    } catch (e) {
+      fail(
+        `${image.image} must be rebuilt, but the options of ${context.projectName}:${buildTarget} cannot be read (${(e as Error).message}). Check that the target exists and runs @ml/docker:build, or run it yourself: nx run ${context.projectName}:${buildTarget} --skip-nx-cache`,
+      );
+    }
     const record = await buildImages({
       options: { ...options, images: [image.image] },
       context,

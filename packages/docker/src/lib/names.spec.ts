@@ -223,7 +223,8 @@ describe('names', () => {
 
   describe('defaultOutputPath', () => {
     it.each([
-      ['.', 'dist/docker'],
+      ['.', 'dist/docker/.workspace-root'],
+      ['', 'dist/docker/.workspace-root'],
       ['apps/synth', 'dist/docker/apps/synth'],
       ['examples/ml/churn', 'dist/docker/examples/ml/churn'],
       ['synth', 'dist/docker/synth'],

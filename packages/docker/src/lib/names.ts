@@ -97,9 +97,15 @@ export function dockerfileOf(image: string): string {
 /** The folder every project's images live under. */
 export const DOCKER_DIR = 'docker';
 
-/** Where docker-build writes its record unless the outputPath option says otherwise. */
+/**
+ * Where docker-build writes its record unless the outputPath option says
+ * otherwise. A project at the workspace root gets a folder of its own, not
+ * dist/docker itself, which holds every other project's records.
+ */
 export function defaultOutputPath(projectRoot: string): string {
-  return posix.join('dist', 'docker', projectRoot === '.' ? '' : projectRoot);
+  const root =
+    projectRoot === '.' || projectRoot === '' ? '.workspace-root' : projectRoot;
+  return posix.join('dist', 'docker', root);
 }
 
 export const BUILD_RECORD_FILE = 'build-record.json';

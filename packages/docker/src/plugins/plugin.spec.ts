@@ -219,7 +219,7 @@ describe('@ml/docker plugin', () => {
       ]);
       expect(
         results[0][1].projects?.['.'].targets?.['docker-build'].options,
-      ).toEqual({ outputPath: 'dist/docker' });
+      ).toEqual({ outputPath: 'dist/docker/.workspace-root' });
     });
 
     it.each([
@@ -306,7 +306,7 @@ describe('@ml/docker plugin', () => {
 
     it.each([
       ['a nested project', 'examples/synth', 'dist/docker/examples/synth'],
-      ['a project at the workspace root', '.', 'dist/docker'],
+      ['a project at the workspace root', '.', 'dist/docker/.workspace-root'],
     ])(
       'gives %s an outputPath option under dist/docker',
       (_label, projectRoot, outputPath) => {
