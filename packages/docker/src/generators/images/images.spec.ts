@@ -1,6 +1,7 @@
 import {
   addProjectConfiguration,
   formatFiles,
+  logger,
   readNxJson,
   readProjectConfiguration,
   Tree,
@@ -8,12 +9,23 @@ import {
   updateProjectConfiguration,
 } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { declaredArgs, imageUses } from '../../lib/dockerfile';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveCudaVariant } from '../../lib/accelerator/accelerator';
+import { declaredArgs, imageUses, labelValue } from '../../lib/dockerfile';
 import { needsBuildKit } from '../../lib/engine';
 import { UserFacingError } from '../../lib/errors';
 import { fullName } from '../../lib/image-ref';
 import { imageRepository } from '../../lib/project-images';
-import { findFastApiApp, imagesGenerator } from './images';
+import { imagesGenerator } from './images';
 import { ImagesGeneratorSchema } from './schema';
 
 jest.mock('@nx/devkit', () => ({
@@ -27,8 +39,16 @@ const ENTRYPOINT = `${ROOT}/docker/training/entrypoint.sh`;
 const INFERENCE = `${ROOT}/docker/inference/Dockerfile`;
 const DOCKERIGNORE = `${ROOT}/.dockerignore`;
 const GENERATED = [TRAINING, ENTRYPOINT, INFERENCE, DOCKERIGNORE];
+const TRAINING_CUDA = `${ROOT}/docker/training-cuda/Dockerfile`;
+const ENTRYPOINT_CUDA = `${ROOT}/docker/training-cuda/entrypoint.sh`;
+const INFERENCE_CUDA = `${ROOT}/docker/inference-cuda/Dockerfile`;
 
-const APP_PY = `from fastapi import FastAPI
+const MAIN_GUARD = '\n\nif __name__ == "__main__":\n    main()\n';
+
+const APP_PY = `import joblib
+from fastapi import FastAPI
+
+MODEL = joblib.load("models/model.joblib")
 
 app = FastAPI(title="synth")
 
@@ -38,18 +58,50 @@ def health():
     return {"status": "ok"}
 `;
 
-/** The files of a small Python ML project; null leaves a file out. */
+const TRAIN_PY =
+  'import joblib\n\n\ndef main():\n    joblib.dump(None, "models/model.joblib")' +
+  MAIN_GUARD;
+
+/**
+ * A small Python ML project: a src/ package with a training module and a
+ * FastAPI app that loads what training writes; null leaves a file out.
+ */
 const PROJECT_FILES: Record<string, string> = {
   'requirements.txt':
-    'fastapi==0.115.0\nuvicorn==0.30.6\nscikit-learn==1.5.2\n',
+    'fastapi==0.115.0\nuvicorn==0.30.6\nscikit-learn==1.5.2\njoblib==1.4.2\n',
   'src/__init__.py': '',
   'src/model/__init__.py': '',
-  'src/model/train.py':
-    'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n',
+  'src/model/train.py': TRAIN_PY,
   'src/serve/__init__.py': '',
   'src/serve/app.py': APP_PY,
   'params.yaml': 'train:\n  seed: 42\n',
-  'dvc.yaml': 'stages:\n  train:\n    cmd: python -m src.model.train\n',
+};
+
+const TORCH_REQUIREMENTS =
+  'fastapi==0.115.0\nuvicorn==0.30.6\ntorch==2.6.0\njoblib==1.4.2\n';
+
+/** A DVC pipeline whose train stage writes the model and its metrics. */
+const DVC_FILES: Record<string, string> = {
+  'requirements.txt':
+    'fastapi==0.115.0\nuvicorn==0.30.6\nscikit-learn==1.5.2\njoblib==1.4.2\ndvc[s3]==3.55.2\n',
+  'dvc.yaml': [
+    'stages:',
+    '  train:',
+    '    cmd: python -m src.model.train',
+    '    deps:',
+    '      - src/model',
+    '    params:',
+    '      - train.seed',
+    '    outs:',
+    '      - models/model.joblib',
+    '    metrics:',
+    '      - metrics/scores.json:',
+    '          cache: false',
+    '',
+  ].join('\n'),
+  'dvc.lock': 'schema: "2.0"\n',
+  '.dvc/config':
+    '[core]\n    remote = storage\n[\'remote "storage"\']\n    url = s3://bucket/dvc\n',
 };
 
 function mlWorkspace(
@@ -99,6 +151,15 @@ function read(tree: Tree, path: string): string {
   return text;
 }
 
+/** The files under the project's docker/ folder, as the generator wrote them. */
+function dockerFiles(tree: Tree): string[] {
+  return tree
+    .listChanges()
+    .map((c) => c.path)
+    .filter((p) => p.startsWith(`${ROOT}/docker/`))
+    .sort();
+}
+
 interface Instruction {
   keyword: string;
   args: string;
@@ -118,8 +179,9 @@ function instructions(text: string): Instruction[] {
     current +=
       (current ? ' ' : '') + (continued ? line.slice(0, -1) : line).trim();
     if (continued) continue;
-    const [, keyword, args] = current.match(/^(\S+)\s*(.*)$/)!;
-    out.push({ keyword: keyword.toUpperCase(), args });
+    const m = /^(\S+)\s*(.*)$/.exec(current);
+    if (!m) throw new Error(`not an instruction: ${current}`);
+    out.push({ keyword: m[1].toUpperCase(), args: m[2] });
     current = '';
   }
   return out;
@@ -129,6 +191,35 @@ const argsOf = (text: string, keyword: string) =>
   instructions(text)
     .filter((i) => i.keyword === keyword)
     .map((i) => i.args);
+
+/** The instructions of the stage named `stage`. */
+function stageOf(text: string, stage: string): Instruction[] {
+  const all = instructions(text);
+  const start = all.findIndex(
+    (i) => i.keyword === 'FROM' && i.args.endsWith(` AS ${stage}`),
+  );
+  if (start < 0) throw new Error(`no stage ${stage}`);
+  const end = all.findIndex((i, n) => n > start && i.keyword === 'FROM');
+  return all.slice(start, end === -1 ? undefined : end);
+}
+
+const stageArgs = (text: string, stage: string, keyword: string) =>
+  stageOf(text, stage)
+    .filter((i) => i.keyword === keyword)
+    .map((i) => i.args);
+
+/** The global ARGs: those before the first FROM. */
+function globalArgs(text: string): string[] {
+  const all = instructions(text);
+  const firstFrom = all.findIndex((i) => i.keyword === 'FROM');
+  return all
+    .slice(0, firstFrom)
+    .filter((i) => i.keyword === 'ARG')
+    .map((i) => i.args);
+}
+
+/** The exec-form CMD, parsed. */
+const cmdOf = (text: string) => argsOf(text, 'CMD').map((a) => JSON.parse(a));
 
 /** Whether a .dockerignore keeps `path` out of the build context, by Docker's rules (last match wins). */
 function dockerIgnores(dockerignore: string, path: string): boolean {
@@ -174,19 +265,50 @@ async function generate(
   await imagesGenerator(tree, { project: 'synth', ...options });
 }
 
+/** Runs the generator, expects a UserFacingError, and checks that nothing was written. */
+async function refusal(
+  tree: Tree,
+  options: Partial<ImagesGeneratorSchema> = {},
+): Promise<string> {
+  const before = changes(tree);
+  const error = await generate(tree, options).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UserFacingError);
+  expect(changes(tree)).toEqual(before);
+  expect(formatFiles).not.toHaveBeenCalled();
+  return (error as Error).message;
+}
+
 describe('images generator', () => {
-  beforeEach(() => jest.mocked(formatFiles).mockClear());
+  beforeEach(() => {
+    jest.mocked(formatFiles).mockClear();
+    jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+    jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
 
   describe('with the defaults', () => {
     let tree: Tree;
     let setup: ReturnType<typeof changes>;
     let training: string;
     let inference: string;
+    /** Each logger.info line, with whether the training Dockerfile existed when it was logged. */
+    let logged: Array<[string, boolean]>;
 
     beforeAll(async () => {
       tree = mlWorkspace();
       setup = changes(tree);
+      logged = [];
+      const info = jest
+        .spyOn(logger, 'info')
+        .mockImplementation((m) =>
+          logged.push([String(m), tree.exists(TRAINING)]),
+        );
       await generate(tree);
+      info.mockRestore();
       training = read(tree, TRAINING);
       inference = read(tree, INFERENCE);
     });
@@ -199,6 +321,20 @@ describe('images generator', () => {
         )
         .map((c) => c.path);
       expect(written.sort()).toEqual([...GENERATED, 'nx.json'].sort());
+    });
+
+    it('logs what inspection found before it writes anything', () => {
+      expect(logged).toEqual([
+        ['@ml/docker: synth (apps/synth)', false],
+        ['  Layout: src/ package, imported as src.…', false],
+        ['  Sources: src/', false],
+        ['  Install: pip install -r requirements.txt', false],
+        ['  Frameworks: scikit-learn', false],
+        ['  App: src.serve.app:app (health /health)', false],
+        ['  Training: python -m src.model.train', false],
+        ['  Runtime files: params.yaml', false],
+        ['  Model files: models/ (written by training)', false],
+      ]);
     });
 
     it.each([
@@ -217,10 +353,7 @@ describe('images generator', () => {
     ])(
       'the %s Dockerfile defaults BASE_IMAGE to python:3.10-slim, declared before any stage',
       (_kind, text) => {
-        expect(instructions(text())[0]).toEqual({
-          keyword: 'ARG',
-          args: 'BASE_IMAGE=python:3.10-slim',
-        });
+        expect(globalArgs(text())).toEqual(['BASE_IMAGE=python:3.10-slim']);
         expect(declaredArgs(text()).has('BASE_IMAGE')).toBe(true);
       },
     );
@@ -242,15 +375,47 @@ describe('images generator', () => {
       ['training', () => training],
       ['inference', () => inference],
     ])(
-      'the %s Dockerfile copies requirements.txt before the sources, so dependency layers stay cached',
+      'the %s Dockerfile installs requirements.txt into a virtualenv in the builder, before any source is copied',
       (_kind, text) => {
-        const copies = argsOf(text(), 'COPY');
-        const requirements = copies.indexOf('requirements.txt ./');
-        const sources = copies.indexOf('--chown=10001:10001 src/ ./src/');
-        expect(requirements).toBeGreaterThanOrEqual(0);
-        expect(sources).toBeGreaterThan(requirements);
-        expect(argsOf(text(), 'RUN')).toContain(
+        expect(stageArgs(text(), 'builder', 'COPY')).toEqual([
+          'requirements.txt ./requirements.txt',
+        ]);
+        expect(stageArgs(text(), 'builder', 'RUN').slice(-2)).toEqual([
+          'python3 -m venv --system-site-packages /opt/venv',
           '/opt/venv/bin/pip install -r requirements.txt',
+        ]);
+        expect(stageArgs(text(), 'runtime', 'COPY')[0]).toBe(
+          '--from=builder /opt/venv /opt/venv',
+        );
+      },
+    );
+
+    it.each([
+      ['training', () => training],
+      ['inference', () => inference],
+    ])(
+      'the %s Dockerfile lets pip be pointed elsewhere through build args',
+      (_kind, text) => {
+        expect(stageArgs(text(), 'builder', 'ARG')).toEqual([
+          'BUILD_PACKAGES=""',
+          'PIP_INDEX_URL',
+          'PIP_EXTRA_INDEX_URL',
+          'PIP_FIND_LINKS',
+          'PIP_NO_INDEX',
+          'PIP_NO_DEPS',
+          'PIP_NO_BUILD_ISOLATION',
+        ]);
+      },
+    );
+
+    it.each([
+      ['training', () => training],
+      ['inference', () => inference],
+    ])(
+      'the %s Dockerfile installs no system package at run time',
+      (_kind, text) => {
+        expect(stageArgs(text(), 'runtime', 'RUN').join('\n')).not.toContain(
+          'apt-get',
         );
       },
     );
@@ -263,12 +428,18 @@ describe('images generator', () => {
     });
 
     it.each([
+      ['training', () => training],
+      ['inference', () => inference],
+    ])('the %s Dockerfile says nothing of CUDA', (_kind, text) => {
+      expect(text()).not.toMatch(/NVIDIA|TORCH_INDEX_URL|cuda/);
+      expect(labelValue(text(), 'ml-docker.accelerator')).toBe('cpu');
+    });
+
+    it.each([
       ['training', () => training, 'synth-training'],
       ['inference', () => inference, 'synth-inference'],
     ])('the %s Dockerfile titles the image %s', (_kind, text, title) => {
-      expect(argsOf(text(), 'LABEL')[0]).toContain(
-        `org.opencontainers.image.title="${title}"`,
-      );
+      expect(labelValue(text(), 'org.opencontainers.image.title')).toBe(title);
     });
 
     it('the inference Dockerfile exposes port 8000 and defaults PORT to it', () => {
@@ -281,8 +452,7 @@ describe('images generator', () => {
       const prefix =
         '--interval=30s --timeout=30s --start-period=5s --retries=3 CMD ';
       expect(healthcheck.startsWith(prefix)).toBe(true);
-      const command = JSON.parse(healthcheck.slice(prefix.length));
-      expect(command).toEqual([
+      expect(JSON.parse(healthcheck.slice(prefix.length))).toEqual([
         'python',
         '-c',
         "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/health', timeout=10)",
@@ -290,19 +460,29 @@ describe('images generator', () => {
       expect(healthcheck).not.toMatch(/curl|wget/);
     });
 
+    it('the inference Dockerfile labels its liveness path for docker-test', () => {
+      expect(labelValue(inference, 'ml-docker.health-path')).toBe('/health');
+    });
+
     it('the inference Dockerfile runs the detected FastAPI app with an exec-form CMD', () => {
-      const cmd = argsOf(inference, 'CMD');
-      expect(cmd).toHaveLength(1);
-      expect(JSON.parse(cmd[0])).toEqual([
-        '/bin/sh',
-        '-c',
-        'exec python -m uvicorn src.serve.app:app --host 0.0.0.0 --port "${PORT:-8000}"',
+      expect(cmdOf(inference)).toEqual([
+        [
+          '/bin/sh',
+          '-c',
+          'exec python -m uvicorn src.serve.app:app --host 0.0.0.0 --port "${PORT:-8000}"',
+        ],
       ]);
     });
 
-    it('the inference Dockerfile bakes in models/', () => {
-      expect(argsOf(inference, 'COPY')).toContain(
+    it('the inference Dockerfile copies the runtime files, bakes in the model training writes, then the sources', () => {
+      expect(stageArgs(inference, 'runtime', 'COPY')).toEqual([
+        '--from=builder /opt/venv /opt/venv',
+        '--chown=10001:10001 params.yaml ./params.yaml',
         '--chown=10001:10001 models/ ./models/',
+        '--chown=10001:10001 src/ ./src/',
+      ]);
+      expect(inference).toContain(
+        '# The model is baked in: docker-train runs the training image first and keeps what it writes.\n',
       );
     });
 
@@ -310,28 +490,40 @@ describe('images generator', () => {
       expect(argsOf(training, 'ENTRYPOINT').map((a) => JSON.parse(a))).toEqual([
         ['/bin/sh', '/usr/local/bin/ml-entrypoint'],
       ]);
-      expect(argsOf(training, 'CMD').map((a) => JSON.parse(a))).toEqual([
-        ['python', '-m', 'src.model.train'],
-      ]);
-      expect(argsOf(training, 'COPY')).toContain(
-        'docker/training/entrypoint.sh /usr/local/bin/ml-entrypoint',
-      );
+      expect(cmdOf(training)).toEqual([['python', '-m', 'src.model.train']]);
     });
 
-    it('the training Dockerfile exposes no port and has no HEALTHCHECK', () => {
+    it('the training Dockerfile copies the entrypoint, the runtime files and the sources, never the model', () => {
+      expect(stageArgs(training, 'runtime', 'COPY')).toEqual([
+        '--from=builder /opt/venv /opt/venv',
+        'docker/training/entrypoint.sh /usr/local/bin/ml-entrypoint',
+        '--chown=10001:10001 params.yaml ./params.yaml',
+        '--chown=10001:10001 src/ ./src/',
+      ]);
+    });
+
+    it('the training Dockerfile makes the folders a run writes, owned by the runtime user, and labels them', () => {
+      expect(stageArgs(training, 'runtime', 'RUN')).toContain(
+        'mkdir -p data models && chown 10001:10001 data models',
+      );
+      expect(labelValue(training, 'ml-docker.outputs')).toBe('models/');
+    });
+
+    it('the training Dockerfile exposes no port, has no HEALTHCHECK and no liveness label', () => {
       expect(argsOf(training, 'EXPOSE')).toEqual([]);
       expect(argsOf(training, 'HEALTHCHECK')).toEqual([]);
+      expect(labelValue(training, 'ml-docker.health-path')).toBeUndefined();
     });
 
-    it('the training Dockerfile copies the pipeline files that exist', () => {
-      expect(
-        argsOf(training, 'COPY').filter((c) =>
-          /yaml|lock|configs|\.dvc/.test(c),
-        ),
-      ).toEqual([
-        '--chown=10001:10001 params.yaml ./params.yaml',
-        '--chown=10001:10001 dvc.yaml ./dvc.yaml',
-      ]);
+    it('the inference Dockerfile declares no outputs', () => {
+      expect(labelValue(inference, 'ml-docker.outputs')).toBeUndefined();
+    });
+
+    it('the training Dockerfile gives the runtime user a home', () => {
+      expect(argsOf(training, 'ENV').join(' ')).toContain('HOME=/home/mluser');
+      expect(stageArgs(training, 'runtime', 'RUN')[0]).toBe(
+        'groupadd --gid 10001 mluser && useradd --uid 10001 --gid 10001 --create-home --home-dir /home/mluser --shell /usr/sbin/nologin mluser',
+      );
     });
 
     it('the entrypoint keeps its shebang first and execs the command', () => {
@@ -345,7 +537,7 @@ describe('images generator', () => {
 
     it.each(GENERATED)('marks %s as generated', (path) => {
       expect(read(tree, path)).toMatch(
-        /^(#!\/bin\/sh\n)?# generated by @ml\/docker:images; checksum [0-9a-f]{16}\./,
+        /^(#!\/bin\/sh\n)?# generated by @ml\/docker:images; checksum [0-9a-f]{16}\. Edits are kept on re-run unless --overwrite\.\n/,
       );
     });
 
@@ -370,6 +562,8 @@ describe('images generator', () => {
       'deploy/service.key',
       '.git/HEAD',
       'src/serve/__pycache__/app.cpython-310.pyc',
+      'README.md',
+      'tests/test_app.py',
     ])('.dockerignore keeps %s out of the build context', (path) => {
       expect(dockerIgnores(read(tree, DOCKERIGNORE), path)).toBe(true);
     });
@@ -398,6 +592,16 @@ describe('images generator', () => {
     it('writes no target into project.json', () => {
       expect(readProjectConfiguration(tree, 'synth').targets).toEqual({});
     });
+  });
+
+  it('logs the warnings of the inspection apart', async () => {
+    const tree = mlWorkspace({
+      'requirements.txt': 'fastapi==0.115.0\nscikit-learn==1.5.2\njoblib\n',
+    });
+    await generate(tree);
+    expect(logger.warn).toHaveBeenCalledWith(
+      '  uvicorn is not in the runtime dependencies: add uvicorn to requirements.txt (the inference image runs python -m uvicorn).',
+    );
   });
 
   describe('options', () => {
@@ -429,7 +633,7 @@ describe('images generator', () => {
       const tree = mlWorkspace();
       await generate(tree, options);
       for (const file of [TRAINING, INFERENCE])
-        expect(argsOf(read(tree, file), 'ARG')[0]).toBe(arg);
+        expect(globalArgs(read(tree, file))).toEqual([arg]);
     });
 
     it('port sets EXPOSE, the PORT default, the CMD and the HEALTHCHECK', async () => {
@@ -438,25 +642,39 @@ describe('images generator', () => {
       const inference = read(tree, INFERENCE);
       expect(argsOf(inference, 'EXPOSE')).toEqual(['9000']);
       expect(argsOf(inference, 'ENV').join(' ')).toContain('PORT=9000');
-      expect(JSON.parse(argsOf(inference, 'CMD')[0])[2]).toContain(
-        '--port "${PORT:-9000}"',
-      );
+      expect(cmdOf(inference)[0][2]).toContain('--port "${PORT:-9000}"');
       expect(argsOf(inference, 'HEALTHCHECK')[0]).toContain(
         "os.environ.get('PORT', '9000')",
       );
     });
 
-    it('healthPath sets the HEALTHCHECK and the docker-test target', async () => {
+    it('healthPath sets the HEALTHCHECK and the liveness label, and leaves project.json alone', async () => {
       const tree = mlWorkspace();
+      const before = tree.read(`${ROOT}/project.json`, 'utf-8');
       await generate(tree, { healthPath: '/api/v1/healthz' });
-      expect(argsOf(read(tree, INFERENCE), 'HEALTHCHECK')[0]).toContain(
+      const inference = read(tree, INFERENCE);
+      expect(argsOf(inference, 'HEALTHCHECK')[0]).toContain(
         "+ '/api/v1/healthz', timeout=10)",
       );
-      expect(
-        readProjectConfiguration(tree, 'synth').targets!['docker-test'].options,
-      ).toEqual({
-        service: { healthPath: '/api/v1/healthz' },
+      expect(labelValue(inference, 'ml-docker.health-path')).toBe(
+        '/api/v1/healthz',
+      );
+      expect(tree.read(`${ROOT}/project.json`, 'utf-8')).toBe(before);
+    });
+
+    it.each([
+      ['the liveness route inspection finds', {}, '/healthz'],
+      ['healthPath over it', { healthPath: '/live' }, '/live'],
+    ])('takes %s', async (_label, options, path) => {
+      const tree = mlWorkspace({
+        'src/serve/app.py': APP_PY.replace('"/health"', '"/healthz"'),
       });
+      await generate(tree, options);
+      const inference = read(tree, INFERENCE);
+      expect(labelValue(inference, 'ml-docker.health-path')).toBe(path);
+      expect(argsOf(inference, 'HEALTHCHECK')[0]).toContain(
+        `+ '${path}', timeout=10)`,
+      );
     });
 
     it('appModule is used as given, even when the project has several apps', async () => {
@@ -464,7 +682,7 @@ describe('images generator', () => {
         'src/admin.py': 'from fastapi import FastAPI\nadmin = FastAPI()\n',
       });
       await generate(tree, { appModule: 'src.serve.app:app' });
-      expect(JSON.parse(argsOf(read(tree, INFERENCE), 'CMD')[0])[2]).toContain(
+      expect(cmdOf(read(tree, INFERENCE))[0][2]).toContain(
         'uvicorn src.serve.app:app ',
       );
     });
@@ -474,25 +692,20 @@ describe('images generator', () => {
         'src/serve/app.py': 'application = make_app()\n',
       });
       await generate(tree, { appModule: 'src.serve.app:application' });
-      expect(JSON.parse(argsOf(read(tree, INFERENCE), 'CMD')[0])[2]).toContain(
+      expect(cmdOf(read(tree, INFERENCE))[0][2]).toContain(
         'uvicorn src.serve.app:application ',
       );
     });
 
-    it('trainingModule sets the training CMD', async () => {
-      const tree = mlWorkspace({ 'src/pipelines/fit.py': 'print("fit")\n' });
-      await generate(tree, { trainingModule: 'src.pipelines.fit' });
-      expect(
-        argsOf(read(tree, TRAINING), 'CMD').map((a) => JSON.parse(a)),
-      ).toEqual([['python', '-m', 'src.pipelines.fit']]);
-    });
-
-    it('an explicit trainingModule is not checked for existence', async () => {
-      const tree = mlWorkspace({ 'src/model/train.py': null });
-      await generate(tree, { trainingModule: 'pipelines.not_here' });
-      expect(
-        argsOf(read(tree, TRAINING), 'CMD').map((a) => JSON.parse(a)),
-      ).toEqual([['python', '-m', 'pipelines.not_here']]);
+    it('an app factory runs with uvicorn --factory', async () => {
+      const tree = mlWorkspace({
+        'src/serve/app.py':
+          'from fastapi import FastAPI\n\n\ndef create_app():\n    app = FastAPI()\n    return app\n',
+      });
+      await generate(tree);
+      expect(cmdOf(read(tree, INFERENCE))[0][2]).toBe(
+        'exec python -m uvicorn src.serve.app:create_app --factory --host 0.0.0.0 --port "${PORT:-8000}"',
+      );
     });
 
     it('user names the account; USER stays numeric', async () => {
@@ -529,6 +742,21 @@ describe('images generator', () => {
       },
     );
 
+    it('runtimeFiles adds to what both images copy, excludeRuntimeFiles leaves one out', async () => {
+      const tree = mlWorkspace({ 'feature_store.yaml': 'project: synth\n' });
+      await generate(tree, {
+        runtimeFiles: ['feature_store.yaml'],
+        excludeRuntimeFiles: ['params.yaml'],
+      });
+      for (const file of [TRAINING, INFERENCE]) {
+        const copies = stageArgs(read(tree, file), 'runtime', 'COPY');
+        expect(copies).toContain(
+          '--chown=10001:10001 feature_store.yaml ./feature_store.yaml',
+        );
+        expect(copies.join('\n')).not.toContain('params.yaml');
+      }
+    });
+
     it.each([
       [false, 1],
       [true, 0],
@@ -541,45 +769,131 @@ describe('images generator', () => {
         if (calls) expect(formatFiles).toHaveBeenCalledWith(tree);
       },
     );
+  });
 
-    it('formats the files by default', async () => {
-      const tree = mlWorkspace();
+  describe('training command', () => {
+    it.each<
+      [
+        string,
+        Record<string, string | null>,
+        Partial<ImagesGeneratorSchema>,
+        string[],
+      ]
+    >([
+      [
+        'the training module inspection finds',
+        {},
+        {},
+        ['python', '-m', 'src.model.train'],
+      ],
+      ['dvc repro for a DVC pipeline', DVC_FILES, {}, ['dvc', 'repro']],
+      [
+        'trainingModule',
+        {
+          'src/pipelines/__init__.py': '',
+          'src/pipelines/fit.py': 'print("fit")\n',
+        },
+        { trainingModule: 'src.pipelines.fit' },
+        ['python', '-m', 'src.pipelines.fit'],
+      ],
+      [
+        'trainingCommand, split into arguments',
+        {},
+        {
+          trainingCommand:
+            'python -m src.model.train --config configs/base.yaml',
+        },
+        ['python', '-m', 'src.model.train', '--config', 'configs/base.yaml'],
+      ],
+      [
+        'trainingCommand, quotes grouping an argument',
+        {},
+        {
+          trainingCommand: `python -m src.model.train --name "my run" --tag 'a b'`,
+        },
+        ['python', '-m', 'src.model.train', '--name', 'my run', '--tag', 'a b'],
+      ],
+      [
+        'trainingCommand, with characters HTML would escape',
+        {},
+        {
+          trainingCommand: `python -m src.model.train --where "n>1&m<2" --tag "it's"`,
+        },
+        [
+          'python',
+          '-m',
+          'src.model.train',
+          '--where',
+          'n>1&m<2',
+          '--tag',
+          "it's",
+        ],
+      ],
+      [
+        'trainingCommand over a DVC pipeline',
+        DVC_FILES,
+        { trainingCommand: 'python -m src.model.train' },
+        ['python', '-m', 'src.model.train'],
+      ],
+    ])('runs %s', async (_label, files, options, cmd) => {
+      const tree = mlWorkspace(files);
+      await generate(tree, options);
+      const training = read(tree, TRAINING);
+      expect(cmdOf(training)).toEqual([cmd]);
+      expect(training.split('\n')[1]).toBe(
+        `# Training image for synth: runs the pipeline (${cmd.join(' ')})`,
+      );
+    });
+
+    it('runs the console script an installable project declares', async () => {
+      const tree = mlWorkspace({
+        'requirements.txt': null,
+        'src/__init__.py': null,
+        'src/model/__init__.py': null,
+        'src/model/train.py': null,
+        'src/serve/__init__.py': null,
+        'src/serve/app.py': null,
+        'params.yaml': null,
+        'pyproject.toml': [
+          '[build-system]',
+          'requires = ["setuptools"]',
+          'build-backend = "setuptools.build_meta"',
+          '',
+          '[project]',
+          'name = "synth"',
+          'version = "0.1.0"',
+          'dependencies = ["fastapi", "uvicorn"]',
+          '',
+          '[project.scripts]',
+          'synth-train = "synth.train:main"',
+          '',
+        ].join('\n'),
+        'src/synth/__init__.py': '',
+        'src/synth/app.py': APP_PY,
+        'src/synth/train.py': 'def main():\n    pass\n',
+      });
       await generate(tree);
-      expect(formatFiles).toHaveBeenCalledWith(tree);
+      expect(cmdOf(read(tree, TRAINING))).toEqual([['synth-train']]);
     });
   });
 
   describe('image', () => {
-    it('training writes no inference Dockerfile, no target, and needs no FastAPI app', async () => {
+    it('training writes no inference Dockerfile, and needs no FastAPI app', async () => {
       const tree = mlWorkspace({
         'src/serve/app.py': null,
         'src/serve/__init__.py': null,
       });
       await generate(tree, { image: 'training' });
-      expect(tree.exists(INFERENCE)).toBe(false);
-      expect(tree.exists(`${ROOT}/docker/inference`)).toBe(false);
-      expect(tree.exists(TRAINING)).toBe(true);
-      expect(tree.exists(ENTRYPOINT)).toBe(true);
+      expect(dockerFiles(tree)).toEqual([ENTRYPOINT, TRAINING].sort());
       expect(tree.exists(DOCKERIGNORE)).toBe(true);
       expect(readProjectConfiguration(tree, 'synth').targets).toEqual({});
     });
 
-    it('training ignores an invalid appModule', async () => {
-      const tree = mlWorkspace();
-      await expect(
-        generate(tree, { image: 'training', appModule: 'not a module' }),
-      ).resolves.toBeUndefined();
-    });
-
-    it('inference writes no training files, no target, and needs no training module', async () => {
+    it('inference writes no training files, and needs no training entry', async () => {
       const tree = mlWorkspace({ 'src/model/train.py': null });
       await generate(tree, { image: 'inference' });
-      expect(tree.exists(TRAINING)).toBe(false);
-      expect(tree.exists(ENTRYPOINT)).toBe(false);
-      expect(tree.exists(`${ROOT}/docker/training`)).toBe(false);
-      expect(tree.exists(INFERENCE)).toBe(true);
+      expect(dockerFiles(tree)).toEqual([INFERENCE]);
       expect(tree.exists(DOCKERIGNORE)).toBe(true);
-      expect(readProjectConfiguration(tree, 'synth').targets).toEqual({});
     });
 
     it('all writes both images', async () => {
@@ -589,430 +903,787 @@ describe('images generator', () => {
     });
   });
 
-  describe('what to install', () => {
-    it('installs a pyproject-only project with pip install .', async () => {
-      const tree = mlWorkspace({
-        'requirements.txt': null,
-        'pyproject.toml': '[project]\nname = "synth"\nversion = "0.1.0"\n',
-      });
+  describe('a serving-only project: a committed model, no training code', () => {
+    const SERVING: Record<string, string | null> = {
+      'src/model/train.py': null,
+      'models/model.joblib': 'a trained model',
+    };
+
+    it('gets the inference image alone, and says so', async () => {
+      const tree = mlWorkspace(SERVING);
       await generate(tree);
-      for (const file of [TRAINING, INFERENCE]) {
-        const text = read(tree, file);
-        const copies = argsOf(text, 'COPY');
-        expect(copies.slice(0, 2)).toEqual([
-          'pyproject.toml ./',
-          'src/ ./src/',
-        ]);
-        expect(argsOf(text, 'RUN')).toContain('/opt/venv/bin/pip install .');
-        expect(
-          instructions(text).some((i) => i.args.includes('requirements.txt')),
-        ).toBe(false);
-      }
+      expect(dockerFiles(tree)).toEqual([INFERENCE]);
+      expect(logger.info).toHaveBeenCalledWith(
+        '@ml/docker: synth has no training code and a committed model: writing the inference image only (--image=training to insist).',
+      );
     });
 
-    it('prefers requirements.txt when both exist', async () => {
-      const tree = mlWorkspace({
-        'pyproject.toml': '[project]\nname = "synth"\n',
-      });
+    it('bakes in the committed model', async () => {
+      const tree = mlWorkspace(SERVING);
       await generate(tree);
-      expect(argsOf(read(tree, TRAINING), 'COPY')[0]).toBe(
-        'requirements.txt ./',
+      const inference = read(tree, INFERENCE);
+      expect(stageArgs(inference, 'runtime', 'COPY')).toContain(
+        '--chown=10001:10001 models/ ./models/',
       );
-      expect(argsOf(read(tree, TRAINING), 'RUN')).not.toContain(
-        '/opt/venv/bin/pip install .',
+      expect(inference).toContain(
+        '# The model is baked in: the committed model files.\n',
+      );
+    });
+
+    it('is refused a training image with --image=training', async () => {
+      const tree = mlWorkspace(SERVING);
+      expect(await refusal(tree, { image: 'training' })).toBe(
+        'No training entry found in project "synth": no dvc.yaml stages, no train.py or fit.py with if __name__ == "__main__":, no console script named like train. Pass --trainingModule=<package.module> or --trainingCommand, or --image=inference for a serving-only project.',
+      );
+    });
+
+    it('without the committed model, is refused for having no training entry', async () => {
+      const tree = mlWorkspace({ 'src/model/train.py': null });
+      expect(await refusal(tree)).toBe(
+        'No training entry found in project "synth": no dvc.yaml stages, no train.py or fit.py with if __name__ == "__main__":, no console script named like train. Pass --trainingModule=<package.module> or --trainingCommand, or --image=inference for a serving-only project.',
       );
     });
   });
 
-  describe('pipeline files', () => {
-    it.each<[string, Record<string, string | null>, string[]]>([
-      ['none', { 'params.yaml': null, 'dvc.yaml': null }, []],
-      ['params.yaml only', { 'dvc.yaml': null }, ['params.yaml']],
+  describe('what to install', () => {
+    const builderOf = (tree: Tree, file = TRAINING) => ({
+      copies: stageArgs(read(tree, file), 'builder', 'COPY'),
+      runs: stageArgs(read(tree, file), 'builder', 'RUN').slice(2),
+    });
+    const NO_SRC_PACKAGE: Record<string, null> = {
+      'requirements.txt': null,
+      'src/__init__.py': null,
+      'src/model/__init__.py': null,
+      'src/model/train.py': null,
+      'src/serve/__init__.py': null,
+      'src/serve/app.py': null,
+    };
+    const FLAT_PACKAGES = {
+      ...NO_SRC_PACKAGE,
+      'api/__init__.py': '',
+      'api/app.py': APP_PY,
+      'pipeline/__init__.py': '',
+      'pipeline/train.py': TRAIN_PY,
+    };
+    const PYPROJECT = [
+      '[build-system]',
+      'requires = ["setuptools"]',
+      'build-backend = "setuptools.build_meta"',
+      '',
+      '[project]',
+      'name = "synth"',
+      'version = "0.1.0"',
+      'dependencies = ["fastapi", "uvicorn", "joblib"]',
+      '',
+    ].join('\n');
+    const INSTALLABLE = {
+      ...NO_SRC_PACKAGE,
+      'pyproject.toml': PYPROJECT,
+      'src/synth/__init__.py': '',
+      'src/synth/app.py': APP_PY,
+      'src/synth/train.py': TRAIN_PY,
+    };
+
+    it.each<[string, Record<string, string | null>, string[], string[]]>([
       [
-        'all of them',
-        {
-          'dvc.lock': 'schema: "2.0"\n',
-          'configs/train.yaml': 'lr: 0.1\n',
-          '.dvc/config': '[core]\n    remote = r\n',
-        },
-        ['params.yaml', 'dvc.yaml', 'dvc.lock', 'configs', '.dvc/config'],
+        'requirements.txt',
+        {},
+        ['requirements.txt ./requirements.txt'],
+        ['/opt/venv/bin/pip install -r requirements.txt'],
       ],
-    ])('copies %s into the training image', async (_label, files, copied) => {
+      [
+        'a prod requirements file and the base file it includes: both copied, one installed',
+        {
+          ...FLAT_PACKAGES,
+          'requirements/base.txt': 'joblib==1.4.2\n',
+          'requirements/prod.txt': '-r base.txt\nfastapi\nuvicorn\n',
+        },
+        [
+          'requirements/prod.txt ./requirements/prod.txt',
+          'requirements/base.txt ./requirements/base.txt',
+        ],
+        ['/opt/venv/bin/pip install -r requirements/prod.txt'],
+      ],
+      [
+        'a base and a prod requirements file: both installed, in one pip install',
+        {
+          ...FLAT_PACKAGES,
+          'requirements/base.txt': 'joblib==1.4.2\n',
+          'requirements/prod.txt': 'fastapi\nuvicorn\n',
+        },
+        [
+          'requirements/base.txt ./requirements/base.txt',
+          'requirements/prod.txt ./requirements/prod.txt',
+        ],
+        [
+          '/opt/venv/bin/pip install -r requirements/base.txt -r requirements/prod.txt',
+        ],
+      ],
+      [
+        'an installable project: pip install .',
+        INSTALLABLE,
+        ['pyproject.toml ./pyproject.toml', 'src/ ./src/'],
+        ['/opt/venv/bin/pip install .'],
+      ],
+      [
+        'an installable project with requirements: them first, then pip install --no-deps .',
+        { ...INSTALLABLE, 'requirements.txt': 'fastapi\nuvicorn\njoblib\n' },
+        [
+          'requirements.txt ./requirements.txt',
+          'pyproject.toml ./pyproject.toml',
+          'src/ ./src/',
+        ],
+        [
+          '/opt/venv/bin/pip install -r requirements.txt',
+          '/opt/venv/bin/pip install --no-deps .',
+        ],
+      ],
+    ])('installs %s', async (_label, files, copies, runs) => {
       const tree = mlWorkspace(files);
       await generate(tree);
-      const copies = argsOf(read(tree, TRAINING), 'COPY');
-      const pipeline = copies.filter(
-        (c) => c.startsWith('--chown=') && !c.includes(' src/ '),
+      for (const file of [TRAINING, INFERENCE])
+        expect(builderOf(tree, file)).toEqual({ copies, runs });
+    });
+
+    it('an installable project copies no sources into the runtime stage: they are installed', async () => {
+      const tree = mlWorkspace(INSTALLABLE);
+      await generate(tree);
+      expect(stageArgs(read(tree, INFERENCE), 'runtime', 'COPY')).toEqual([
+        '--from=builder /opt/venv /opt/venv',
+        '--chown=10001:10001 params.yaml ./params.yaml',
+        '--chown=10001:10001 models/ ./models/',
+      ]);
+      expect(read(tree, INFERENCE)).not.toContain('PYTHONPATH');
+    });
+
+    it('modules under src/ imported without the src. prefix get PYTHONPATH=/app/src in both images', async () => {
+      const tree = mlWorkspace({
+        'src/__init__.py': null,
+        'src/serve/app.py': APP_PY,
+        'src/model/train.py': TRAIN_PY,
+      });
+      await generate(tree, {
+        appModule: 'serve.app:app',
+        trainingModule: 'model.train',
+      });
+      for (const file of [TRAINING, INFERENCE]) {
+        const env = stageArgs(read(tree, file), 'runtime', 'ENV').join(' ');
+        expect(env).toContain('PYTHONPATH=/app/src');
+      }
+      expect(cmdOf(read(tree, TRAINING))).toEqual([
+        ['python', '-m', 'model.train'],
+      ]);
+    });
+
+    it('a src/ package imported as src. gets no PYTHONPATH', async () => {
+      const tree = mlWorkspace();
+      await generate(tree);
+      for (const file of [TRAINING, INFERENCE])
+        expect(read(tree, file)).not.toContain('PYTHONPATH');
+    });
+  });
+
+  describe('a DVC pipeline', () => {
+    let tree: Tree;
+    let training: string;
+    let inference: string;
+
+    beforeAll(async () => {
+      jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+      tree = mlWorkspace(DVC_FILES);
+      await generate(tree);
+      training = read(tree, TRAINING);
+      inference = read(tree, INFERENCE);
+      jest.restoreAllMocks();
+    });
+
+    it('installs git and ca-certificates in the training image, which dvc needs at run time', () => {
+      expect(stageArgs(training, 'runtime', 'RUN')).toContain(
+        'apt-get update && apt-get install -y --no-install-recommends git ca-certificates && rm -rf /var/lib/apt/lists/*',
       );
-      expect(pipeline).toEqual(
-        copied.map((f) => `--chown=10001:10001 ${f} ./${f}`),
+      expect(training).toContain(
+        "# Run-time system packages; git: DVC reads the pipeline's history.\n",
       );
-      expect(copies.indexOf('--chown=10001:10001 src/ ./src/')).toBeGreaterThan(
-        -1,
+    });
+
+    it('installs neither in the inference image', () => {
+      expect(stageArgs(inference, 'runtime', 'RUN').join('\n')).not.toContain(
+        'apt-get',
+      );
+    });
+
+    it('copies the pipeline files into the training image', () => {
+      expect(stageArgs(training, 'runtime', 'COPY')).toEqual([
+        '--from=builder /opt/venv /opt/venv',
+        'docker/training/entrypoint.sh /usr/local/bin/ml-entrypoint',
+        '--chown=10001:10001 params.yaml ./params.yaml',
+        '--chown=10001:10001 dvc.yaml ./dvc.yaml',
+        '--chown=10001:10001 dvc.lock ./dvc.lock',
+        '--chown=10001:10001 .dvc/config ./.dvc/config',
+        '--chown=10001:10001 src/ ./src/',
+      ]);
+    });
+
+    it('keeps the metrics the pipeline writes with the model', () => {
+      expect(labelValue(training, 'ml-docker.outputs')).toBe(
+        'models/ metrics/',
+      );
+      expect(stageArgs(training, 'runtime', 'RUN')).toContain(
+        'mkdir -p data models metrics && chown 10001:10001 data models metrics',
+      );
+    });
+
+    it('says where the baked-in model comes from', () => {
+      expect(inference).toContain(
+        '# The model is baked in: dvc pull (or dvc repro) puts it in the build context first.\n',
       );
     });
   });
 
-  describe('refusals', () => {
+  describe('system packages', () => {
+    const INSTALL = (packages: string) =>
+      `apt-get update && apt-get install -y --no-install-recommends ${packages} && rm -rf /var/lib/apt/lists/*`;
+
     it.each<
       [
         string,
-        Partial<ImagesGeneratorSchema>,
         Record<string, string | null>,
+        Partial<ImagesGeneratorSchema>,
+        string,
+        string,
         string,
       ]
     >([
       [
+        'systemPackages, as one comma-separated value',
+        {},
+        { systemPackages: ['libpq5,libgomp1'] },
+        'libpq5 libgomp1',
+        'libpq5 libgomp1',
+        '# Run-time system packages.',
+      ],
+      [
+        'systemPackages, given twice',
+        {},
+        { systemPackages: ['libpq5', 'libgomp1'] },
+        'libpq5 libgomp1',
+        'libpq5 libgomp1',
+        '# Run-time system packages.',
+      ],
+      [
+        'apt.txt, comments and blank lines dropped',
+        { 'apt.txt': '# for psycopg\nlibpq5\n\nlibgomp1  # lightgbm\n' },
+        {},
+        'libpq5 libgomp1',
+        'libpq5 libgomp1',
+        '# Run-time system packages (from apt.txt).',
+      ],
+      [
+        'packages.txt',
+        { 'packages.txt': 'ffmpeg\r\nlibsm6\r\n' },
+        {},
+        'ffmpeg libsm6',
+        'ffmpeg libsm6',
+        '# Run-time system packages (from packages.txt).',
+      ],
+      [
+        'systemPackages and apt.txt together, each once',
+        { 'apt.txt': 'libgomp1\nlibpq5\n' },
+        { systemPackages: ['libpq5'] },
+        'libpq5 libgomp1',
+        'libpq5 libgomp1',
+        '# Run-time system packages (from apt.txt).',
+      ],
+      [
+        'systemPackages in a DVC project: after git in the training image',
+        DVC_FILES,
+        { systemPackages: ['libgomp1'] },
+        'git ca-certificates libgomp1',
+        'libgomp1',
+        "# Run-time system packages; git: DVC reads the pipeline's history.",
+      ],
+    ])(
+      'installs %s in the runtime stage of both images',
+      async (
+        _label,
+        files,
+        options,
+        trainingPackages,
+        inferencePackages,
+        comment,
+      ) => {
+        const tree = mlWorkspace(files);
+        await generate(tree, options);
+        const training = read(tree, TRAINING);
+        const inference = read(tree, INFERENCE);
+        expect(stageArgs(training, 'runtime', 'RUN')).toContain(
+          INSTALL(trainingPackages),
+        );
+        expect(stageArgs(inference, 'runtime', 'RUN')).toContain(
+          INSTALL(inferencePackages),
+        );
+        expect(training).toContain(`\n${comment}\n`);
+        // Run-time packages never go into the builder.
+        expect(stageArgs(inference, 'builder', 'RUN').join('\n')).not.toContain(
+          inferencePackages,
+        );
+      },
+    );
+
+    it.each(['LibPQ5', 'libpq5;rm', 'lib pq', '-y', 'a', 'libpq5=1.0'])(
+      'refuses the system package name %j and writes nothing',
+      async (name) => {
+        const tree = mlWorkspace();
+        expect(await refusal(tree, { systemPackages: [name] })).toBe(
+          `--systemPackages: "${name}" is not a Debian package name (lowercase letters, digits and + . -, e.g. libpq5).`,
+        );
+      },
+    );
+  });
+
+  describe('--accelerator=cuda12.4 on a torch project', () => {
+    const variant = resolveCudaVariant({ cuda: '12.4', python: '3.10' });
+    let tree: Tree;
+    let files: Record<string, string>;
+
+    beforeAll(async () => {
+      jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+      tree = mlWorkspace({ 'requirements.txt': TORCH_REQUIREMENTS });
+      await generate(tree, { accelerator: 'cuda12.4' });
+      files = Object.fromEntries(
+        [TRAINING, INFERENCE, TRAINING_CUDA, INFERENCE_CUDA].map((f) => [
+          f,
+          read(tree, f),
+        ]),
+      );
+      jest.restoreAllMocks();
+    });
+
+    it('writes docker/training-cuda/ and docker/inference-cuda/ next to the CPU images', () => {
+      expect(dockerFiles(tree)).toEqual(
+        [
+          TRAINING,
+          ENTRYPOINT,
+          INFERENCE,
+          TRAINING_CUDA,
+          ENTRYPOINT_CUDA,
+          INFERENCE_CUDA,
+        ].sort(),
+      );
+      expect(read(tree, ENTRYPOINT_CUDA)).toBe(read(tree, ENTRYPOINT));
+    });
+
+    it("defaults BASE_IMAGE of the CUDA variants to the table's nvidia/cuda runtime image", () => {
+      expect(variant.baseImage).toBe(
+        'nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04',
+      );
+      for (const f of [TRAINING_CUDA, INFERENCE_CUDA])
+        expect(globalArgs(files[f])).toEqual([
+          'BASE_IMAGE=nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04',
+        ]);
+      for (const f of [TRAINING, INFERENCE])
+        expect(globalArgs(files[f])).toEqual(['BASE_IMAGE=python:3.10-slim']);
+    });
+
+    it.each([TRAINING_CUDA, INFERENCE_CUDA])(
+      '%s installs the CUDA build of torch from its wheel index, before the requirements',
+      (f) => {
+        expect(stageArgs(files[f], 'builder', 'ARG')).toContain(
+          'TORCH_INDEX_URL=https://download.pytorch.org/whl/cu124',
+        );
+        const runs = stageArgs(files[f], 'builder', 'RUN');
+        const torch = runs.indexOf(
+          `if [ -n "$TORCH_INDEX_URL" ] && [ -z "$PIP_NO_INDEX" ]; then /opt/venv/bin/pip install --index-url "$TORCH_INDEX_URL" "torch==${variant.torch}"; fi`,
+        );
+        expect(torch).toBeGreaterThan(
+          runs.indexOf('python3 -m venv --system-site-packages /opt/venv'),
+        );
+        expect(torch).toBeLessThan(
+          runs.indexOf('/opt/venv/bin/pip install -r requirements.txt'),
+        );
+      },
+    );
+
+    it.each([TRAINING_CUDA, INFERENCE_CUDA])(
+      '%s lets the NVIDIA runtime expose the GPU',
+      (f) => {
+        const env = stageArgs(files[f], 'runtime', 'ENV').join(' ');
+        expect(env).toContain('NVIDIA_VISIBLE_DEVICES=all');
+        expect(env).toContain('NVIDIA_DRIVER_CAPABILITIES=compute,utility');
+      },
+    );
+
+    it.each([
+      [TRAINING_CUDA, 'synth-training-cuda'],
+      [INFERENCE_CUDA, 'synth-inference-cuda'],
+    ])('%s is labelled as the cuda12.4 variant, titled %s', (f, title) => {
+      expect(labelValue(files[f], 'ml-docker.accelerator')).toBe('cuda12.4');
+      expect(labelValue(files[f], 'org.opencontainers.image.title')).toBe(
+        title,
+      );
+    });
+
+    it.each([TRAINING, INFERENCE])('%s stays the CPU variant', (f) => {
+      expect(labelValue(files[f], 'ml-docker.accelerator')).toBe('cpu');
+      expect(files[f]).not.toMatch(/NVIDIA|TORCH_INDEX_URL|python3-venv/);
+    });
+
+    it.each([
+      [TRAINING_CUDA, TRAINING],
+      [INFERENCE_CUDA, INFERENCE],
+    ])('%s has the user, HEALTHCHECK, CMD and labels of %s', (cuda, cpu) => {
+      for (const keyword of [
+        'USER',
+        'HEALTHCHECK',
+        'CMD',
+        'ENTRYPOINT',
+        'EXPOSE',
+      ])
+        expect(argsOf(files[cuda], keyword)).toEqual(
+          argsOf(files[cpu], keyword),
+        );
+      for (const label of ['ml-docker.health-path', 'ml-docker.outputs'])
+        expect(labelValue(files[cuda], label)).toBe(
+          labelValue(files[cpu], label),
+        );
+      expect(stageArgs(files[cuda], 'runtime', 'COPY')).toEqual(
+        stageArgs(files[cpu], 'runtime', 'COPY').map((c) =>
+          c.replace('docker/training/', 'docker/training-cuda/'),
+        ),
+      );
+    });
+
+    it('the CUDA training image runs its own entrypoint', () => {
+      expect(stageArgs(files[TRAINING_CUDA], 'runtime', 'COPY')).toContain(
+        'docker/training-cuda/entrypoint.sh /usr/local/bin/ml-entrypoint',
+      );
+    });
+
+    describe('Python, which nvidia/cuda images lack', () => {
+      const BUILDER_PYTHON =
+        'if ! command -v python3 >/dev/null 2>&1; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv && rm -rf /var/lib/apt/lists/*; fi';
+      const RUNTIME_PYTHON =
+        'if ! command -v python3 >/dev/null 2>&1; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*; fi';
+
+      it.each([TRAINING_CUDA, INFERENCE_CUDA])(
+        '%s installs python3 and venv in the builder, first, before the virtualenv is made',
+        (f) => {
+          const runs = stageArgs(files[f], 'builder', 'RUN');
+          expect(runs[0]).toBe(BUILDER_PYTHON);
+          expect(
+            runs.indexOf('python3 -m venv --system-site-packages /opt/venv'),
+          ).toBeGreaterThan(0);
+          // Before the build args, so changing one never reinstalls Python.
+          const builder = stageOf(files[f], 'builder');
+          expect(builder[1]).toEqual({ keyword: 'RUN', args: BUILDER_PYTHON });
+        },
+      );
+
+      it.each([TRAINING_CUDA, INFERENCE_CUDA])(
+        '%s installs python3 in the runtime stage, before the virtualenv is copied in',
+        (f) => {
+          const runtime = stageOf(files[f], 'runtime');
+          const python = runtime.findIndex(
+            (i) => i.keyword === 'RUN' && i.args === RUNTIME_PYTHON,
+          );
+          const venv = runtime.findIndex(
+            (i) => i.args === '--from=builder /opt/venv /opt/venv',
+          );
+          expect(python).toBeGreaterThan(0);
+          expect(python).toBeLessThan(venv);
+        },
+      );
+
+      it.each([TRAINING, INFERENCE])('%s (CPU) installs no Python', (f) => {
+        expect(files[f]).not.toContain('command -v python3');
+      });
+
+      /** Runs a RUN line with sh, with PATH holding only stubs: apt-get and rm record their calls, python3 exists or not. */
+      function runStubbed(command: string, withPython: boolean): string[] {
+        const dir = mkdtempSync(join(tmpdir(), 'ml-docker-run-'));
+        try {
+          const log = join(dir, 'calls.log');
+          writeFileSync(log, '');
+          const stub = (name: string, body: string) => {
+            writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+            chmodSync(join(dir, name), 0o755);
+          };
+          stub(
+            'apt-get',
+            `echo "DEBIAN_FRONTEND=$DEBIAN_FRONTEND apt-get $*" >> "${log}"`,
+          );
+          stub('rm', `echo "rm $*" >> "${log}"`);
+          if (withPython) stub('python3', 'exit 0');
+          execFileSync('/bin/sh', ['-c', command], {
+            env: { PATH: dir },
+            stdio: 'pipe',
+          });
+          return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+
+      it.each([
+        [
+          'builder',
+          BUILDER_PYTHON,
+          'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv',
+        ],
+        [
+          'runtime',
+          RUNTIME_PYTHON,
+          'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3',
+        ],
+      ])(
+        'the %s step installs Python when the base image has no python3',
+        (_stage, command, install) => {
+          expect(runStubbed(command, false)).toEqual([
+            'DEBIAN_FRONTEND= apt-get update',
+            install,
+            expect.stringMatching(/^rm -rf \/var\/lib\/apt\/lists\//),
+          ]);
+        },
+      );
+
+      it.each([
+        ['builder', BUILDER_PYTHON],
+        ['runtime', RUNTIME_PYTHON],
+      ])(
+        'the %s step leaves a base image that has python3 untouched (an offline mirror needs no apt)',
+        (_stage, command) => {
+          expect(runStubbed(command, true)).toEqual([]);
+        },
+      );
+    });
+  });
+
+  describe('other accelerators', () => {
+    it('--accelerator=cuda with --image=inference writes inference and inference-cuda only', async () => {
+      const tree = mlWorkspace({ 'requirements.txt': TORCH_REQUIREMENTS });
+      await generate(tree, { accelerator: 'cuda', image: 'inference' });
+      expect(dockerFiles(tree)).toEqual([INFERENCE, INFERENCE_CUDA].sort());
+      const newest = resolveCudaVariant({ python: '3.10' });
+      expect(
+        labelValue(read(tree, INFERENCE_CUDA), 'ml-docker.accelerator'),
+      ).toBe(newest.accelerator);
+      expect(globalArgs(read(tree, INFERENCE_CUDA))).toEqual([
+        `BASE_IMAGE=${newest.baseImage}`,
+      ]);
+    });
+
+    it('--baseImage sets the CPU variant only: the CUDA variant keeps the nvidia/cuda image', async () => {
+      const tree = mlWorkspace({ 'requirements.txt': TORCH_REQUIREMENTS });
+      await generate(tree, {
+        accelerator: 'cuda12.4',
+        baseImage: 'mirror.example.com/python:3.10-slim',
+      });
+      expect(globalArgs(read(tree, INFERENCE))).toEqual([
+        'BASE_IMAGE=mirror.example.com/python:3.10-slim',
+      ]);
+      expect(globalArgs(read(tree, INFERENCE_CUDA))).toEqual([
+        'BASE_IMAGE=nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04',
+      ]);
+    });
+
+    it('a CUDA training image of a DVC project installs git too', async () => {
+      const tree = mlWorkspace({
+        ...DVC_FILES,
+        'requirements.txt': `${TORCH_REQUIREMENTS}dvc==3.55.2\n`,
+      });
+      await generate(tree, { accelerator: 'cuda12.4' });
+      expect(stageArgs(read(tree, TRAINING_CUDA), 'runtime', 'RUN')).toContain(
+        'apt-get update && apt-get install -y --no-install-recommends git ca-certificates && rm -rf /var/lib/apt/lists/*',
+      );
+    });
+
+    it.each([
+      ['cuda', '--accelerator=cuda'],
+      ['cuda12.4', '--accelerator=cuda12.4'],
+    ])(
+      'refuses --accelerator=%s on a project without torch and writes nothing',
+      async (accelerator, named) => {
+        const tree = mlWorkspace();
+        expect(await refusal(tree, { accelerator })).toBe(
+          `${named} needs a GPU framework in the project's runtime dependencies, and none was found (looked for torch). Add torch to the dependencies, or leave --accelerator at cpu.`,
+        );
+      },
+    );
+
+    it.each([
+      [
+        'cuda12.2',
+        {},
+        "No CUDA build of torch for CUDA 12.2 with Python 3.10 in @ml/docker's table. Known with Python 3.10: cuda11.8, cuda12.1, cuda12.4, cuda12.6, cuda12.8. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
+      ],
+      [
+        'cuda13',
+        {},
+        "No CUDA build of torch for CUDA 13.x with Python 3.10 in @ml/docker's table. Known with Python 3.10: cuda11.8, cuda12.1, cuda12.4, cuda12.6, cuda12.8. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
+      ],
+      [
+        'cuda12.1',
+        { pythonVersion: '3.13' },
+        "No CUDA build of torch for CUDA 12.1 with Python 3.13 in @ml/docker's table. Known with Python 3.13: cuda11.8, cuda12.4, cuda12.6, cuda12.8. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
+      ],
+    ])(
+      "refuses the unknown combination --accelerator=%s %j with the table's known ones, and writes nothing",
+      async (accelerator, options, message) => {
+        const tree = mlWorkspace({ 'requirements.txt': TORCH_REQUIREMENTS });
+        expect(await refusal(tree, { accelerator, ...options })).toBe(message);
+      },
+    );
+
+    it.each(['gpu', 'cu124', 'rocm6.2'])(
+      'refuses --accelerator=%s before reading the project',
+      async (accelerator) => {
+        const tree = mlWorkspace({ 'requirements.txt': TORCH_REQUIREMENTS });
+        expect(await refusal(tree, { accelerator })).toBe(
+          `Unknown accelerator "${accelerator}". Use --accelerator=cpu, --accelerator=cuda (newest CUDA build), --accelerator=cuda12 (newest CUDA 12.x) or --accelerator=cuda12.4 (that CUDA version).`,
+        );
+      },
+    );
+  });
+
+  describe('refusals', () => {
+    const VALUE_MESSAGES: Array<
+      [string, Partial<ImagesGeneratorSchema>, string]
+    > = [
+      [
         'an unknown project',
         { project: 'nope' },
-        {},
         'Project "nope" does not exist in this workspace. Check the name with: nx show projects',
       ],
       [
         'an unknown image',
         { image: 'both' as never },
-        {},
         '--image must be all, training or inference (got "both").',
       ],
+      ...[0, 70000, 1.5, -1].map(
+        (port): [string, Partial<ImagesGeneratorSchema>, string] => [
+          `port ${port}`,
+          { port },
+          `--port must be an integer from 1 to 65535 (got ${port}).`,
+        ],
+      ),
+      ...['health', '/he alth', '/$(x)', "/h'+'x", ''].map(
+        (healthPath): [string, Partial<ImagesGeneratorSchema>, string] => [
+          `healthPath ${JSON.stringify(healthPath)}`,
+          { healthPath },
+          `--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "${healthPath}").`,
+        ],
+      ),
+      ...['3', '2.7', '3.10.4', 'latest'].map(
+        (pythonVersion): [string, Partial<ImagesGeneratorSchema>, string] => [
+          `pythonVersion ${pythonVersion}`,
+          { pythonVersion },
+          `--pythonVersion must look like 3.10 (got "${pythonVersion}").`,
+        ],
+      ),
+      ...[
+        'python 3.10',
+        'python:3.10;rm -rf /',
+        '$(x)',
+        '-python',
+        'python@sha256:abc',
+        '',
+      ].map((baseImage): [string, Partial<ImagesGeneratorSchema>, string] => [
+        `baseImage ${JSON.stringify(baseImage)}`,
+        { baseImage },
+        `--baseImage "${baseImage}" is not an image reference (e.g. python:3.10-slim or registry/path/image:tag).`,
+      ]),
+      ...['MLUser', '1ml', 'ml user', 'a'.repeat(33)].map(
+        (user): [string, Partial<ImagesGeneratorSchema>, string] => [
+          `user ${JSON.stringify(user)}`,
+          { user },
+          `--user must be a valid Linux user name such as mluser (got "${user}").`,
+        ],
+      ),
+      ...[999, 0, 10001.5].map(
+        (uid): [string, Partial<ImagesGeneratorSchema>, string] => [
+          `uid ${uid}`,
+          { uid },
+          `--uid must be a number of at least 1000, so the user is not a system or root account (got ${uid}).`,
+        ],
+      ),
+      ...[
+        'src/model/train',
+        'src.model.train:main',
+        'src.model.',
+        'src/model/train.py',
+      ].map(
+        (trainingModule): [string, Partial<ImagesGeneratorSchema>, string] => [
+          `trainingModule ${JSON.stringify(trainingModule)}`,
+          { trainingModule },
+          `--trainingModule must be a dotted Python module such as src.model.train (got "${trainingModule}").`,
+        ],
+      ),
+      ...[
+        'src.serve.app',
+        'src/serve/app:app',
+        'src.serve.app:create_app()',
+      ].map((appModule): [string, Partial<ImagesGeneratorSchema>, string] => [
+        `appModule ${JSON.stringify(appModule)}`,
+        { appModule },
+        `--appModule must look like package.module:app (got "${appModule}").`,
+      ]),
       [
-        'a project with neither requirements.txt nor pyproject.toml',
-        {},
+        'a trainingCommand with an unclosed quote',
+        { trainingCommand: 'python -m x --name "my run' },
+        '--trainingCommand has an unclosed " quote (got "python -m x --name \\"my run").',
+      ],
+      [
+        'an empty trainingCommand',
+        { trainingCommand: '  ' },
+        '--trainingCommand is empty: give the command and its arguments.',
+      ],
+      [
+        'runtimeFiles that do not exist',
+        { runtimeFiles: ['conf/'] },
+        '--runtimeFiles names conf/, which does not exist in apps/synth. Check the path (relative to the project).',
+      ],
+      [
+        'runtimeFiles outside the project',
+        { runtimeFiles: ['../other/conf.yaml'] },
+        '"../other/conf.yaml" is not a path inside the project (relative, no .., no spaces): fix --runtimeFiles / --excludeRuntimeFiles.',
+      ],
+      [
+        'trainingModule of a module that does not exist',
+        { trainingModule: 'pipelines.not_here' },
+        'The training module pipelines.not_here does not exist in apps/synth (no pipelines/not_here.py). Pass --trainingModule=<package.module>, or --image=inference for a serving-only project.',
+      ],
+    ];
+
+    it.each(VALUE_MESSAGES)(
+      'refuses %s and writes nothing',
+      async (_label, options, message) => {
+        const tree = mlWorkspace();
+        expect(await refusal(tree, options)).toBe(message);
+      },
+    );
+
+    it.each<[string, Record<string, string | null>, string]>([
+      [
+        'a project with nothing to install',
         { 'requirements.txt': null },
-        'Project "synth" has nothing to install: no requirements.txt or pyproject.toml in apps/synth.',
-      ],
-      [
-        'port 0',
-        { port: 0 },
-        {},
-        '--port must be an integer from 1 to 65535 (got 0).',
-      ],
-      [
-        'port 70000',
-        { port: 70000 },
-        {},
-        '--port must be an integer from 1 to 65535 (got 70000).',
-      ],
-      [
-        'port 1.5',
-        { port: 1.5 },
-        {},
-        '--port must be an integer from 1 to 65535 (got 1.5).',
-      ],
-      [
-        'port -1',
-        { port: -1 },
-        {},
-        '--port must be an integer from 1 to 65535 (got -1).',
-      ],
-      [
-        'a healthPath without a leading slash',
-        { healthPath: 'health' },
-        {},
-        '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "health").',
-      ],
-      [
-        'a healthPath with spaces',
-        { healthPath: '/he alth' },
-        {},
-        '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "/he alth").',
-      ],
-      [
-        'a healthPath with $(x)',
-        { healthPath: '/$(x)' },
-        {},
-        '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "/$(x)").',
-      ],
-      [
-        'a healthPath with a quote',
-        { healthPath: "/h'+'x" },
-        {},
-        `--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "/h'+'x").`,
-      ],
-      [
-        'an empty healthPath',
-        { healthPath: '' },
-        {},
-        '--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "").',
-      ],
-      [
-        'pythonVersion 3',
-        { pythonVersion: '3' },
-        {},
-        '--pythonVersion must look like 3.10 (got "3").',
-      ],
-      [
-        'pythonVersion 2.7',
-        { pythonVersion: '2.7' },
-        {},
-        '--pythonVersion must look like 3.10 (got "2.7").',
-      ],
-      [
-        'pythonVersion 3.10.4',
-        { pythonVersion: '3.10.4' },
-        {},
-        '--pythonVersion must look like 3.10 (got "3.10.4").',
-      ],
-      [
-        'pythonVersion latest',
-        { pythonVersion: 'latest' },
-        {},
-        '--pythonVersion must look like 3.10 (got "latest").',
-      ],
-      [
-        'a baseImage with a space',
-        { baseImage: 'python 3.10' },
-        {},
-        '--baseImage "python 3.10" is not an image reference',
-      ],
-      [
-        'a baseImage with a shell command',
-        { baseImage: 'python:3.10;rm -rf /' },
-        {},
-        '--baseImage "python:3.10;rm -rf /" is not an image reference',
-      ],
-      [
-        'a baseImage with $(x)',
-        { baseImage: '$(x)' },
-        {},
-        '--baseImage "$(x)" is not an image reference',
-      ],
-      [
-        'a baseImage starting with a dash',
-        { baseImage: '-python' },
-        {},
-        '--baseImage "-python" is not an image reference',
-      ],
-      [
-        'a baseImage with a short digest',
-        { baseImage: 'python@sha256:abc' },
-        {},
-        '--baseImage "python@sha256:abc" is not an image reference',
-      ],
-      [
-        'an empty baseImage',
-        { baseImage: '' },
-        {},
-        '--baseImage "" is not an image reference',
-      ],
-      [
-        'an uppercase user',
-        { user: 'MLUser' },
-        {},
-        '--user must be a valid Linux user name such as mluser (got "MLUser").',
-      ],
-      [
-        'a user starting with a digit',
-        { user: '1ml' },
-        {},
-        '--user must be a valid Linux user name such as mluser (got "1ml").',
-      ],
-      [
-        'a user with a space',
-        { user: 'ml user' },
-        {},
-        '--user must be a valid Linux user name such as mluser (got "ml user").',
-      ],
-      [
-        'a 33-character user',
-        { user: 'a'.repeat(33) },
-        {},
-        `--user must be a valid Linux user name such as mluser (got "${'a'.repeat(33)}").`,
-      ],
-      [
-        'uid 999',
-        { uid: 999 },
-        {},
-        '--uid must be a number of at least 1000, so the user is not a system or root account (got 999).',
-      ],
-      [
-        'uid 0',
-        { uid: 0 },
-        {},
-        '--uid must be a number of at least 1000, so the user is not a system or root account (got 0).',
-      ],
-      [
-        'uid 10001.5',
-        { uid: 10001.5 },
-        {},
-        '--uid must be a number of at least 1000, so the user is not a system or root account (got 10001.5).',
-      ],
-      [
-        'a trainingModule given as a path',
-        { trainingModule: 'src/model/train' },
-        {},
-        '--trainingModule must be a dotted Python module such as src.model.train (got "src/model/train").',
-      ],
-      [
-        'a trainingModule with a function',
-        { trainingModule: 'src.model.train:main' },
-        {},
-        '--trainingModule must be a dotted Python module such as src.model.train (got "src.model.train:main").',
-      ],
-      [
-        'a trainingModule ending in a dot',
-        { trainingModule: 'src.model.' },
-        {},
-        '--trainingModule must be a dotted Python module such as src.model.train (got "src.model.").',
-      ],
-      [
-        'an appModule without an attribute',
-        { appModule: 'src.serve.app' },
-        {},
-        '--appModule must look like package.module:app (got "src.serve.app").',
-      ],
-      [
-        'an appModule given as a path',
-        { appModule: 'src/serve/app:app' },
-        {},
-        '--appModule must look like package.module:app (got "src/serve/app:app").',
-      ],
-      [
-        'an appModule that is a call',
-        { appModule: 'src.serve.app:create_app()' },
-        {},
-        '--appModule must look like package.module:app (got "src.serve.app:create_app()").',
+        'Project "synth" has nothing to install: no requirements.txt, pyproject.toml or setup.py in apps/synth. Add one listing the Python dependencies, then rerun.',
       ],
       [
         'a project without a FastAPI app',
-        {},
         {
           'src/serve/app.py':
             'from flask import Flask\napp = Flask(__name__)\n',
         },
-        'No FastAPI app found in project "synth" (looked for "app = FastAPI(" in its .py files). Pass --appModule=package.module:app, or --image=training.',
+        'No FastAPI app found in project "synth" (looked for app = FastAPI(...) in its .py files outside tests/ and notebooks/). Pass --appModule=<module:attr>, or --image=training to generate only the training image.',
       ],
       [
-        'a project without the default training module',
-        {},
-        { 'src/model/train.py': null },
-        'The training module src.model.train does not exist (apps/synth/src/model/train.py). Pass --trainingModule=<package.module>, or --image=inference for a serving-only project.',
+        'a project with two FastAPI apps',
+        { 'src/api/main.py': 'import fastapi\n\napi = fastapi.FastAPI()\n' },
+        'Project "synth" has several FastAPI apps (src.api.main:api, src.serve.app:app). Choose one with --appModule=<module:attr>.',
       ],
-      [
-        'a project without a src/ folder',
-        { appModule: 'app:app' },
-        Object.fromEntries(
-          Object.keys(PROJECT_FILES)
-            .filter((f) => f.startsWith('src/'))
-            .map((f) => [f, null]),
-        ),
-        'Project "synth" has no src/ folder in apps/synth: the images copy the Python sources from there.',
-      ],
-    ])(
-      'refuses %s and writes nothing',
-      async (_label, options, files, message) => {
-        const tree = mlWorkspace(files);
-        const before = changes(tree);
-        const error = await generate(tree, options).catch((e) => e);
-        expect(error).toBeInstanceOf(UserFacingError);
-        expect(error.message).toContain(message);
-        expect(changes(tree)).toEqual(before);
-        expect(formatFiles).not.toHaveBeenCalled();
-      },
-    );
-
-    it('refuses a project with two FastAPI apps, naming both, and writes nothing', async () => {
-      const tree = mlWorkspace({
-        'src/api/main.py': 'import fastapi\n\napi = fastapi.FastAPI()\n',
-      });
-      const before = changes(tree);
-      const error = await generate(tree).catch((e) => e);
-      expect(error).toBeInstanceOf(UserFacingError);
-      expect(error.message).toMatch(
-        /^Project "synth" has several FastAPI apps \(.+\)\. Choose one with --appModule\.$/,
-      );
-      expect(error.message).toContain('src.serve.app:app');
-      expect(error.message).toContain('src.api.main:api');
-      expect(changes(tree)).toEqual(before);
-    });
-  });
-
-  describe('findFastApiApp', () => {
-    it.each([
-      ['a project at the workspace root', '.', 'src/serve/app.py'],
-      [
-        'a project under a folder named test',
-        'libs/test/synth',
-        'libs/test/synth/src/serve/app.py',
-      ],
-    ])('finds the app of %s', (_what, root, file) => {
-      const tree = createTreeWithEmptyWorkspace();
-      tree.write(file, 'from fastapi import FastAPI\napp = FastAPI()\n');
-      expect(findFastApiApp(tree, root, 'p')).toBe('src.serve.app:app');
-    });
-
-    function appsIn(files: Record<string, string>): string {
-      const tree = createTreeWithEmptyWorkspace();
-      for (const [path, text] of Object.entries(files))
-        tree.write(`${ROOT}/${path}`, text);
-      return findFastApiApp(tree, ROOT, 'synth');
-    }
-
-    it.each<[string, Record<string, string>, string]>([
-      [
-        'a plain assignment',
-        { 'src/serve/app.py': 'app = FastAPI()\n' },
-        'src.serve.app:app',
-      ],
-      [
-        'fastapi.FastAPI',
-        {
-          'src/serve/app.py':
-            'import fastapi\nserver = fastapi.FastAPI(title="x")\n',
-        },
-        'src.serve.app:server',
-      ],
-      [
-        'a type annotation',
-        { 'src/serve/app.py': 'app: FastAPI = FastAPI()\n' },
-        'src.serve.app:app',
-      ],
-      [
-        'an indented assignment',
-        {
-          'src/serve/app.py':
-            'if NEW:\n    app = FastAPI(lifespan=l)\nelse:\n    app = FastAPI()\n',
-        },
-        'src.serve.app:app',
-      ],
-      [
-        'a package __init__.py',
-        { 'src/api/__init__.py': 'api = FastAPI()\n' },
-        'src.api:api',
-      ],
-      [
-        'an app next to tests that also build one',
-        {
-          'src/serve/app.py': 'app = FastAPI()\n',
-          'tests/test_app.py': 'app = FastAPI()\n',
-          'src/serve/test/conftest.py': 't = FastAPI()\n',
-        },
-        'src.serve.app:app',
-      ],
-      [
-        'an app next to a virtualenv',
-        {
-          'src/serve/app.py': 'app = FastAPI()\n',
-          '.venv/lib/site.py': 'x = FastAPI()\n',
-          'venv/lib/y.py': 'y = FastAPI()\n',
-        },
-        'src.serve.app:app',
-      ],
-    ])('finds the app through %s', (_label, files, found) => {
-      expect(appsIn(files)).toBe(found);
-    });
-
-    it.each<[string, Record<string, string>]>([
-      [
-        'a call that is not an assignment',
-        { 'src/a.py': 'serve(FastAPI())\n' },
-      ],
-      ['a comparison', { 'src/a.py': 'ok = app == FastAPI()\n' }],
-      ['a non-Python file', { 'src/a.txt': 'app = FastAPI()\n' }],
-      ['a commented-out app', { 'src/a.py': '# app = FastAPI()\n' }],
-    ])('ignores %s', (_label, files) => {
-      expect(() => appsIn(files)).toThrow(
-        'No FastAPI app found in project "synth"',
-      );
+    ])('refuses %s and writes nothing', async (_label, files, message) => {
+      const tree = mlWorkspace(files);
+      expect(await refusal(tree)).toBe(message);
     });
   });
 
@@ -1046,48 +1717,69 @@ describe('images generator', () => {
     });
 
     it.each(GENERATED)(
-      'refuses to replace %s once it was edited by hand, pointing at --overwrite',
+      'refuses to replace %s once it was edited, pointing at --overwrite, and writes nothing',
       async (path) => {
         const tree = mlWorkspace();
         await generate(tree);
         tree.write(path, `${read(tree, path)}# my own line\n`);
-        const error = await generate(tree, { port: 9000 }).catch((e) => e);
-        expect(error).toBeInstanceOf(UserFacingError);
-        expect(error.message).toBe(
+        jest.mocked(formatFiles).mockClear();
+        expect(await refusal(tree, { port: 9000 })).toBe(
           `${path} was edited since it was generated; it was left as it is and nothing was written. Rerun with --overwrite to replace it (your edits are lost), or merge the changes by hand.`,
         );
       },
     );
 
-    it.each(GENERATED)(
-      'leaves every file of the tree untouched when it refuses because %s was edited',
-      async (path) => {
-        const tree = mlWorkspace();
-        await generate(tree);
-        tree.write(path, `${read(tree, path)}# my own line\n`);
-        const before = Object.fromEntries(
-          GENERATED.map((f) => [f, read(tree, f)]),
-        );
-        await generate(tree, { port: 9000 }).catch(() => undefined);
-        expect(
-          Object.fromEntries(GENERATED.map((f) => [f, read(tree, f)])),
-        ).toEqual(before);
+    it.each<[string, string, string]>([
+      [
+        'docker/inference/Dockerfile',
+        'FROM python:3.10-slim\nCMD ["python"]\n',
+        `${INFERENCE} was written by hand, not by @ml/docker:images; it was left as it is and nothing was written. Keep it (docker-build, docker-test and docker-push work with any docker/<image>/Dockerfile; generate only the other image with --image=training), or replace it with --overwrite.`,
+      ],
+      [
+        'docker/training/Dockerfile',
+        'FROM python:3.10-slim\nCMD ["python", "train.py"]\n',
+        `${TRAINING} was written by hand, not by @ml/docker:images; it was left as it is and nothing was written. Keep it (docker-build, docker-test and docker-push work with any docker/<image>/Dockerfile; generate only the other image with --image=inference), or replace it with --overwrite.`,
+      ],
+      [
+        '.dockerignore',
+        '.git\n',
+        `${DOCKERIGNORE} was written by hand, not by @ml/docker:images; it was left as it is and nothing was written. Keep it, or replace it with --overwrite.`,
+      ],
+    ])(
+      'refuses to replace the hand-written %s, which it never generated, and writes nothing',
+      async (file, content, message) => {
+        const tree = mlWorkspace({ [file]: content });
+        expect(await refusal(tree)).toBe(message);
       },
     );
 
-    it('refuses to replace a hand-written Dockerfile that was never generated', async () => {
+    it('points a hand-written CUDA training Dockerfile at --image=inference', async () => {
       const tree = mlWorkspace({
-        'docker/inference/Dockerfile':
-          'FROM python:3.10-slim\nCMD ["python"]\n',
+        'requirements.txt': TORCH_REQUIREMENTS,
+        'docker/training-cuda/Dockerfile':
+          'FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04\n',
       });
-      await expect(generate(tree)).rejects.toThrow('--overwrite');
+      expect(await refusal(tree, { accelerator: 'cuda12.4' })).toBe(
+        `${TRAINING_CUDA} was written by hand, not by @ml/docker:images; it was left as it is and nothing was written. Keep it (docker-build, docker-test and docker-push work with any docker/<image>/Dockerfile; generate only the other image with --image=inference), or replace it with --overwrite.`,
+      );
     });
 
-    it('replaces an edited file with overwrite', async () => {
+    it('generates the other image next to a hand-written one', async () => {
+      const handWritten = 'FROM python:3.10-slim\nCMD ["python", "train.py"]\n';
+      const tree = mlWorkspace({ 'docker/training/Dockerfile': handWritten });
+      await generate(tree, { image: 'inference' });
+      expect(read(tree, TRAINING)).toBe(handWritten);
+      expect(tree.exists(INFERENCE)).toBe(true);
+    });
+
+    it.each([
+      ['an edited file', (text: string) => `${text}RUN echo my own edit\n`],
+      ['a hand-written file', () => 'FROM python:3.10-slim\n'],
+    ])('replaces %s with overwrite', async (_label, edit) => {
       const tree = mlWorkspace();
       await generate(tree, { port: 9000 });
       const pristine = read(tree, INFERENCE);
-      tree.write(INFERENCE, `${pristine}RUN echo my own edit\n`);
+      tree.write(INFERENCE, edit(pristine));
       await generate(tree, { port: 9000, overwrite: true });
       expect(read(tree, INFERENCE)).toBe(pristine);
     });
@@ -1134,6 +1826,15 @@ describe('images generator', () => {
       ]);
     });
 
+    it('tells a registered @nx/docker to leave docker/<image>/Dockerfile to @ml/docker', async () => {
+      const tree = withPlugins(['@nx/docker']);
+      await generate(tree);
+      expect(nxJsonPlugins(tree)).toEqual([
+        { plugin: '@nx/docker', exclude: ['**/docker/*/Dockerfile'] },
+        '@ml/docker',
+      ]);
+    });
+
     it.each<[string, NonNullable<ReturnType<typeof nxJsonPlugins>>]>([
       ['by name', ['@nx/js/typescript', '@ml/docker']],
       [
@@ -1147,99 +1848,21 @@ describe('images generator', () => {
         const before = tree.read('nx.json', 'utf-8');
         await generate(tree);
         expect(tree.read('nx.json', 'utf-8')).toBe(before);
-        expect(nxJsonPlugins(tree)).toEqual(plugins);
-      },
-    );
-  });
-
-  describe('targets', () => {
-    const userBuild = {
-      executor: 'nx:run-commands',
-      options: { command: 'docker build -t synth .' },
-    };
-    const train = {
-      executor: 'nx:run-commands',
-      options: { command: 'dvc repro' },
-    };
-
-    it.each([
-      ['the default health path', {}],
-      ['an explicit /health', { healthPath: '/health' }],
-    ])(
-      'leaves the targets of project.json as they are with %s',
-      async (_label, options) => {
-        const tree = mlWorkspace({}, { 'docker-build': userBuild, train });
-        const before = tree.read(`${ROOT}/project.json`, 'utf-8');
-        await generate(tree, options);
-        expect(tree.read(`${ROOT}/project.json`, 'utf-8')).toBe(before);
-        expect(readProjectConfiguration(tree, 'synth').targets).toEqual({
-          'docker-build': userBuild,
-          train,
-        });
       },
     );
 
-    it('writes only the health path into docker-test when it differs from /health', async () => {
-      const tree = mlWorkspace({}, { 'docker-build': userBuild, train });
+    it('leaves the targets of project.json as they are', async () => {
+      const targets = {
+        'docker-build': {
+          executor: 'nx:run-commands',
+          options: { command: 'docker build -t synth .' },
+        },
+      };
+      const tree = mlWorkspace({}, targets);
+      const before = tree.read(`${ROOT}/project.json`, 'utf-8');
       await generate(tree, { healthPath: '/healthz' });
-      expect(readProjectConfiguration(tree, 'synth').targets).toEqual({
-        'docker-build': userBuild,
-        train,
-        'docker-test': { options: { service: { healthPath: '/healthz' } } },
-      });
+      expect(tree.read(`${ROOT}/project.json`, 'utf-8')).toBe(before);
     });
-
-    it("merges the health path into the user's docker-test target", async () => {
-      const tree = mlWorkspace(
-        {},
-        {
-          'docker-test': {
-            executor: '@ml/docker:test',
-            dependsOn: ['docker-build'],
-            options: {
-              allowRoot: true,
-              service: {
-                timeout: 300,
-                healthPath: '/old',
-                smoke: [{ path: '/ready' }],
-              },
-              job: { env: { TRAIN_N_SAMPLES: '300' } },
-            },
-          },
-        },
-      );
-      await generate(tree, { healthPath: '/api/v1/healthz' });
-      expect(
-        readProjectConfiguration(tree, 'synth').targets?.['docker-test'],
-      ).toEqual({
-        executor: '@ml/docker:test',
-        dependsOn: ['docker-build'],
-        options: {
-          allowRoot: true,
-          service: {
-            timeout: 300,
-            healthPath: '/api/v1/healthz',
-            smoke: [{ path: '/ready' }],
-          },
-          job: { env: { TRAIN_N_SAMPLES: '300' } },
-        },
-      });
-    });
-
-    it.each([
-      ['/health', '/healthz'],
-      ['/healthz', '/ready'],
-    ])(
-      'follows a re-run from %s to the new health path %s',
-      async (first, second) => {
-        const tree = mlWorkspace();
-        await generate(tree, { image: 'training', healthPath: first });
-        await generate(tree, { image: 'inference', healthPath: second });
-        expect(readProjectConfiguration(tree, 'synth').targets).toEqual({
-          'docker-test': { options: { service: { healthPath: second } } },
-        });
-      },
-    );
   });
 
   describe('sharedLibs naming', () => {
@@ -1274,36 +1897,18 @@ describe('images generator', () => {
   describe('sharedLibs', () => {
     const COPY_LIB = '--from=ml-common --chown=10001:10001 /python/ ./';
 
-    /** The global ARGs: those before the first FROM. */
-    const globalArgs = (text: string) => {
-      const all = instructions(text);
-      const firstFrom = all.findIndex((i) => i.keyword === 'FROM');
-      return all
-        .slice(0, firstFrom)
-        .filter((i) => i.keyword === 'ARG')
-        .map((i) => i.args);
-    };
-
-    /** The instructions of the stage named `stage`. */
-    const stageOf = (text: string, stage: string) => {
-      const all = instructions(text);
-      const start = all.findIndex(
-        (i) => i.keyword === 'FROM' && i.args.endsWith(` AS ${stage}`),
-      );
-      const end = all.findIndex((i, n) => n > start && i.keyword === 'FROM');
-      return all.slice(start, end === -1 ? undefined : end);
-    };
-
     describe('with one library', () => {
       let tree: Tree;
       let library: ReturnType<typeof changes>;
       const inLibrary = (c: { path: string }) => c.path.startsWith('libs/');
 
       beforeAll(async () => {
+        jest.spyOn(logger, 'info').mockImplementation(() => undefined);
         tree = mlWorkspace();
         addLib(tree, 'ml-common');
         library = changes(tree).filter(inLibrary);
         await generate(tree, { sharedLibs: ['ml-common'] });
+        jest.restoreAllMocks();
       });
 
       it.each([TRAINING, INFERENCE])(
@@ -1330,9 +1935,7 @@ describe('images generator', () => {
       it.each([TRAINING, INFERENCE])(
         '%s copies the packages of the library into the runtime stage, owned by the runtime user, before the sources',
         (file) => {
-          const runtime = stageOf(read(tree, file), 'runtime')
-            .filter((i) => i.keyword === 'COPY')
-            .map((i) => i.args);
+          const runtime = stageArgs(read(tree, file), 'runtime', 'COPY');
           expect(runtime.filter((c) => c.includes('ml-common'))).toEqual([
             COPY_LIB,
           ]);
@@ -1391,9 +1994,9 @@ describe('images generator', () => {
           '${ML_COMMON_IMAGE} AS ml-common',
         ]);
         expect(
-          stageOf(text, 'runtime')
-            .filter((i) => i.keyword === 'COPY' && i.args.includes('/python/'))
-            .map((i) => i.args),
+          stageArgs(text, 'runtime', 'COPY').filter((c) =>
+            c.includes('/python/'),
+          ),
         ).toEqual([
           '--from=features --chown=20000:20000 /python/ ./',
           '--from=ml-common --chown=20000:20000 /python/ ./',
@@ -1433,25 +2036,20 @@ describe('images generator', () => {
             'FROM python:3.10-slim\n',
           );
         },
-        '--sharedLibs names "ml-common", which has no docker/lib/Dockerfile.',
+        '--sharedLibs names "ml-common", which has no docker/lib/Dockerfile. A shared library ships as an artifact image (FROM scratch, its packages under /python/) that images COPY --from.',
       ],
       [
         'a second library that is not a project',
         ['ml-common', 'nope'],
         (tree) => addLib(tree, 'ml-common'),
-        '--sharedLibs names "nope", which is not a project of this workspace.',
+        '--sharedLibs names "nope", which is not a project of this workspace. Check the name with: nx show projects',
       ],
     ])(
       'refuses %s and writes nothing',
       async (_label, sharedLibs, setup, message) => {
         const tree = mlWorkspace();
         setup(tree);
-        const before = changes(tree);
-        const error = await generate(tree, { sharedLibs }).catch((e) => e);
-        expect(error).toBeInstanceOf(UserFacingError);
-        expect(error.message).toContain(message);
-        expect(changes(tree)).toEqual(before);
-        expect(formatFiles).not.toHaveBeenCalled();
+        expect(await refusal(tree, { sharedLibs })).toBe(message);
       },
     );
   });

@@ -161,7 +161,11 @@ export function templateData(
         : 'docker-train runs the training image first and keeps what it writes',
     trainingFiles: [
       ...new Set([
-        ...PIPELINE_FILES.filter((f) => tree.exists(join(o.projectRoot, f))),
+        ...PIPELINE_FILES.filter(
+          (f) =>
+            tree.exists(join(o.projectRoot, f)) &&
+            !o.excludeRuntimeFiles.includes(f),
+        ),
         ...inspection.runtimeFiles,
       ]),
     ],

@@ -62,7 +62,7 @@ export function refuseConflicts(
     if (before === f.content || !wasEditedByHand(before)) continue;
     if (!generatedBy(before)) {
       const image = /(^|\/)docker\/([^/]+)\//.exec(f.path)?.[2];
-      const other = image === 'training' ? 'inference' : 'training';
+      const other = image?.startsWith('training') ? 'inference' : 'training';
       const keep = image
         ? `Keep it (docker-build, docker-test and docker-push work with any docker/<image>/Dockerfile; generate only the other image with --image=${other})`
         : 'Keep it';
