@@ -60,6 +60,23 @@ export interface BuildCommand {
   env: Record<string, string>;
 }
 
+/** The flags every engine spells the same, in one order. */
+function specArgs(spec: BuildSpec, pullFlag: string): string[] {
+  const args = ['--file', spec.dockerfile];
+  for (const tag of spec.tags) args.push('--tag', tag);
+  for (const [k, v] of Object.entries(spec.buildArgs ?? {}))
+    args.push('--build-arg', `${k}=${v}`);
+  for (const [k, v] of Object.entries(spec.labels ?? {}))
+    args.push('--label', `${k}=${v}`);
+  if (spec.target) args.push('--target', spec.target);
+  if (spec.platform) args.push('--platform', spec.platform);
+  if (spec.pull) args.push(pullFlag);
+  if (spec.noCache) args.push('--no-cache');
+  for (const ref of spec.cacheFrom ?? []) args.push('--cache-from', ref);
+  for (const ref of spec.cacheTo ?? []) args.push('--cache-to', ref);
+  return args;
+}
+
 export function buildCommand(
   engine: Pick<Engine, 'client' | 'mode' | 'builder' | 'ulimits'>,
   spec: BuildSpec,
@@ -70,18 +87,7 @@ export function buildCommand(
   if (engine.mode === 'buildx' && engine.builder)
     args.push('--builder', engine.builder);
   if (engine.mode !== 'classic') args.push('--progress=plain');
-  args.push('--file', spec.dockerfile);
-  for (const tag of spec.tags) args.push('--tag', tag);
-  for (const [k, v] of Object.entries(spec.buildArgs ?? {}))
-    args.push('--build-arg', `${k}=${v}`);
-  for (const [k, v] of Object.entries(spec.labels ?? {}))
-    args.push('--label', `${k}=${v}`);
-  if (spec.target) args.push('--target', spec.target);
-  if (spec.platform) args.push('--platform', spec.platform);
-  if (spec.pull) args.push('--pull');
-  if (spec.noCache) args.push('--no-cache');
-  for (const ref of spec.cacheFrom ?? []) args.push('--cache-from', ref);
-  for (const ref of spec.cacheTo ?? []) args.push('--cache-to', ref);
+  args.push(...specArgs(spec, '--pull'));
   if (spec.iidFile) args.push('--iidfile', spec.iidFile);
   args.push(spec.context);
   // DOCKER_BUILDKIT selects the builder for clients without buildx; buildx ignores it.
@@ -104,18 +110,7 @@ function podmanBuildCommand(
   const args = ['build', '--layers', '--format', 'docker'];
   // RUN steps are containers too: the same limits (see runFlags).
   for (const u of engine.ulimits ?? []) args.push('--ulimit', u);
-  args.push('--file', spec.dockerfile);
-  for (const tag of spec.tags) args.push('--tag', tag);
-  for (const [k, v] of Object.entries(spec.buildArgs ?? {}))
-    args.push('--build-arg', `${k}=${v}`);
-  for (const [k, v] of Object.entries(spec.labels ?? {}))
-    args.push('--label', `${k}=${v}`);
-  if (spec.target) args.push('--target', spec.target);
-  if (spec.platform) args.push('--platform', spec.platform);
-  if (spec.pull) args.push('--pull=always');
-  if (spec.noCache) args.push('--no-cache');
-  for (const ref of spec.cacheFrom ?? []) args.push('--cache-from', ref);
-  for (const ref of spec.cacheTo ?? []) args.push('--cache-to', ref);
+  args.push(...specArgs(spec, '--pull=always'));
   if (spec.insecureRegistries) args.push('--tls-verify=false');
   if (spec.iidFile) args.push('--iidfile', spec.iidFile);
   args.push(spec.context);

@@ -1,4 +1,6 @@
 import { logger } from '@nx/devkit';
+import { ContainerSession } from './container-session';
+import { detectEngine, EngineKind } from './engine';
 import { UserFacingError } from './errors';
 
 export interface ExecutorHooks {
@@ -46,4 +48,26 @@ export async function runExecutor(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * An executor that starts containers: the engine it asks for, one session
+ * for the containers, and Ctrl-C or a CI cancel removing them before exit.
+ */
+export async function runContainerExecutor(
+  name: string,
+  engineKind: () => EngineKind | 'auto',
+  body: (session: ContainerSession) => Promise<void>,
+): Promise<{ success: boolean }> {
+  let session: ContainerSession | undefined;
+  return runExecutor(
+    name,
+    async () => {
+      session = new ContainerSession(
+        await detectEngine(process.env, engineKind()),
+      );
+      await body(session);
+    },
+    { onInterrupt: () => session?.removeAllNow() },
+  );
 }

@@ -88,18 +88,30 @@ export async function checkService(
     logger.info(
       `@ml/docker: ${image.image} started as ${name}; polling ${url}`,
     );
-    const outcome = await waitForHealthy({
-      url,
-      timeoutMs: s.timeout * 1000,
-      intervalMs: s.pollInterval,
-      watch: watchContainer,
-    });
-    if (!outcome.ok)
-      throw await withLogs(
-        session,
-        name,
-        `${image.image} did not become healthy: ${outcome.reason}.`,
-      );
+    const waitFor = async (
+      path: string,
+      timeoutMs: number,
+      failure: string,
+    ) => {
+      const outcome = await waitForHealthy({
+        url: `${base}${path}`,
+        timeoutMs,
+        intervalMs: s.pollInterval,
+        watch: watchContainer,
+      });
+      if (!outcome.ok)
+        throw await withLogs(
+          session,
+          name,
+          `${image.image} ${failure}: ${outcome.reason}.`,
+        );
+      return outcome;
+    };
+    const outcome = await waitFor(
+      healthPath,
+      s.timeout * 1000,
+      'did not become healthy',
+    );
     logger.info(
       `@ml/docker: ${image.image} answered ${healthPath} with ${outcome.status} after ${outcome.elapsedMs} ms (${outcome.attempts} polls)`,
     );
@@ -118,18 +130,11 @@ export async function checkService(
     let readyMs = outcome.elapsedMs;
     if (readyPath) {
       // Liveness is not readiness: an ML server answers /health while its model still loads.
-      const ready = await waitForHealthy({
-        url: `${base}${readyPath}`,
-        timeoutMs: Math.max(1000, s.timeout * 1000 - outcome.elapsedMs),
-        intervalMs: s.pollInterval,
-        watch: watchContainer,
-      });
-      if (!ready.ok)
-        throw await withLogs(
-          session,
-          name,
-          `${image.image} is alive but did not become ready: ${ready.reason}.`,
-        );
+      const ready = await waitFor(
+        readyPath,
+        Math.max(1000, s.timeout * 1000 - outcome.elapsedMs),
+        'is alive but did not become ready',
+      );
       readyMs += ready.elapsedMs;
       logger.info(
         `@ml/docker: ${image.image} ready (${readyPath} ${ready.status}) after ${readyMs} ms`,

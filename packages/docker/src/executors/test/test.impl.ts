@@ -1,7 +1,5 @@
 import { ExecutorContext } from '@nx/devkit';
-import { ContainerSession } from '../../lib/container-session';
-import { detectEngine } from '../../lib/engine';
-import { runExecutor } from '../../lib/executor-boundary';
+import { runContainerExecutor } from '../../lib/executor-boundary';
 import { engineOfRecord, testImages } from '../../lib/test-service';
 import { TestExecutorSchema } from './schema';
 
@@ -10,16 +8,10 @@ export default async function testExecutor(
   options: TestExecutorSchema,
   context: ExecutorContext,
 ) {
-  let session: ContainerSession | undefined;
-  return runExecutor(
+  return runContainerExecutor(
     'test',
-    async () => {
-      session = new ContainerSession(
-        await detectEngine(process.env, engineOfRecord(options, context)),
-      );
-      await testImages(options, context, session);
-    },
-    // Ctrl-C or a CI cancel: no container outlives the task.
-    { onInterrupt: () => session?.removeAllNow() },
+    // The engine that holds the record's images.
+    () => engineOfRecord(options, context),
+    (session) => testImages(options, context, session),
   );
 }
