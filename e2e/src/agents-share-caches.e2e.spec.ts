@@ -75,7 +75,7 @@ describe('two CI agents sharing an Nx remote cache and a registry', () => {
       'ml-base:docker-build',
       'ml-common:docker-build',
       'synth:docker-build',
-      'synth:train',
+      'synth:docker-train',
     ]) {
       expect(outputB).toMatch(
         new RegExp(`> nx run ${task}\\s+\\[remote cache\\]`),
@@ -87,9 +87,9 @@ describe('two CI agents sharing an Nx remote cache and a registry', () => {
     for (const image of buildRecord(agentB.root, 'synth')!) {
       const contentTag = image.tags.find((t) => t.startsWith('nx-'));
       expect(outputB).toContain(
-        `pulled ${image.repository}:${contentTag} from the registry`,
+        `pulled ${image.name}:${contentTag} from the registry`,
       );
-      expect(imageIdOf(`${image.repository}:${contentTag}`)).toBe(
+      expect(imageIdOf(`${image.name}:${contentTag}`)).toBe(
         image.imageId,
       );
     }

@@ -16,17 +16,19 @@ const GENERATED = [
   'docker/inference/Dockerfile',
   '.dockerignore',
 ];
-/** The options each example was generated with (see the README's example section). */
+/** The options each example was generated with: the README's example section, plus --trainingModule=src.model.train. */
 const EXAMPLES: Array<Omit<ImagesGeneratorSchema, 'skipFormat'>> = [
   {
     project: 'synth',
     baseImage: '127.0.0.1:5000/ml-images/ml-base:latest',
     sharedLibs: ['ml-common'],
+    trainingModule: 'src.model.train',
   },
   {
     project: 'churn',
     baseImage: '127.0.0.1:5000/ml-images/ml-base:latest',
     sharedLibs: ['ml-common'],
+    trainingModule: 'src.model.train',
   },
 ];
 

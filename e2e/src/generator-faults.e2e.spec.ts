@@ -39,10 +39,13 @@ function snapshot(root: string): Record<string, string> {
   return out;
 }
 
+const TRAIN_PY = 'def main():\n    print("training")\n\n\nif __name__ == "__main__":\n    main()\n';
+
 describe('nx g @ml/docker:images refuses bad input and writes nothing', () => {
   const id = uniqueId('gf');
   const project = `py-${id}`;
   const bare = `bare-${id}`;
+  const handmade = `hand-${id}`;
   const root = `ml/${project}`;
   let ws: Workspace;
 
@@ -77,14 +80,31 @@ describe('nx g @ml/docker:images refuses bad input and writes nothing', () => {
       `${root}/src/serve/app.py`,
       'from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get("/health")\ndef health():\n    return {"status": "ok"}\n',
     );
-    ws.write(`${root}/src/model/train.py`, 'print("training")\n');
+    // A training entry the inspection recognizes: a script with a main guard.
+    ws.write(`${root}/src/model/train.py`, TRAIN_PY);
     // A project with sources but no dependency list: nothing to pip install.
     ws.write(
       `ml/${bare}/project.json`,
       JSON.stringify({ name: bare, root: `ml/${bare}` }),
     );
     ws.write(`ml/${bare}/src/model/train.py`, 'print("training")\n');
-    ws.commitAll('two python projects');
+    // A project that already has an inference Dockerfile of its own.
+    ws.write(
+      `ml/${handmade}/project.json`,
+      JSON.stringify({ name: handmade, root: `ml/${handmade}` }),
+    );
+    ws.write(`ml/${handmade}/requirements.txt`, 'fastapi\nuvicorn\n');
+    ws.write(`ml/${handmade}/src/__init__.py`, '');
+    ws.write(
+      `ml/${handmade}/src/serve/app.py`,
+      'from fastapi import FastAPI\n\napp = FastAPI()\n',
+    );
+    ws.write(`ml/${handmade}/src/model/train.py`, TRAIN_PY);
+    ws.write(
+      `ml/${handmade}/docker/inference/Dockerfile`,
+      'FROM python:3.10-slim\n# ours, written by hand\nCMD ["python", "-m", "src.serve.app"]\n',
+    );
+    ws.commitAll('three python projects');
   });
 
   afterAll(() => ws?.dispose());
@@ -100,10 +120,10 @@ describe('nx g @ml/docker:images refuses bad input and writes nothing', () => {
         `Project "nope-${id}"`,
       ],
       [
-        'a project without requirements.txt or pyproject.toml',
+        'a project without requirements.txt, pyproject.toml or setup.py',
         [`--project=${bare}`],
         'generator.nothing-to-install',
-        `Project "${bare}" has nothing to install: no requirements.txt or pyproject.toml in ml/${bare}.`,
+        `Project "${bare}" has nothing to install: no requirements.txt, pyproject.toml or setup.py in ml/${bare}.`,
       ],
       ['port 0', [p, '--port=0'], 'generator.invalid-port', '(got 0)'],
       [
@@ -225,6 +245,27 @@ describe('nx g @ml/docker:images refuses bad input and writes nothing', () => {
         expect(read(file).equals(content)).toBe(true);
       // The whole tree back to exactly what the first run generated.
       expect(snapshot(ws.root)).toEqual(firstRun);
+    });
+  });
+
+  describe('a Dockerfile written by hand, not by the generator', () => {
+    const dockerfile = `ml/${handmade}/docker/inference/Dockerfile`;
+
+    it('is kept, with its own refusal, and nothing else written', () => {
+      const before = read(dockerfile);
+      expectNothingWritten(() => {
+        const r = generate(`--project=${handmade}`);
+        expectFailure(r, 'generator.hand-written-file');
+        expect(r.all).toContain(
+          `${dockerfile} was written by hand, not by @ml/docker:images`,
+        );
+        // The way out that keeps it: generate only the other image.
+        expect(r.all).toContain('--image=training');
+      });
+      expect(read(dockerfile).equals(before)).toBe(true);
+      expect(
+        existsSync(join(ws.root, 'ml', handmade, 'docker', 'training')),
+      ).toBe(false);
     });
   });
 });

@@ -6,18 +6,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BuildRecord } from '../../packages/docker/src/lib/build-record';
 import { expectFailure } from './support/failure-modes';
 import { docker, imageIdOf, Ran, uniqueId } from './support/run';
 import { freshWorkspace, Workspace } from './support/workspace';
-
-interface Recorded {
-  images: Array<{
-    repository: string;
-    contentTag?: string;
-    tags: string[];
-    imageId: string;
-  }>;
-}
 
 describe('build args, labels and tags are passed literally, with no shell', () => {
   const id = uniqueId('lit');
@@ -68,12 +60,12 @@ describe('build args, labels and tags are passed literally, with no shell', () =
       ? readFileSync(recordPath(outputPath), 'utf8')
       : undefined;
   const recordedImage = (outputPath: string) => {
-    const record: Recorded = JSON.parse(
+    const record: BuildRecord = JSON.parse(
       readFileSync(recordPath(outputPath), 'utf8'),
     );
     expect(record.images).toHaveLength(1);
     const [image] = record.images;
-    return { ...image, ref: `${image.repository}:${image.contentTag}` };
+    return { ...image, ref: `${image.name}:${image.contentTag}` };
   };
   /** Runs a command in the image: no network needed, container removed whatever happens. */
   const inImage = (ref: string, command: string[]) => {

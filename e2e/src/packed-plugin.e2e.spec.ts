@@ -11,9 +11,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { BuildRecord } from '../../packages/docker/src/lib/build-record';
 import {
   docker,
-  ownedContainers,
+  ownedContainersOf,
   REGISTRY,
   registryManifest,
   uniqueId,
@@ -23,17 +24,6 @@ import { freshWorkspace, Workspace } from './support/workspace';
 
 const repoRoot = join(__dirname, '..', '..');
 
-interface Record {
-  images: Array<{
-    image: string;
-    repository: string;
-    registry: string;
-    tags: string[];
-    imageId: string;
-    contentTag?: string;
-  }>;
-}
-
 describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
   const id = uniqueId('pk');
   const project = `fraud-${id}`;
@@ -41,10 +31,9 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
   const repository = `e2e-${id}`;
   let workspace: Workspace;
   let ws: string;
-  let containersBefore: number;
 
   const nx = (args: string[]) => workspace.nx(args);
-  const record = (): Record =>
+  const record = (): BuildRecord =>
     JSON.parse(
       readFileSync(
         join(ws, 'dist', 'docker', projectRoot, 'build-record.json'),
@@ -53,7 +42,6 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     );
 
   beforeAll(() => {
-    containersBefore = ownedContainers().length;
     workspace = freshWorkspace();
     ws = workspace.root;
     // A synth-like ML project: the example's pipeline and API, under another name.
@@ -101,7 +89,7 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     try {
       for (const image of record().images) {
         for (const tag of image.tags)
-          docker(['rmi', '-f', `${image.repository}:${tag}`], {
+          docker(['rmi', '-f', `${image.name}:${tag}`], {
             allowFail: true,
           });
       }
@@ -111,12 +99,15 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     workspace?.dispose();
   });
 
-  it('generates the Dockerfiles and the .dockerignore, and the plugin infers the three targets', () => {
+  it('generates the Dockerfiles and the .dockerignore, and the plugin infers the four targets', () => {
     const out = nx([
       'g',
       '@ml/docker:images',
       `--project=${project}`,
       '--sharedLibs=ml-common',
+      // As the examples are generated: with dvc.yaml present the inspection
+      // would pick `dvc repro`, and dvc is not among this project's dependencies.
+      '--trainingModule=src.model.train',
       '--no-interactive',
     ]).all;
     expect(out).toContain(`CREATE ${projectRoot}/docker/inference/Dockerfile`);
@@ -130,6 +121,34 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     expect(shown.targets['docker-test'].executor).toBe('@ml/docker:test');
     expect(shown.targets['docker-push'].executor).toBe('@ml/docker:push');
     expect(shown.targets['docker-push'].dependsOn).toEqual(['docker-test']);
+    // The training image's ml-docker.outputs label names models/, which the
+    // inference image COPYs: the model comes out of docker-train first.
+    expect(shown.targets['docker-train'].executor).toBe('@ml/docker:train');
+    expect(shown.targets['docker-train'].outputs).toEqual([
+      '{projectRoot}/models',
+      '{projectRoot}/metrics',
+    ]);
+    expect(shown.targets['docker-build'].dependsOn).toEqual([
+      '^docker-build',
+      'docker-train',
+    ]);
+    expect(shown.targets['docker-build'].options.outputPath).toBe(
+      `dist/docker/${projectRoot}`,
+    );
+    expect(shown.targets['docker-build'].outputs).toEqual([
+      '{options.outputPath}',
+    ]);
+    // The liveness path travels in the image's label, not in project.json.
+    const generated = JSON.parse(
+      readFileSync(join(ws, projectRoot, 'project.json'), 'utf8'),
+    );
+    expect(JSON.stringify(generated)).not.toContain('healthPath');
+    expect(
+      readFileSync(
+        join(ws, projectRoot, 'docker', 'inference', 'Dockerfile'),
+        'utf8',
+      ),
+    ).toContain('LABEL ml-docker.health-path="/health"');
     // Overrides in project.json: the example's API checks.
     const config = JSON.parse(
       readFileSync(join(ws, projectRoot, 'project.json'), 'utf8'),
@@ -138,8 +157,8 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
       'docker-test': {
         options: {
           job: { env: { TRAIN_N_SAMPLES: '200', TRAIN_N_ESTIMATORS: '5' } },
+          // No readyPath: docker-test finds /ready in the app's OpenAPI document.
           service: {
-            readyPath: '/ready',
             smoke: [
               {
                 method: 'POST',
@@ -159,22 +178,14 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     workspace.commitAll('generated Docker files');
   });
 
-  it('builds the training image and trains the model in it', () => {
-    const built = nx([
-      'run',
-      `${project}:docker-build`,
-      '--images=training',
-    ]).all;
-    expect(built).toMatch(/building with/);
-    expect(record().images.map((i) => i.image)).toEqual(['training']);
-    // The default docker-build (both images) cannot run yet: the inference image needs the model.
-    nx([
-      'run',
-      `${project}:docker-test`,
-      '--images=training',
-      `--job.artifactsOutputPath=${projectRoot}`,
-      '--excludeTaskDependencies',
-    ]);
+  it('docker-train builds the training image, trains in it, and keeps the model in the project', () => {
+    const trained = nx(['run', `${project}:docker-train`]).all;
+    expect(trained).toMatch(/building with/);
+    expect(trained).toContain(`copied models/, metrics/ to ${projectRoot}`);
+    // docker-train builds for itself: no build record until docker-build.
+    expect(
+      existsSync(join(ws, 'dist', 'docker', projectRoot, 'build-record.json')),
+    ).toBe(false);
     expect(existsSync(join(ws, projectRoot, 'models', 'model.joblib'))).toBe(
       true,
     );
@@ -185,12 +196,19 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     ).toBeGreaterThan(0.5);
   });
 
-  it('builds both images with content, git SHA and latest tags', () => {
-    nx(['run', `${project}:docker-build`]);
+  it('builds both images with content, git SHA and latest tags, docker-train from the cache', () => {
+    const out = nx(['run', `${project}:docker-build`]).all;
+    // Trained already, inputs unchanged: Nx takes docker-train from its cache.
+    expect(out).toMatch(
+      new RegExp(
+        `> nx run ${project}:docker-train\\s+\\[(local cache|existing outputs match the cache, left as is)\\]`,
+      ),
+    );
+    expect(record().version).toBe(2);
     const images = record().images;
     expect(images.map((i) => i.image)).toEqual(['training', 'inference']);
     for (const image of images) {
-      expect(image.repository).toBe(
+      expect(image.name).toBe(
         `${REGISTRY}/${repository}/${project}-${image.image}`,
       );
       expect(image.contentTag).toMatch(/^nx-\w+$/);
@@ -199,16 +217,17 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
         expect.stringMatching(/^[0-9a-f]{7}$/),
         'latest',
       ]);
-      expect(imageIdOf(`${image.repository}:latest`)).toBe(image.imageId);
+      expect(imageIdOf(`${image.name}:latest`)).toBe(image.imageId);
     }
   });
 
   it('docker-test proves the inference container healthy and answering /predict, and the training run', () => {
     const out = nx(['run', `${project}:docker-test`]).all;
     expect(out).toMatch(/inference answered \/health with 200 after \d+ ms/);
+    expect(out).toMatch(/inference ready \(\/ready 200\) after \d+ ms/);
     expect(out).toContain("inference's own HEALTHCHECK passes");
     expect(out).toContain('inference: POST /predict → 200 ok');
-    expect(out).toMatch(/training passed: exit 0/);
+    expect(out).toMatch(/training passed: exit 0 in [\d.]+ s, wrote models\/, metrics\//);
   });
 
   it('docker-push puts every tag in the registry with the digest of the built image', async () => {
@@ -220,7 +239,7 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
       ),
     );
     for (const image of record().images) {
-      const path = image.repository.slice(REGISTRY.length + 1);
+      const path = image.name.slice(REGISTRY.length + 1);
       for (const tag of image.tags) {
         const m = await registryManifest(path, tag);
         expect({ tag, status: m.status, config: m.configDigest }).toEqual({
@@ -230,7 +249,7 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
         });
         expect(pushed.tags).toContainEqual(
           expect.objectContaining({
-            ref: `${image.repository}:${tag}`,
+            ref: `${image.name}:${tag}`,
             digest: m.digest,
           }),
         );
@@ -245,6 +264,6 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
   });
 
   it('leaves no container behind', () => {
-    expect(ownedContainers().length).toBe(containersBefore);
+    expect(ownedContainersOf(project)).toEqual([]);
   });
 });

@@ -55,9 +55,9 @@ describe('a docker-push interrupted midway', () => {
     join(ws.root, 'dist/docker', root, 'push-record.json');
   /** What the registry itself (not the proxy) holds for every tag of the story's image. */
   const inRegistry = async (story: Story) => {
-    const { repository: recordedRepo, tags } = recorded(story);
-    // The recorded repository minus its registry host: the path the registry knows.
-    const path = recordedRepo.split('/').slice(1).join('/');
+    const { name, tags } = recorded(story);
+    // The recorded image name minus its registry host: the path the registry knows.
+    const path = name.split('/').slice(1).join('/');
     return Promise.all(
       tags.map(async (tag) => {
         const m = await registryManifest(path, tag);

@@ -5,6 +5,10 @@
  */
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type {
+  BuildRecord,
+  ImageRecord,
+} from '../../../packages/docker/src/lib/build-record';
 import { docker, imagesOf } from './run';
 import { freshWorkspace, Workspace } from './workspace';
 
@@ -45,19 +49,11 @@ export function exampleMonorepo(repository: string): Workspace {
   return ws;
 }
 
-export interface RecordedImage {
-  image: string;
-  repository: string;
-  tags: string[];
-  imageId: string;
-  createdAt: string;
-}
-
 /** The images in the build record of one of the example projects. */
 export function buildRecord(
   root: string,
   project: string,
-): RecordedImage[] | undefined {
+): ImageRecord[] | undefined {
   return recordedImagesAt(root, `examples/${project}`);
 }
 
@@ -65,11 +61,10 @@ export function buildRecord(
 export function recordedImagesAt(
   root: string,
   projectRoot: string,
-): RecordedImage[] | undefined {
+): ImageRecord[] | undefined {
   const file = join(root, 'dist', 'docker', projectRoot, 'build-record.json');
   if (!existsSync(file)) return undefined;
-  return (JSON.parse(readFileSync(file, 'utf8')) as { images: RecordedImage[] })
-    .images;
+  return (JSON.parse(readFileSync(file, 'utf8')) as BuildRecord).images;
 }
 
 /** Removes every local image of the repository: what a fresh CI agent's engine holds of it. */

@@ -94,6 +94,28 @@ export function ownedContainers(): string[] {
   return containersLabelled(OWNER_LABEL);
 }
 
+/**
+ * The plugin's containers for one project (it names them mld-<project>-…),
+ * running or not. Other checkouts may be running the plugin on the same
+ * engine at the same time: a suite counts only its own project's containers.
+ */
+export function ownedContainersOf(project: string): string[] {
+  return docker([
+    'ps',
+    '-a',
+    '--no-trunc',
+    '--filter',
+    `label=${OWNER_LABEL}`,
+    '--format',
+    '{{.ID}} {{.Names}}',
+  ])
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' '))
+    .filter(([, name]) => name.startsWith(`mld-${project}-`))
+    .map(([id]) => id);
+}
+
 /** Set by the global setup: the suite containers that existed before this run. */
 export const CONTAINERS_BEFORE_ENV = 'ML_DOCKER_E2E_CONTAINERS_BEFORE';
 
