@@ -8,6 +8,7 @@
  */
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import type { BuildExecutorSchema } from '../executors/build/schema';
 import { fail } from './errors';
 import { run, RunOptions, RunResult } from './process';
 
@@ -37,17 +38,20 @@ export const CACHE_EXPORTING_DRIVERS = [
   'kubernetes',
 ];
 
-export interface BuildSpec {
+/** One engine build: the build options that pass straight through, and what the service decided. */
+export interface BuildSpec extends Pick<
+  BuildExecutorSchema,
+  | 'buildArgs'
+  | 'labels'
+  | 'target'
+  | 'platform'
+  | 'pull'
+  | 'noCache'
+  | 'cacheFrom'
+> {
   context: string;
   dockerfile: string;
   tags: string[];
-  buildArgs?: Record<string, string>;
-  labels?: Record<string, string>;
-  target?: string;
-  platform?: string;
-  pull?: boolean;
-  noCache?: boolean;
-  cacheFrom?: string[];
   cacheTo?: string[];
   iidFile?: string;
   /** Podman: the registries this build talks to are all loopback ones (plain HTTP). */
