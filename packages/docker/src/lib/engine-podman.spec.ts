@@ -867,7 +867,7 @@ describe('engine: Podman and buildx builders', () => {
       'refuses %s on a Podman engine',
       (requested) => {
         expect(syncRefusal(() => withBuildMode(podmanEngine, requested))).toBe(
-          `engine "${requested}" was requested but the engine found is podman 5.4.2 (/usr/bin/podman, local store). Set engine to "auto", or to "podman" to build with Podman.`,
+          `engine "${requested}" was requested but the engine found is podman 5.4.2 (/usr/bin/podman, local store). Set engine to "auto" to build with whichever engine answers.`,
         );
       },
     );
@@ -878,13 +878,13 @@ describe('engine: Podman and buildx builders', () => {
       { ...dockerEngine, mode: 'classic' },
     ])('refuses podman on a Docker engine building with $mode', (engine) => {
       expect(syncRefusal(() => withBuildMode(engine, 'podman'))).toBe(
-        `engine "podman" was requested but the engine found is ${describeEngine(engine)}. Set engine to "auto", or to "podman" to build with Podman.`,
+        `engine "podman" was requested but the engine found is ${describeEngine(engine)}. Set engine to "auto" to build with whichever engine answers.`,
       );
     });
 
     it('spells out the Docker engine it refuses podman on', () => {
       expect(syncRefusal(() => withBuildMode(dockerEngine, 'podman'))).toBe(
-        'engine "podman" was requested but the engine found is engine 28.3.2 at unix:///var/run/docker.sock, client /usr/bin/docker 28.3.2, building with buildx. Set engine to "auto", or to "podman" to build with Podman.',
+        'engine "podman" was requested but the engine found is engine 28.3.2 at unix:///var/run/docker.sock, client /usr/bin/docker 28.3.2, building with buildx. Set engine to "auto" to build with whichever engine answers.',
       );
     });
   });

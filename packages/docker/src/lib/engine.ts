@@ -6,7 +6,7 @@
  * through `process.run`. The engine is detected once per task and passed as
  * a value: nothing here is remembered between calls.
  */
-import { accessSync, constants, realpathSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { BuildExecutorSchema } from '../executors/build/schema';
 import { fail } from './errors';
@@ -206,6 +206,7 @@ export function candidateClients(
   ]) {
     try {
       accessSync(file, constants.X_OK);
+      if (!statSync(file).isFile()) continue;
       const real = realpathSync(file);
       if (seen.has(real)) continue;
       seen.add(real);
@@ -226,7 +227,7 @@ export function podmanClient(
     const file = join(d, 'podman');
     try {
       accessSync(file, constants.X_OK);
-      return file;
+      if (statSync(file).isFile()) return file;
     } catch {
       // not there
     }
@@ -386,7 +387,7 @@ export async function withBuildxBuilder(
   if (r.exitCode !== 0) {
     if (builder)
       fail(
-        `buildx builder "${builder}" is not available (${firstLine(r.stderr) || `exit ${r.exitCode}`}). Create it (docker buildx create --name ${builder} --driver docker-container) or fix the builder option.`,
+        `buildx builder "${builder}" is not available (${firstLine(r.stderr || r.spawnError || '') || `exit ${r.exitCode}`}). Create it (docker buildx create --name ${builder} --driver docker-container) or fix the builder option.`,
       );
     return engine;
   }
@@ -476,7 +477,7 @@ export function withBuildMode(
   if (requested === 'auto' || requested === engine.mode) return engine;
   if (engine.kind === 'podman' || requested === 'podman')
     fail(
-      `engine "${requested}" was requested but the engine found is ${describeEngine(engine)}. Set engine to "auto", or to "podman" to build with Podman.`,
+      `engine "${requested}" was requested but the engine found is ${describeEngine(engine)}. Set engine to "auto" to build with whichever engine answers.`,
     );
   if (requested === 'classic') return { ...engine, mode: 'classic' };
   if (requested === 'buildkit' && engine.mode === 'buildx')
