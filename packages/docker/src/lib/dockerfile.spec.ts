@@ -1,8 +1,13 @@
 import {
+  cacheableStages,
+  contextSources,
   declaredArgs,
   ImageUse,
   imageUses,
+  labelValue,
   repositoryPathOf,
+  Stage,
+  stagesOf,
 } from './dockerfile';
 
 describe('declaredArgs', () => {
@@ -214,5 +219,203 @@ describe('repositoryPathOf', () => {
     ['acme/python:3.10', 'acme/python'],
   ])('reads %s as %s', (ref, path) => {
     expect(repositoryPathOf(ref)).toBe(path);
+  });
+});
+
+describe('labelValue', () => {
+  it.each<[string, string, string, string | undefined]>([
+    [
+      'a double-quoted value',
+      'FROM x\nLABEL ml-docker.outputs="models/"\n',
+      'ml-docker.outputs',
+      'models/',
+    ],
+    [
+      'a value holding spaces',
+      'FROM x\nLABEL ml-docker.outputs="models/ metrics/"\n',
+      'ml-docker.outputs',
+      'models/ metrics/',
+    ],
+    ['a single-quoted value', "FROM x\nLABEL a='x y'\n", 'a', 'x y'],
+    ['an unquoted value', 'FROM x\nLABEL a=b\n', 'a', 'b'],
+    ['an escaped space', 'FROM x\nLABEL a=x\\ y\n', 'a', 'x y'],
+    ['an empty value', 'FROM x\nLABEL a=""\n', 'a', ''],
+    ['a quoted key', 'FROM x\nLABEL "a.b"="c"\n', 'a.b', 'c'],
+    ['a lowercase keyword', 'FROM x\nlabel a=b\n', 'a', 'b'],
+    ['the legacy form LABEL key value', 'FROM x\nLABEL a b c\n', 'a', 'b c'],
+    [
+      'one of several keys, across a line continuation',
+      'FROM x\nLABEL ml-docker.health-path="/healthz" \\\n      ml-docker.accelerator="cuda12.4"\n',
+      'ml-docker.accelerator',
+      'cuda12.4',
+    ],
+    [
+      'the last of several LABELs, as in the image',
+      'FROM x AS one\nLABEL a=first\nFROM y\nLABEL a=second\nLABEL b=other\n',
+      'a',
+      'second',
+    ],
+    ['a key no LABEL sets', 'FROM x\nLABEL a=b\n', 'c', undefined],
+    ['a key set only in a comment', 'FROM x\n# LABEL a=b\n', 'a', undefined],
+    ['an ENV of that name', 'FROM x\nENV a=b\n', 'a', undefined],
+    ['an empty file', '', 'a', undefined],
+  ])('reads %s', (_label, text, key, value) => {
+    expect(labelValue(text, key)).toBe(value);
+  });
+});
+
+describe('contextSources', () => {
+  it.each<[string, string, string[]]>([
+    ['one COPY', 'FROM x\nCOPY requirements.txt ./\n', ['requirements.txt']],
+    [
+      'several sources of one COPY, in order',
+      'FROM x\nCOPY pyproject.toml setup.cfg ./\n',
+      ['pyproject.toml', 'setup.cfg'],
+    ],
+    [
+      'COPYs of every stage, with other flags',
+      'FROM x AS builder\nCOPY requirements.txt ./requirements.txt\nFROM x\nCOPY --chown=10001:10001 models/ ./models/\nCOPY --link --chmod=755 docker/training/entrypoint.sh /usr/local/bin/ml-entrypoint\n',
+      ['requirements.txt', 'models/', 'docker/training/entrypoint.sh'],
+    ],
+    [
+      'the exec form',
+      'FROM x\nCOPY --chown=1:1 ["models/", "metrics/", "./"]\n',
+      ['models/', 'metrics/'],
+    ],
+    ['a lowercase keyword', 'FROM x\ncopy src/ ./src/\n', ['src/']],
+    [
+      'no COPY --from, of a stage or an image, whatever the flag order',
+      'FROM x\nCOPY --from=builder /opt/venv /opt/venv\nCOPY --chown=1:1 --from=127.0.0.1:5000/lib:latest /python/ ./\nCOPY --from=0 /a /a\n',
+      [],
+    ],
+    ['no ADD', 'FROM x\nADD models/ ./models/\n', []],
+    ['a COPY with no destination', 'FROM x\nCOPY a\n', []],
+    ['an empty file', '', []],
+  ])('reads %s', (_label, text, sources) => {
+    expect(contextSources(text)).toEqual(sources);
+  });
+});
+
+describe('stagesOf', () => {
+  it.each<[string, string, Stage[]]>([
+    [
+      'one unnamed stage',
+      'FROM python:3.10-slim\nRUN pip install x\n',
+      [{ index: 0, name: undefined, runs: 1, uses: ['python:3.10-slim'] }],
+    ],
+    [
+      'named stages, lowercased, with their RUNs counted and what they build on',
+      [
+        'ARG BASE_IMAGE=python:3.10-slim',
+        'RUN echo before any stage',
+        'FROM ${BASE_IMAGE} AS Builder',
+        'RUN python3 -m venv /opt/venv',
+        'RUN /opt/venv/bin/pip install -r requirements.txt',
+        'FROM ${BASE_IMAGE} AS runtime',
+        'COPY --from=Builder /opt/venv /opt/venv',
+        'COPY --chown=1:1 --from=ML-COMMON /python/ ./',
+        'COPY src/ ./src/',
+        '',
+      ].join('\n'),
+      [
+        { index: 0, name: 'builder', runs: 2, uses: ['${base_image}'] },
+        {
+          index: 1,
+          name: 'runtime',
+          runs: 0,
+          uses: ['${base_image}', 'builder', 'ml-common'],
+        },
+      ],
+    ],
+    [
+      'a stage FROM another, an unnamed stage and a COPY --from an index',
+      'FROM python:3.10-slim AS deps\nRUN a\nFROM deps\nRUN b\nRUN c\nFROM scratch AS out\nCOPY --from=1 /w /w\n',
+      [
+        { index: 0, name: 'deps', runs: 1, uses: ['python:3.10-slim'] },
+        { index: 1, name: undefined, runs: 2, uses: ['deps'] },
+        { index: 2, name: 'out', runs: 0, uses: ['scratch', '1'] },
+      ],
+    ],
+    ['an empty file', '', []],
+  ])('reads %s', (_label, text, stages) => {
+    expect(stagesOf(text)).toEqual(stages);
+  });
+});
+
+describe('cacheableStages', () => {
+  /** The generated layout: a library stage that only copies, a builder that installs, the runtime. */
+  const GENERATED = [
+    'ARG BASE_IMAGE=python:3.10-slim',
+    'ARG ML_COMMON_IMAGE=127.0.0.1:5000/ml-images/ml-common-lib:latest',
+    'FROM ${ML_COMMON_IMAGE} AS ml-common',
+    'FROM ${BASE_IMAGE} AS builder',
+    'RUN python3 -m venv /opt/venv',
+    'FROM ${BASE_IMAGE} AS runtime',
+    'RUN groupadd --gid 10001 mluser',
+    'COPY --from=builder /opt/venv /opt/venv',
+    'COPY --from=ml-common /python/ ./',
+    '',
+  ].join('\n');
+
+  /** deps ← builder ← runtime through FROM and COPY --from, and a tests stage nothing needs. */
+  const CHAIN = [
+    'FROM python:3.10-slim AS deps',
+    'RUN pip install -r requirements.txt',
+    'FROM deps AS builder',
+    'RUN pip wheel --wheel-dir /wheels .',
+    'FROM python:3.10-slim AS tests',
+    'COPY --from=builder /wheels /wheels',
+    'RUN pytest',
+    'FROM python:3.10-slim AS runtime',
+    'COPY --from=builder /wheels /wheels',
+    'RUN pip install /wheels/*',
+    '',
+  ].join('\n');
+
+  it.each<[string, string, string | undefined, string[]]>([
+    [
+      'the builder of the generated layout, not the library stage that runs nothing nor the last stage itself',
+      GENERATED,
+      undefined,
+      ['builder'],
+    ],
+    [
+      'a chain through FROM and COPY --from, in build order, without the stage nothing needs',
+      CHAIN,
+      undefined,
+      ['deps', 'builder'],
+    ],
+    ['what the target needs', CHAIN, 'tests', ['deps', 'builder']],
+    ['a target named in another case', CHAIN, 'BUILDER', ['deps']],
+    ['a target that needs nothing', CHAIN, 'deps', []],
+    ['a target by index', CHAIN, '1', ['deps']],
+    ['a target that is no stage', CHAIN, 'nope', []],
+    [
+      'no unnamed stage: a cache image is tagged by stage name',
+      'FROM python:3.10-slim\nRUN pip install x\nFROM python:3.10-slim AS runtime\nCOPY --from=0 /a /a\n',
+      undefined,
+      [],
+    ],
+    [
+      'the named stage an unnamed one builds on',
+      'FROM python:3.10-slim AS deps\nRUN a\nFROM deps\nRUN b\nFROM scratch\nCOPY --from=1 /w /w\n',
+      undefined,
+      ['deps'],
+    ],
+    [
+      'a stage named like the image it is FROM',
+      'FROM python AS python\nRUN x\nFROM python AS runtime\n',
+      undefined,
+      ['python'],
+    ],
+    [
+      'a single stage',
+      'FROM python:3.10-slim\nRUN pip install x\n',
+      undefined,
+      [],
+    ],
+    ['an empty file', '', undefined, []],
+  ])('picks %s', (_label, text, target, stages) => {
+    expect(cacheableStages(text, target)).toEqual(stages);
   });
 });

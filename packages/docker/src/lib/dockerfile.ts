@@ -120,7 +120,11 @@ export function contextSources(text: string): string[] {
   for (const copy of DockerfileParser.parse(text).getCOPYs()) {
     if (copy.getFlags().some((f) => f.getName().toLowerCase() === 'from'))
       continue;
-    const args = copy.getArguments().map((a) => a.getValue());
+    // The exec form (COPY ["src", "dest"]) is read as JSON, not as words.
+    const json = copy.getJSONStrings().map((s) => s.getJSONValue());
+    const args = json.length
+      ? json
+      : copy.getArguments().map((a) => a.getValue());
     sources.push(...args.slice(0, -1));
   }
   return sources;
