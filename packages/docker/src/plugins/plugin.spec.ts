@@ -14,6 +14,7 @@ import {
   createNodes,
   DOCKERFILE_GLOB,
   inferredTargets,
+  trainingFlow,
 } from './plugin';
 
 const ENV_INPUTS = [
@@ -640,6 +641,298 @@ describe('@ml/docker plugin', () => {
         },
         edge('ml-base'),
       ]);
+    });
+  });
+});
+
+describe('@ml/docker plugin: training before the images that bake its outputs in', () => {
+  const createNodesFunction = createNodes[1];
+  const savedRegistry = process.env.ML_DOCKER_REGISTRY;
+  let workspaceRoot: string;
+  let context: CreateNodesContextV2;
+
+  beforeEach(() => {
+    delete process.env.ML_DOCKER_REGISTRY;
+    workspaceRoot = mkdtempSync(join(tmpdir(), 'ml-docker-plugin-train-'));
+    context = { nxJsonConfiguration: {}, workspaceRoot };
+  });
+
+  afterEach(() => {
+    if (savedRegistry === undefined) delete process.env.ML_DOCKER_REGISTRY;
+    else process.env.ML_DOCKER_REGISTRY = savedRegistry;
+    rmSync(workspaceRoot, { recursive: true, force: true });
+  });
+
+  /** Dockerfiles of examples/synth, by image. */
+  function project(
+    dockerfiles: Record<string, string>,
+    root = 'examples/synth',
+  ) {
+    mkdirSync(join(workspaceRoot, root), { recursive: true });
+    writeFileSync(join(workspaceRoot, root, 'project.json'), '{}');
+    for (const [image, text] of Object.entries(dockerfiles)) {
+      mkdirSync(join(workspaceRoot, root, 'docker', image), {
+        recursive: true,
+      });
+      writeFileSync(
+        join(workspaceRoot, root, 'docker', image, 'Dockerfile'),
+        text,
+      );
+    }
+    return join(workspaceRoot, root);
+  }
+
+  const TRAINING = [
+    'FROM python:3.10-slim AS runtime',
+    'COPY --chown=10001:10001 src/ ./src/',
+    'CMD ["python", "-m", "src.model.train"]',
+    'LABEL ml-docker.outputs="models/ metrics/" \\',
+    '      ml-docker.accelerator="cpu"',
+    '',
+  ].join('\n');
+  const INFERENCE = [
+    'FROM python:3.10-slim AS builder',
+    'FROM python:3.10-slim AS runtime',
+    'COPY --from=builder /opt/venv /opt/venv',
+    'COPY --chown=10001:10001 models/ ./models/',
+    'COPY --chown=10001:10001 src/ ./src/',
+    'LABEL ml-docker.health-path="/health"',
+    '',
+  ].join('\n');
+  const outputsLabel = (outputs: string) =>
+    `FROM python:3.10-slim\nLABEL ml-docker.outputs="${outputs}"\n`;
+
+  describe('trainingFlow', () => {
+    it.each<[string, Record<string, string>, ReturnType<typeof trainingFlow>]>([
+      [
+        'the generated pair: the training image labels its outputs, the inference image copies one',
+        { training: TRAINING, inference: INFERENCE },
+        { image: 'training', outputs: ['models', 'metrics'] },
+      ],
+      [
+        'outputs written as ./models and metrics//, copied as models',
+        {
+          training: outputsLabel('./models metrics//'),
+          inference: 'FROM x\nCOPY models ./models\n',
+        },
+        { image: 'training', outputs: ['models', 'metrics'] },
+      ],
+      [
+        'an output copied as ./models/ in the exec form',
+        {
+          training: outputsLabel('models/'),
+          inference: 'FROM x\nCOPY ["./models/", "./models/"]\n',
+        },
+        { image: 'training', outputs: ['models'] },
+      ],
+      [
+        'images with any name',
+        {
+          fit: outputsLabel('artifacts/'),
+          serve: 'FROM x\nCOPY artifacts/ ./artifacts/\n',
+        },
+        { image: 'fit', outputs: ['artifacts'] },
+      ],
+      [
+        'a CPU and a CUDA training image: the CPU one, which runs on any runner',
+        {
+          'a-cuda': outputsLabel('models/'),
+          b: outputsLabel('models/'),
+          inference: INFERENCE,
+        },
+        { image: 'b', outputs: ['models'] },
+      ],
+      [
+        'a CUDA training image alone',
+        { 'training-cuda': outputsLabel('models/'), inference: INFERENCE },
+        { image: 'training-cuda', outputs: ['models'] },
+      ],
+      [
+        'the training image whose outputs are copied, not one whose are not',
+        {
+          evaluate: outputsLabel('reports/'),
+          training: outputsLabel('models/'),
+          inference: INFERENCE,
+        },
+        { image: 'training', outputs: ['models'] },
+      ],
+    ])('finds %s', (_label, dockerfiles, flow) => {
+      expect(trainingFlow(project(dockerfiles))).toEqual(flow);
+    });
+
+    it.each<[string, Record<string, string>]>([
+      ['a training image alone', { training: TRAINING }],
+      ['an inference image alone', { inference: INFERENCE }],
+      [
+        'outputs no other image copies',
+        { training: TRAINING, inference: 'FROM x\nCOPY src/ ./src/\n' },
+      ],
+      [
+        'an output copied from a stage, not from the build context',
+        {
+          training: TRAINING,
+          inference:
+            'FROM x AS models\nFROM y\nCOPY --from=models models/ ./models/\n',
+        },
+      ],
+      [
+        'an output only the training image itself copies',
+        {
+          training: `${TRAINING}COPY models/ ./models/\n`,
+          inference: 'FROM x\n',
+        },
+      ],
+      [
+        'a copy of a folder that merely starts like an output',
+        {
+          training: outputsLabel('models/'),
+          inference: 'FROM x\nCOPY models-v2/ ./m/\n',
+        },
+      ],
+      [
+        'an empty outputs label',
+        { training: outputsLabel(' '), inference: INFERENCE },
+      ],
+      ['no Dockerfile at all', {}],
+    ])('finds nothing with %s', (_label, dockerfiles) => {
+      expect(trainingFlow(project(dockerfiles))).toBeUndefined();
+    });
+
+    it('reads only docker/<image>/Dockerfile', () => {
+      const root = project({ inference: INFERENCE });
+      mkdirSync(join(root, 'docker', 'training'), { recursive: true });
+      writeFileSync(
+        join(root, 'docker', 'training', 'Dockerfile.dev'),
+        TRAINING,
+      );
+      writeFileSync(join(root, 'Dockerfile'), TRAINING);
+      expect(trainingFlow(root)).toBeUndefined();
+    });
+  });
+
+  describe('the inferred docker-train target', () => {
+    const BUILD_INPUTS = ['dockerContext', '^dockerContext', ...ENV_INPUTS];
+
+    async function targetsOf(options = {}) {
+      project({ training: TRAINING, inference: INFERENCE });
+      const [[, result]] = await createNodesFunction(
+        ['examples/synth/docker/training/Dockerfile'],
+        options,
+        context,
+      );
+      return result.projects?.['examples/synth'].targets ?? {};
+    }
+
+    it('runs the training image, caching what it writes, before docker-build', async () => {
+      const targets = await targetsOf();
+      expect(Object.keys(targets)).toEqual([
+        'docker-train',
+        'docker-build',
+        'docker-test',
+        'docker-push',
+      ]);
+      expect(targets['docker-train']).toEqual({
+        executor: '@ml/docker:train',
+        cache: true,
+        dependsOn: ['^docker-build'],
+        inputs: BUILD_INPUTS,
+        outputs: ['{projectRoot}/models', '{projectRoot}/metrics'],
+        options: { image: 'training', buildTarget: 'docker-build' },
+        metadata: {
+          technologies: ['docker'],
+          description:
+            'Run the training image and keep what it writes (models, metrics) for the images that bake it in',
+        },
+      });
+    });
+
+    it('makes docker-build depend on docker-train and hash its outputs', async () => {
+      const build = (await targetsOf())['docker-build'];
+      expect(build.dependsOn).toEqual(['^docker-build', 'docker-train']);
+      expect(build.inputs).toEqual([
+        ...BUILD_INPUTS,
+        { dependentTasksOutputFiles: '**/*' },
+      ]);
+      expect(build.options).toEqual({
+        outputPath: 'dist/docker/examples/synth',
+      });
+      expect(build.outputs).toEqual(['{options.outputPath}']);
+    });
+
+    it('leaves docker-test and docker-push as they are', async () => {
+      const targets = await targetsOf();
+      expect(targets['docker-test'].dependsOn).toEqual(['docker-build']);
+      expect(targets['docker-push'].dependsOn).toEqual(['docker-test']);
+    });
+
+    it('caches the output folders inside the project', async () => {
+      const train = (await targetsOf())['docker-train'];
+      expect(
+        getOutputsForTargetAndConfiguration(
+          { project: 'synth', target: 'docker-train' },
+          {},
+          {
+            name: 'synth',
+            type: 'app',
+            data: {
+              root: 'examples/synth',
+              targets: { 'docker-train': train },
+            },
+          },
+        ),
+      ).toEqual(['examples/synth/models', 'examples/synth/metrics']);
+    });
+
+    it('uses the target names given in the options', async () => {
+      const targets = await targetsOf({
+        buildTargetName: 'image-build',
+        trainTargetName: 'fit',
+      });
+      expect(Object.keys(targets)).toEqual([
+        'fit',
+        'image-build',
+        'docker-test',
+        'docker-push',
+      ]);
+      expect(targets['fit']).toMatchObject({
+        dependsOn: ['^image-build'],
+        options: { image: 'training', buildTarget: 'image-build' },
+      });
+      expect(targets['image-build'].dependsOn).toEqual(['^image-build', 'fit']);
+    });
+
+    it('is not inferred when no image copies what training writes', async () => {
+      project({ training: TRAINING, inference: 'FROM x\nCOPY src/ ./src/\n' });
+      const [[, result]] = await createNodesFunction(
+        ['examples/synth/docker/training/Dockerfile'],
+        {},
+        context,
+      );
+      const targets = result.projects?.['examples/synth'].targets ?? {};
+      expect(Object.keys(targets)).toEqual([
+        'docker-build',
+        'docker-test',
+        'docker-push',
+      ]);
+      expect(targets['docker-build'].dependsOn).toEqual(['^docker-build']);
+      expect(targets['docker-build'].inputs).toEqual(BUILD_INPUTS);
+    });
+
+    it('is inferred by inferredTargets from the flow it is given', () => {
+      const targets = inferredTargets(
+        '.',
+        {},
+        { image: 'fit', outputs: ['artifacts'] },
+      );
+      expect(targets['docker-train']).toMatchObject({
+        outputs: ['{projectRoot}/artifacts'],
+        options: { image: 'fit', buildTarget: 'docker-build' },
+      });
+      expect(targets['docker-build'].dependsOn).toEqual([
+        '^docker-build',
+        'docker-train',
+      ]);
+      expect(inferredTargets('.')['docker-train']).toBeUndefined();
     });
   });
 });
