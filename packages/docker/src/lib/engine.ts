@@ -427,7 +427,8 @@ export async function inspectImage(
   const [raw] = JSON.parse(r.stdout);
   const c = raw.Config ?? {};
   return {
-    id: raw.Id,
+    // Podman prints the bare hex; records and registries use the sha256: form.
+    id: raw.Id.startsWith('sha256:') ? raw.Id : `sha256:${raw.Id}`,
     size: raw.Size,
     repoTags: raw.RepoTags ?? [],
     repoDigests: raw.RepoDigests ?? [],
