@@ -9,34 +9,62 @@ Environment:
     MODEL_LOAD_RETRY_SECONDS   wait between load attempts while the file is
                                missing or unreadable (default: 5)
 
-The model is loaded in a background thread started on app startup, so
-/health answers immediately and /ready turns 200 once the model is loaded.
+The app's lifespan starts the model loader in a background thread, so
+/health (liveness) answers at once and /ready answers 503 until the model is
+loaded, then 200. POST /predict documents an example request in its JSON
+schema; the example is a valid input for the shipped params (10 features).
 """
 
 import contextlib
-import inspect
 import math
 import os
 import threading
-import time
-from typing import List
+from typing import List, Optional
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from ml_common.features import engineer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 DEFAULT_MODEL_PATH = os.path.join("models", "model.joblib")
 
 
+# One row of raw features, as many as params.yaml's data.n_features (10).
+EXAMPLE_ROW = [0.5, -1.2, 0.3, 2.1, -0.7, 0.0, 1.1, -0.4, 0.9, -2.0]
+
+
 class PredictRequest(BaseModel):
-    rows: List[List[float]]
+    """Rows of raw features, one list of numbers per sample."""
+
+    model_config = {"json_schema_extra": {"examples": [{"rows": [EXAMPLE_ROW]}]}}
+
+    rows: List[List[float]] = Field(min_length=1, description="one row of raw features per sample")
+
+    @field_validator("rows")
+    @classmethod
+    def _rows_rectangular(cls, rows):
+        # NaN and infinity are refused by predict(), not here: a validation
+        # error echoes its input, and FastAPI cannot encode NaN as JSON.
+        for i, row in enumerate(rows):
+            if not row:
+                raise ValueError("row %d is empty" % i)
+            if len(row) != len(rows[0]):
+                raise ValueError("row %d has %d features, row 0 has %d" % (i, len(row), len(rows[0])))
+        return rows
 
 
 class PredictResponse(BaseModel):
-    classes: List[int]
-    probabilities: List[List[float]]
-    labels: List[int]
+    classes: List[int] = Field(description="predicted class of each row")
+    probabilities: List[List[float]] = Field(description="per row, the probability of each class in `labels` order")
+    labels: List[int] = Field(description="the model's classes, in the order of the probabilities")
+
+
+class Readiness(BaseModel):
+    status: str
+    model_path: str
+    n_features: Optional[int] = None
+    classes: Optional[List[int]] = None
+    detail: Optional[str] = None
 
 
 class _ModelState:
@@ -50,6 +78,7 @@ class _ModelState:
         self.error = None
         self.path = None
         self.thread = None
+        self.stop = threading.Event()
 
 
 state = _ModelState()
@@ -95,7 +124,8 @@ def _loader():
         except Exception as exc:  # keep retrying; /ready reports the reason
             with state.lock:
                 state.error = "%s: %s" % (type(exc).__name__, exc)
-            time.sleep(_retry_seconds())
+            if state.stop.wait(_retry_seconds()):
+                return  # the app is shutting down
             continue
         with state.lock:
             state.model = model
@@ -117,18 +147,14 @@ def _snapshot():
         return state.model, state.n_features, state.labels, state.error
 
 
-# Start the loader on app startup. Newer FastAPI prefers `lifespan`; older
-# releases (e.g. Debian's 0.92) only support `on_startup`.
-if "lifespan" in inspect.signature(FastAPI.__init__).parameters:
+@contextlib.asynccontextmanager
+async def lifespan(_app):
+    start_loader()
+    yield
+    state.stop.set()
 
-    @contextlib.asynccontextmanager
-    async def _lifespan(_app):
-        start_loader()
-        yield
 
-    app = FastAPI(title="synth tabular classifier", lifespan=_lifespan)
-else:
-    app = FastAPI(title="synth tabular classifier", on_startup=[start_loader])
+app = FastAPI(title="synth tabular classifier", lifespan=lifespan)
 
 
 @app.get("/health")
@@ -136,15 +162,19 @@ def health():
     return {"status": "ok"}
 
 
-@app.get("/ready")
+@app.get(
+    "/ready",
+    response_model=Readiness,
+    response_model_exclude_none=True,
+    responses={503: {"model": Readiness, "description": "model not loaded yet"}},
+)
 def ready():
     model, n_features, labels, error = _snapshot()
+    path = state.path or _model_path()
     if model is None:
-        body = {"status": "loading", "model_path": state.path or _model_path()}
-        if error:
-            body["detail"] = error
-        return JSONResponse(status_code=503, content=body)
-    return {"status": "ready", "model_path": state.path, "n_features": n_features, "classes": labels}
+        body = Readiness(status="loading", model_path=path, detail=error)
+        return JSONResponse(status_code=503, content=body.model_dump(exclude_none=True))
+    return Readiness(status="ready", model_path=path, n_features=n_features, classes=labels)
 
 
 @app.post("/predict", response_model=PredictResponse)
@@ -157,8 +187,6 @@ def predict(request: PredictRequest):
         raise HTTPException(status_code=503, detail=detail)
 
     rows = request.rows
-    if not rows:
-        raise HTTPException(status_code=422, detail="rows must contain at least one row")
     for i, row in enumerate(rows):
         if len(row) != n_features:
             raise HTTPException(
@@ -170,8 +198,8 @@ def predict(request: PredictRequest):
 
     probabilities = model.predict_proba(engineer(rows))
     classes = [labels[int(j)] for j in probabilities.argmax(axis=1)]
-    return {
-        "classes": classes,
-        "probabilities": [[float(p) for p in row] for row in probabilities],
-        "labels": labels,
-    }
+    return PredictResponse(
+        classes=classes,
+        probabilities=[[float(p) for p in row] for row in probabilities],
+        labels=labels,
+    )
