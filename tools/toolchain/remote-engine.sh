@@ -53,25 +53,18 @@ our_pid() {
   case "$(cmdline "$pid")" in *"--pidfile $PIDFILE "*) echo "$pid" ;; *) return 1 ;; esac
 }
 
-subnet_prefix() { cat "$DIR/subnet" 2>/dev/null || true; } # e.g. 10.214.3
-
+# Each port has its own subnet, 10.214.(PORT mod 254 + 1).0/24 (23750:
+# 10.214.129.0/24), so engines started at the same time on different ports
+# never pick the same one. ML_DOCKER_REMOTE_ENGINE_SUBNET=10.x.y overrides it.
 pick_subnet() {
-  local prefix routes i
-  prefix=$(subnet_prefix)
-  routes=$(ip -4 route show)
-  # Keep the subnet of an earlier start: the data root remembers it.
-  if [ -n "$prefix" ] && { ! grep -q "^$prefix\.0/24 " <<<"$routes" || ip -4 addr show dev "$BRIDGE" 2>/dev/null | grep -q "inet $prefix.1/24"; }; then
-    echo "$prefix"
-    return
+  local prefix="${ML_DOCKER_REMOTE_ENGINE_SUBNET:-10.214.$((PORT % 254 + 1))}" other
+  [[ "$prefix" =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "ML_DOCKER_REMOTE_ENGINE_SUBNET must look like 10.214.3, got '$prefix'"
+  other=$(ip -4 route show "$prefix.0/24" | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1) }' | grep -vx "$BRIDGE" || true)
+  [ -z "$other" ] || die "subnet $prefix.0/24 is already routed to $other; pick another port or set ML_DOCKER_REMOTE_ENGINE_SUBNET"
+  if ip -4 route show | grep -v " dev $BRIDGE " | awk '{ print $1 }' | grep -q "^$prefix\."; then
+    die "part of $prefix.0/24 is already routed on this host; pick another port or set ML_DOCKER_REMOTE_ENGINE_SUBNET"
   fi
-  for i in $(seq 1 254); do
-    if ! grep -q "10\.214\.$i\." <<<"$routes"; then
-      echo "10.214.$i" >"$DIR/subnet"
-      echo "10.214.$i"
-      return
-    fi
-  done
-  die "no free 10.214.x.0/24 subnet for the remote engine's bridge"
+  echo "$prefix"
 }
 
 setup_bridge() {
@@ -93,8 +86,8 @@ setup_bridge() {
 rule() {
   local table="$1" op="$2" chain="$3"
   shift 3
-  iptables -t "$table" -C "$chain" "$@" -m comment --comment "$TAG" 2>/dev/null && return 0
-  iptables -t "$table" "$op" "$chain" "$@" -m comment --comment "$TAG"
+  iptables -w -t "$table" -C "$chain" "$@" -m comment --comment "$TAG" 2>/dev/null && return 0
+  iptables -w -t "$table" "$op" "$chain" "$@" -m comment --comment "$TAG"
 }
 
 setup_nat() {
@@ -110,9 +103,9 @@ remove_nat() {
   local table line
   for table in nat filter; do
     # iptables -S prints each rule as the arguments that added it.
-    { iptables -t "$table" -S | grep -F -- "--comment $TAG" || true; } | while read -r line; do
+    { iptables -w -t "$table" -S | grep -E -- "--comment $TAG( |$)" || true; } | while read -r line; do
       # shellcheck disable=SC2086
-      eval "iptables -t $table ${line/-A /-D }" || true
+      eval "iptables -w -t $table ${line/-A /-D }" || true
     done
   done
 }
@@ -131,6 +124,7 @@ start() {
   fi
   command -v dockerd >/dev/null 2>&1 || die "dockerd is missing: run tools/toolchain/engine.sh first"
   mkdir -p "$DIR" "$EXEC"
+  rm -f "$DIR/subnet" # written by earlier versions of this script
   # A dockerd killed earlier (every process of a session ends with it) leaves
   # its pid file, and the next one refuses to start while it exists.
   if [ -f "$PIDFILE" ] && ! our_pid >/dev/null; then
@@ -139,6 +133,11 @@ start() {
   local prefix
   prefix=$(pick_subnet)
   setup_bridge "$prefix"
+  # dockerd keeps its default bridge network's subnet in its network store and
+  # re-addresses the bridge from it at start: an older store (another subnet)
+  # would override the address set above. The default network is re-created
+  # at every start anyway, so the store is dropped.
+  rm -f "$DIR/data/network/files/local-kv.db"
   setup_nat "$prefix"
   echo '{}' >"$DIR/daemon.json" # never /etc/docker/daemon.json
 
