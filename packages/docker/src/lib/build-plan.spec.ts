@@ -148,7 +148,7 @@ describe('build plan', () => {
         },
       });
       expect(normalizeOptions({}, ctx).recordPath).toBe(
-        join(ROOT, 'dist/docker/build-record.json'),
+        join(ROOT, 'dist/docker/.workspace-root/build-record.json'),
       );
     });
 

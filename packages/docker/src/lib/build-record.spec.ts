@@ -54,10 +54,10 @@ describe('build record', () => {
         'dist/docker/apps/synth/build-record.json',
       ],
       [
-        'under dist/docker for a project at the workspace root',
+        'under dist/docker/.workspace-root for a project at the workspace root',
         '.',
         undefined,
-        'dist/docker/build-record.json',
+        'dist/docker/.workspace-root/build-record.json',
       ],
       [
         'under outputPath when given',

@@ -14,7 +14,6 @@ import {
   NamingOptions,
 } from './project-images';
 
-
 export interface WorkspaceImage {
   project: string;
   image: string;
