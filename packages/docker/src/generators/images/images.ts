@@ -21,6 +21,7 @@ import { ImageKind, ImagesGeneratorSchema } from './schema';
 const DEFAULT_HEALTH_PATH = '/health';
 const PIPELINE_FILES = ['params.yaml', 'dvc.yaml', 'dvc.lock', '.dvc/config'];
 const SYSTEM_PACKAGE_FILES = ['apt.txt', 'packages.txt'];
+const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
 
 /** One image the generator writes: its folder under docker/ and the variant it is. */
 interface ImageToWrite {
@@ -88,12 +89,16 @@ function systemPackages(
     const text = tree.read(join(o.projectRoot, name), 'utf-8');
     if (text === null) continue;
     from = name;
-    fromFiles.push(
-      ...text
-        .split(/\r?\n/)
-        .map((l) => l.replace(/#.*/, '').trim())
-        .filter(Boolean),
-    );
+    for (const pkg of text
+      .split(/\r?\n/)
+      .map((l) => l.replace(/#.*/, '').trim())
+      .filter(Boolean)) {
+      if (!DEBIAN_PACKAGE.test(pkg))
+        fail(
+          `${join(o.projectRoot, name)} lists "${pkg}", which is not a Debian package name (lowercase letters, digits and + . -, one per line). Fix that line, then rerun.`,
+        );
+      fromFiles.push(pkg);
+    }
   }
   return { packages: [...new Set([...o.systemPackages, ...fromFiles])], from };
 }

@@ -12,6 +12,7 @@ import {
   MlDockerPluginOptions,
   PLUGIN_NAME,
   pluginEntry,
+  targetNames,
 } from '../../lib/names';
 import { InitGeneratorSchema } from './schema';
 
@@ -36,7 +37,9 @@ function requestedOptions(o: InitGeneratorSchema): MlDockerPluginOptions {
       );
     options[key] = value;
   }
-  const names = Object.values(options);
+  // With the defaults of the names not given: a test target called
+  // docker-build would silently replace the build target.
+  const names = Object.values(targetNames(options));
   if (new Set(names).size !== names.length)
     fail(`The target names must differ (got ${names.join(', ')}).`);
   return options;
