@@ -1135,7 +1135,7 @@ describe('images generator', () => {
 
     it('says where the baked-in model comes from', () => {
       expect(inference).toContain(
-        '# The model is baked in: dvc pull (or dvc repro) puts it in the build context first.\n',
+        '# The model is baked in: dvc repro (docker-train) or dvc pull puts it in the build context first.\n',
       );
     });
   });

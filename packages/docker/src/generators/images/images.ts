@@ -159,11 +159,14 @@ export function templateData(
         tree.exists(join(o.projectRoot, p.replace(/\/$/, ''))) ||
         outputs.length > 0,
     ),
-    modelFrom: inspection.modelsCommitted
-      ? 'the committed model files'
-      : training.kind === 'dvc'
-        ? 'dvc pull (or dvc repro) puts it in the build context first'
-        : 'docker-train runs the training image first and keeps what it writes',
+    // From the project's code, not from what happens to lie in the working
+    // tree: a model trained locally (and git-ignored) must not change the file.
+    modelFrom:
+      training.kind === 'none'
+        ? 'the committed model files'
+        : training.kind === 'dvc'
+          ? 'dvc repro (docker-train) or dvc pull puts it in the build context first'
+          : 'docker-train runs the training image first and keeps what it writes',
     trainingFiles: [
       ...new Set([
         ...PIPELINE_FILES.filter(
