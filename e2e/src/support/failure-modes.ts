@@ -103,6 +103,26 @@ export const FAILURE_MODES = {
       /No CUDA build of torch .* in @ml\/docker's table\. Known .*\. Pick one of those with --(accelerator=cudaX\.Y|pythonVersion), or build with your own BASE_IMAGE and TORCH_INDEX_URL build args\./,
     leaves: NOTHING,
   },
+  'generator.several-apps': {
+    area: 'nx g @ml/docker:images',
+    situation:
+      'several module-level FastAPI apps in the project (e.g. a public and an admin API), no `--appModule`',
+    message:
+      'Project "…" has several FastAPI apps (…). Choose one with --appModule=<module:attr>.',
+    pattern:
+      /Project "[^"]+" has several FastAPI apps \([^)]+\)\. Choose one with --appModule=<module:attr>\./,
+    leaves: NOTHING,
+  },
+  'generator.no-app': {
+    area: 'nx g @ml/docker:images',
+    situation:
+      'no FastAPI app anywhere in the project (a batch model), and the inference image asked for (the default)',
+    message:
+      'No FastAPI app found in project "…" (looked for app = FastAPI(...) in its .py files outside tests/ and notebooks/). Pass --appModule=<module:attr>, or --image=training to generate only the training image.',
+    pattern:
+      /No FastAPI app found in project "[^"]+" \(looked for app = FastAPI\(\.\.\.\) in its \.py files outside tests\/ and notebooks\/\)\. Pass --appModule=<module:attr>, or --image=training to generate only the training image\./,
+    leaves: NOTHING,
+  },
   'build.no-engine': {
     area: 'docker-build',
     situation:
@@ -230,6 +250,26 @@ export const FAILURE_MODES = {
     pattern: /\S+: smoke (GET|POST) \/\S*: the response lacks \S+/,
     leaves: NO_CONTAINER,
   },
+  'test.model-never-loads': {
+    area: 'docker-test',
+    situation:
+      'the app is alive (its health path answers 200) but the readiness route its OpenAPI document names answers 503 until the timeout: the model never loads',
+    message:
+      '<image> is alive but did not become ready: no healthy answer from http://127.0.0.1:…/ready within N s (last: HTTP 503).',
+    pattern:
+      /\S+ is alive but did not become ready: no healthy answer from http:\/\/127\.0\.0\.1:\d+\/\S* within \d+ s \(last: HTTP 503\)\./,
+    leaves: NO_CONTAINER,
+  },
+  'test.documented-example-refused': {
+    area: 'docker-test',
+    situation:
+      "a route's documented request example (from its OpenAPI document) is refused by the route's own schema: the docs lie",
+    message:
+      '<image>: POST /…: the documented example was refused with 422: … (the example in the API docs does not match the request schema)',
+    pattern:
+      /\S+: (GET|POST|PUT|PATCH|DELETE) \/\S*: the documented example was refused with 422: .+ \(the example in the API docs does not match the request schema\)/,
+    leaves: NO_CONTAINER,
+  },
   'test.runs-as-root': {
     area: 'docker-test',
     situation: 'the image runs as root',
@@ -262,6 +302,15 @@ export const FAILURE_MODES = {
       '<image> exited 0 but did not write … (looked under …). Check where the pipeline writes its outputs, or the job.artifacts option.',
     pattern:
       /\S+ exited 0 but did not write .* \(looked under \S+\)\. Check where the pipeline writes its outputs, or the job\.artifacts option\./,
+    leaves: NO_CONTAINER,
+  },
+  'test.pipeline-without-dvc': {
+    area: 'docker-test',
+    situation:
+      'a DVC pipeline\'s training image run with its own command, `dvc repro`, without dvc installed (the generator warned: "dvc.yaml has stages but dvc is not in the runtime dependencies"); the container\'s last log lines, printed just above, end in "exec: dvc: not found"',
+    message: '<image> exited with code 127 after N s.',
+    pattern:
+      /exec: dvc: not found[\s\S]*\S+ exited with code 127 after [\d.]+ s\./,
     leaves: NO_CONTAINER,
   },
   'test.gpu-required': {
