@@ -18,6 +18,7 @@ import {
   summary,
   treeSnapshot,
 } from './support/corpus';
+import { expectFailure } from './support/failure-modes';
 
 describe('wine-cultivar-api: serving only, a committed model, under apps/sommelier/', () => {
   let p: CorpusProject;
@@ -99,7 +100,7 @@ describe("fraud-screening: the team's own Dockerfiles, under ml/risk/", () => {
   it('nx g @ml/docker:images refuses: the Dockerfiles were written by hand; every file stays byte for byte, nothing new', () => {
     const before = treeSnapshot(p.ws.root);
     const r = p.generate();
-    expect(r.status).toBe(1);
+    expectFailure(r, 'generator.hand-written-file');
     expect(r.all).toMatch(
       new RegExp(
         `${p.root}/docker/training/Dockerfile was written by hand, not by @ml/docker:images; it was left as it is and nothing was written\\. Keep it \\(.*\\), or replace it with --overwrite\\.`,
