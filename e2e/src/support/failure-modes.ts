@@ -255,9 +255,9 @@ export const FAILURE_MODES = {
     situation:
       'the app is alive (its health path answers 200) but the readiness route its OpenAPI document names answers 503 until the timeout: the model never loads',
     message:
-      '<image> is alive but did not become ready: no healthy answer from http://127.0.0.1:…/ready within N s (last: HTTP 503).',
+      '<image> is alive but did not become ready: no healthy answer from http://127.0.0.1:…/ready within N s (last: HTTP 503: <the body it answered>).',
     pattern:
-      /\S+ is alive but did not become ready: no healthy answer from http:\/\/127\.0\.0\.1:\d+\/\S* within \d+ s \(last: HTTP 503\)\./,
+      /\S+ is alive but did not become ready: no healthy answer from http:\/\/127\.0\.0\.1:\d+\/\S* within \d+ s \(last: HTTP 503: .+\)\./,
     leaves: NO_CONTAINER,
   },
   'test.documented-example-refused': {

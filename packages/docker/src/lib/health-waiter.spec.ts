@@ -51,7 +51,7 @@ describe('health waiter', () => {
     });
     expect(outcome.ok).toBe(false);
     expect(!outcome.ok && outcome.reason).toMatch(
-      /^no healthy answer from .* within 0 s \(last: HTTP 500\)$/,
+      /^no healthy answer from .* within 0 s \(last: HTTP 500: body\)$/,
     );
   });
 

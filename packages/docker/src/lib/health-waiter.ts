@@ -27,10 +27,25 @@ export interface WaitOptions {
  * verdict about a second late.
  */
 export function httpStatus(url: string, timeoutMs: number): Promise<number> {
+  return httpAnswer(url, timeoutMs).then((a) => a.status);
+}
+
+/**
+ * One GET: its status and the start of its body, which says why an answer
+ * was not healthy (a readiness route's {"ready": false, "reason": ...}).
+ */
+export function httpAnswer(
+  url: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = get(url, { timeout: timeoutMs, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (body.length < 2000) body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', reject);
     });
     req.on('timeout', () =>
@@ -56,10 +71,14 @@ export async function waitForHealthy(o: WaitOptions): Promise<WaitOutcome> {
         attempts,
       };
     try {
-      const status = await httpStatus(o.url, o.requestTimeoutMs ?? 1000);
+      const { status, body } = await httpAnswer(
+        o.url,
+        o.requestTimeoutMs ?? 1000,
+      );
       if (healthy(status))
         return { ok: true, status, elapsedMs: Date.now() - started, attempts };
-      last = `HTTP ${status}`;
+      const said = body.replace(/\s+/g, ' ').trim().slice(0, 200);
+      last = said ? `HTTP ${status}: ${said}` : `HTTP ${status}`;
     } catch (e) {
       last = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     }
