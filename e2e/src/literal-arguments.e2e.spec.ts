@@ -230,7 +230,9 @@ describe('build args, labels and tags are passed literally, with no shell', () =
       [
         'a flag-like value given after a space instead of =',
         ['--buildArgs.WEIRD', '--no-cache'],
-        "'cache' is not found in schema",
+        // nx reads WEIRD as a bare boolean flag (cache is a build option, so
+        // --no-cache is taken as that option, not as WEIRD's value).
+        "Property 'WEIRD' does not match the schema. 'true' should be a 'string'.",
       ],
     ])('refuses %s before the executor runs', (_what, args, message) => {
       const before = recordText('dist/lit/cli');
