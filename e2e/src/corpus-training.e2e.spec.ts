@@ -27,16 +27,17 @@ function runtimeStage(dockerfile: string): string[] {
   return all.slice(all.indexOf('FROM ${BASE_IMAGE} AS runtime'));
 }
 
-/** Stage names, commands, deps and outs of a dvc.yaml, as the fixture writes it (one `cmd` per stage). */
-function dvcStages(
-  text: string,
-): Array<{ name: string; cmd: string; deps: string[]; outs: string[] }> {
-  const stages: Array<{
-    name: string;
-    cmd: string;
-    deps: string[];
-    outs: string[];
-  }> = [];
+interface DvcStage {
+  name: string;
+  cmd: string;
+  deps: string[];
+  /** outs, metrics and plots. */
+  outs: string[];
+}
+
+/** The stages of a dvc.yaml as the fixture writes it (one `cmd` per stage, lists of paths). */
+function dvcStages(text: string): DvcStage[] {
+  const stages: DvcStage[] = [];
   let list: string[] | undefined;
   for (const line of text.split('\n')) {
     const stage = /^ {2}([\w-]+):\s*$/.exec(line);
@@ -57,10 +58,10 @@ function dvcStages(
 }
 
 /** The stages in the order `dvc repro` runs them: each after the stages whose outs it depends on. */
-function reproOrder(stages: ReturnType<typeof dvcStages>): string[] {
+function reproOrder(stages: DvcStage[]): DvcStage[] {
   const done = new Set<string>();
-  const order: string[] = [];
-  const produces = (s: (typeof stages)[number], dep: string) =>
+  const order: DvcStage[] = [];
+  const produces = (s: DvcStage, dep: string) =>
     s.outs.some((o) => dep === o || dep.startsWith(`${o}/`));
   while (order.length < stages.length) {
     const next = stages.find(
@@ -74,7 +75,7 @@ function reproOrder(stages: ReturnType<typeof dvcStages>): string[] {
     if (!next)
       throw new Error('dvc.yaml: the stages depend on each other in a cycle');
     done.add(next.name);
-    order.push(next.name);
+    order.push(next);
   }
   return order;
 }
@@ -142,9 +143,8 @@ describe('loan-default-scoring: a DVC pipeline in a src/ package, under ml/credi
    */
   it('docker-train runs the dvc.yaml stages in the training image and keeps models/ and reports/', () => {
     const stages = dvcStages(p.read('dvc.yaml'));
-    const byName = new Map(stages.map((s) => [s.name, s.cmd]));
     const chain = reproOrder(stages)
-      .map((name) => byName.get(name)!)
+      .map((s) => s.cmd)
       .join(' && ');
     expect(chain).toMatch(/^python -m src\.\w+( && python -m src\.\w+){3}$/);
     const r = p.nxRun('docker-train', [

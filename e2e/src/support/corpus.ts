@@ -107,7 +107,7 @@ export function corpusProject(
   updateJson(join(ws.root, 'nx.json'), (nxJson) => ({
     ...nxJson,
     targetDefaults: {
-      ...nxJson.targetDefaults,
+      ...(nxJson.targetDefaults as Json | undefined),
       [`${PLUGIN}:build`]: { options: { repository } },
     },
   }));
@@ -179,7 +179,9 @@ function readJson(file: string) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
-function updateJson(file: string, update: (json: any) => any): void {
+type Json = Record<string, unknown>;
+
+function updateJson(file: string, update: (json: Json) => Json): void {
   writeFileSync(file, JSON.stringify(update(readJson(file)), null, 2) + '\n');
 }
 
