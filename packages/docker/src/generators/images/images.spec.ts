@@ -612,6 +612,16 @@ describe('images generator', () => {
         'BASE_IMAGE=python:3.12-slim',
       ],
       [
+        'pythonVersion typed on the command line arrives as a number',
+        { pythonVersion: 3.13 },
+        'BASE_IMAGE=python:3.13-slim',
+      ],
+      [
+        'pythonVersion 3.10 arrives from the command line as 3.1',
+        { pythonVersion: 3.1 },
+        'BASE_IMAGE=python:3.10-slim',
+      ],
+      [
         'baseImage replaces it',
         {
           baseImage:

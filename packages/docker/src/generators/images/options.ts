@@ -100,9 +100,7 @@ export function validateOptions(
   const images: ImageKind[] =
     image === 'all' ? ['training', 'inference'] : [image as ImageKind];
 
-  const pythonVersion = options.pythonVersion ?? '3.10';
-  if (!/^3\.\d{1,2}$/.test(pythonVersion))
-    fail(`--pythonVersion must look like 3.10 (got "${pythonVersion}").`);
+  const pythonVersion = pythonVersionOf(options.pythonVersion ?? '3.10');
   if (options.baseImage !== undefined && !IMAGE_REF.test(options.baseImage)) {
     fail(
       `--baseImage "${options.baseImage}" is not an image reference (e.g. python:3.10-slim or registry/path/image:tag).`,
@@ -199,4 +197,17 @@ function splitList(value: string[] | string | undefined): string[] {
 
 function cleanPath(p: string): string {
   return p.replace(/^\.\//, '');
+}
+
+/**
+ * nx's command line parses numbers, so --pythonVersion=3.13 arrives as 3.13
+ * and --pythonVersion=3.10 as 3.1. Python 3.1 (2009) is no build target, and
+ * no other minor version ends in 0 before 3.20, so the number 3.1 is 3.10.
+ */
+function pythonVersionOf(value: string | number): string {
+  const text =
+    typeof value === 'number' ? (value === 3.1 ? '3.10' : String(value)) : value;
+  if (!/^3\.\d{1,2}$/.test(text))
+    fail(`--pythonVersion must look like 3.10 (got "${text}").`);
+  return text;
 }

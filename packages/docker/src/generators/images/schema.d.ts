@@ -5,7 +5,8 @@ export interface ImagesGeneratorSchema {
   /** Which images to write: both by default. */
   image?: 'all' | ImageKind;
   baseImage?: string;
-  pythonVersion?: string;
+  /** A number when typed on nx's command line (it parses 3.13 as 3.13, and 3.10 as 3.1). */
+  pythonVersion?: string | number;
   port?: number;
   /** Liveness path; found in the app's routes when not given, else /health. */
   healthPath?: string;
