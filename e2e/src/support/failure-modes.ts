@@ -350,6 +350,36 @@ export const FAILURE_MODES = {
     leaves:
       'no tag in the registry, the last push record as it was; a rerun completes the push',
   },
+  'build.podman-missing': {
+    area: 'docker-build',
+    situation:
+      '`engine: podman` and no podman on PATH (nor `ML_DOCKER_PODMAN`)',
+    message:
+      'engine "podman" was requested but podman is not installed (not on PATH). Install it (on Debian: apt-get install podman), set ML_DOCKER_PODMAN to its path, or set engine to "auto".',
+    pattern:
+      /engine "podman" was requested but podman is not installed \(not on PATH\)\. Install it \(on Debian: apt-get install podman\), set ML_DOCKER_PODMAN to its path, or set engine to "auto"\./,
+    leaves: NO_IMAGE,
+  },
+  'build.remote-engine-down': {
+    area: 'docker-build',
+    situation:
+      '`DOCKER_HOST=tcp://…` names an engine that does not answer (stopped, or its tunnel closed) and there is no podman to fall back to; docker-test and docker-push say the same',
+    message:
+      'Docker engine not reachable at tcp://…:… (Cannot connect to the Docker daemon at tcp://…:…. Is the docker daemon running?). Start it (…) or point DOCKER_HOST at a running engine.',
+    pattern:
+      /Docker engine not reachable at tcp:\/\/[^\s(]+ \(Cannot connect to the Docker daemon at tcp:\/\/\S+\. Is the docker daemon running\?\)\. Start it \(.*\) or point DOCKER_HOST at a running engine\./,
+    leaves: NO_IMAGE,
+  },
+  'build.cache-push-refused': {
+    area: 'docker-build',
+    situation:
+      '`engine: podman`: the registry refuses the cache layers Podman pushes while it builds (`--cache-to <image>-buildcache`), e.g. a login is needed and none was given. The line is cut at 300 characters, before the registry\'s "unauthorized"',
+    message:
+      'Build of <project>/<image> failed at Error: failed pushing cache to {{{"<registry>" "<repository>/<image>-buildcache"} "…"}}: trying to reuse blob sha256:… at destination: checking whether a blob sha256:… exists in …. Fix the Dockerfile or its inputs and rerun.',
+    pattern:
+      /Build of \S+\/\S+ failed at Error: failed pushing cache to \{\{\{"[^"]+" "[^"]+-buildcache"\} "[0-9a-f]+"\}\}: trying to reuse blob sha256:[0-9a-f]+ at destination: .*Fix the Dockerfile or its inputs and rerun\./,
+    leaves: NO_IMAGE,
+  },
 } satisfies Record<string, FailureMode>;
 
 export type FailureModeId = keyof typeof FAILURE_MODES;

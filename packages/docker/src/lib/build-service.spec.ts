@@ -15,6 +15,8 @@ import { ImageRecord } from './build-record';
 import { buildImages, BuildRequest, rebuildWith } from './build-service';
 import { BuildMode, Engine } from './engine';
 import * as availability from './image-availability';
+import * as argCache from './podman-arg-cache';
+import { RegistryClient } from './registry-client';
 import { run, RunResult } from './process';
 
 jest.mock('./process');
@@ -545,6 +547,71 @@ describe('build service', () => {
         cwd: projectRoot(),
       });
       expect(record.images[0].builtWith).toBe('classic');
+    });
+
+    describe('on Podman', () => {
+      const PODMAN: Engine = {
+        ...engineOf('podman'),
+        kind: 'podman',
+        host: 'local store',
+      };
+      const CACHE = `${REPO}-buildcache`;
+
+      it('takes the ARG steps of <image>-buildcache into the store before the build, then builds with --cache-from/--cache-to', async () => {
+        fake();
+        const order: string[] = [];
+        const seed = jest
+          .spyOn(argCache, 'seedArgSteps')
+          .mockImplementation(async () => {
+            order.push('seed');
+            return ['k1', 'k2'];
+          });
+        const real = runMock.getMockImplementation()!;
+        runMock.mockImplementation(async (file, args, o) => {
+          if (args.includes('--iidfile')) order.push('build');
+          return real(file, args, o);
+        });
+        await build({}, PODMAN);
+        expect(seed).toHaveBeenCalledWith(
+          PODMAN,
+          CACHE,
+          ['python:3.10-slim'],
+          expect.any(RegistryClient),
+        );
+        expect(order).toEqual(['seed', 'build']);
+        const [, args] = buildCalls()[0];
+        expect(args).toEqual(
+          expect.arrayContaining(['--cache-from', CACHE, '--cache-to', CACHE]),
+        );
+        expect(logger.info).toHaveBeenCalledWith(
+          `@ml/docker: training: 2 ARG step(s) taken from ${CACHE} before the build (Podman looks ARG steps up only in its own store)`,
+        );
+      });
+
+      it('builds anyway, with a warning, when the cache cannot be read', async () => {
+        fake();
+        jest
+          .spyOn(argCache, 'seedArgSteps')
+          .mockRejectedValue(
+            new Error('Registry 127.0.0.1:5000 is unreachable'),
+          );
+        await build({}, PODMAN);
+        expect(buildCalls()).toHaveLength(1);
+        expect(logger.warn).toHaveBeenCalledWith(
+          `@ml/docker: training: could not read ${CACHE} (Registry 127.0.0.1:5000 is unreachable); Podman runs the ARG steps, and the steps after them, again.`,
+        );
+      });
+
+      it.each<[string, BuildExecutorSchema]>([
+        ['registryCache: false', { registryCache: false }],
+        ['noCache', { noCache: true }],
+      ])('takes nothing from the registry with %s', async (_label, options) => {
+        fake();
+        const seed = jest.spyOn(argCache, 'seedArgSteps');
+        await build(options, PODMAN);
+        expect(seed).not.toHaveBeenCalled();
+        expect(buildCalls()).toHaveLength(1);
+      });
     });
 
     it("builds with the engine's BuildKit when the engine option asks for buildkit on a buildx machine", async () => {

@@ -27,6 +27,8 @@ import {
 import { dependencyImageArgs } from './dependency-images';
 import { cachePlan, CachePlan } from './cache-plan';
 import { imageUses } from './dockerfile';
+import { seedArgSteps, stageBases } from './podman-arg-cache';
+import { RegistryClient } from './registry-client';
 import {
   buildCommand,
   BuildSpec,
@@ -177,6 +179,11 @@ async function buildOne(
     ),
   };
   const started = Date.now();
+  if (cache.mode === 'podman' && !opts.noCache)
+    await seedPodmanArgSteps(engine, image, cache.cacheFrom[0], text, {
+      ...cache.buildArgs,
+      ...buildArgs,
+    });
   // Stages first, each its own cache image, so a fresh engine can skip them.
   const stageImages: Array<{ stage: string; ref: string; imageId: string }> =
     [];
@@ -220,6 +227,32 @@ async function buildOne(
     cache: recordedCache(cache, stageImages),
     createdAt: new Date().toISOString(),
   };
+}
+
+/** A failed seed costs time, not the build: Podman then runs the ARG steps and what follows them. */
+async function seedPodmanArgSteps(
+  engine: Engine,
+  image: ProjectImage,
+  cacheRef: string,
+  text: string,
+  buildArgs: Record<string, string>,
+): Promise<void> {
+  try {
+    const seeded = await seedArgSteps(
+      engine,
+      cacheRef,
+      stageBases(text, buildArgs),
+      new RegistryClient(image.repo.registry),
+    );
+    if (seeded.length)
+      logger.info(
+        `@ml/docker: ${image.image}: ${seeded.length} ARG step(s) taken from ${cacheRef} before the build (Podman looks ARG steps up only in its own store)`,
+      );
+  } catch (e) {
+    logger.warn(
+      `@ml/docker: ${image.image}: could not read ${cacheRef} (${(e as Error).message}); Podman runs the ARG steps, and the steps after them, again.`,
+    );
+  }
 }
 
 function recordedCache(

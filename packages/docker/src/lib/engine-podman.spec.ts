@@ -1039,6 +1039,7 @@ describe('engine: Podman and buildx builders', () => {
         cmd: ['serve'],
         entrypoint: [],
         labels: {},
+        layers: [],
       });
       expect(runMock.mock.calls).toEqual([
         ['/usr/bin/podman', ['image', 'inspect', 'localhost/a:latest'], {}],

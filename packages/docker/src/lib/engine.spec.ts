@@ -708,6 +708,7 @@ describe('engine', () => {
                 Entrypoint: null,
                 Labels: { a: 'b' },
               },
+              RootFS: { Type: 'layers', Layers: ['sha256:l1', 'sha256:l2'] },
             },
           ]),
         ),
@@ -724,6 +725,7 @@ describe('engine', () => {
         cmd: ['/bin/sh', '-c', 'exec x'],
         entrypoint: [],
         labels: { a: 'b' },
+        layers: ['sha256:l1', 'sha256:l2'],
       });
       expect(runMock.mock.calls).toEqual([
         ['/opt/docker/bin/docker', ['image', 'inspect', 'r/a:latest'], {}],

@@ -416,6 +416,8 @@ export interface ImageInfo {
   cmd: string[];
   entrypoint: string[];
   labels: Record<string, string>;
+  /** Diff IDs of the layers, bottom first. */
+  layers: string[];
 }
 
 export async function inspectImage(
@@ -445,6 +447,7 @@ export async function inspectImage(
     cmd: c.Cmd ?? [],
     entrypoint: c.Entrypoint ?? [],
     labels: c.Labels ?? {},
+    layers: raw.RootFS?.Layers ?? [],
   };
 }
 

@@ -351,6 +351,104 @@ describe('registry-client', () => {
     });
   });
 
+  describe('RegistryClient.tags', () => {
+    it('follows the Link header through every page', async () => {
+      fetchMock
+        .mockResolvedValueOnce(
+          response(
+            200,
+            { name: 'ml/a-buildcache', tags: ['k1', 'k2'] },
+            { link: '</v2/ml/a-buildcache/tags/list?n=2&last=k2>; rel="next"' },
+          ),
+        )
+        .mockResolvedValueOnce(
+          response(200, { name: 'ml/a-buildcache', tags: ['k3'] }),
+        );
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).tags('ml/a-buildcache'),
+      ).resolves.toEqual(['k1', 'k2', 'k3']);
+      expect(sent().map((r) => r.url)).toEqual([
+        'http://127.0.0.1:5000/v2/ml/a-buildcache/tags/list',
+        'http://127.0.0.1:5000/v2/ml/a-buildcache/tags/list?n=2&last=k2',
+      ]);
+    });
+
+    it.each([
+      ['a repository nobody pushed yet (404)', response(404)],
+      [
+        'a repository whose tags were all deleted (tags: null)',
+        response(200, { tags: null }),
+      ],
+    ])('has no tags for %s', async (_label, answer) => {
+      fetchMock.mockResolvedValue(answer);
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).tags('ml/new'),
+      ).resolves.toEqual([]);
+    });
+
+    it('refuses with the login hint when the registry wants credentials', async () => {
+      fetchMock.mockResolvedValue(response(401));
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).tags('ml/a'),
+      ).rejects.toThrow(
+        'Registry 127.0.0.1:5000 refused authentication (HTTP 401). Log in first: docker login 127.0.0.1:5000',
+      );
+    });
+  });
+
+  describe('RegistryClient.imageConfig', () => {
+    const config = {
+      history: [{ created_by: '/bin/sh -c #(nop) ARG X', empty_layer: true }],
+      rootfs: { type: 'layers', diff_ids: ['sha256:l1'] },
+    };
+
+    it('reads the manifest of a single image, then its config blob', async () => {
+      fetchMock
+        .mockResolvedValueOnce(
+          response(200, { schemaVersion: 2, config: { digest: 'sha256:cf9' } }),
+        )
+        .mockResolvedValueOnce(response(200, config));
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).imageConfig(
+          'ml/a-buildcache',
+          'k1',
+        ),
+      ).resolves.toEqual(config);
+      expect(sent()).toEqual([
+        {
+          url: 'http://127.0.0.1:5000/v2/ml/a-buildcache/manifests/k1',
+          headers: {
+            accept: [
+              'application/vnd.docker.distribution.manifest.v2+json',
+              'application/vnd.oci.image.manifest.v1+json',
+            ].join(', '),
+          },
+        },
+        {
+          url: 'http://127.0.0.1:5000/v2/ml/a-buildcache/blobs/sha256:cf9',
+          headers: {},
+        },
+      ]);
+    });
+
+    it.each([
+      ['the tag is gone', [response(404)]],
+      [
+        'the tag names an index (no config)',
+        [response(200, { manifests: [] })],
+      ],
+      [
+        'the config blob is gone',
+        [response(200, { config: { digest: 'sha256:cf9' } }), response(404)],
+      ],
+    ])('is undefined when %s', async (_label, answers) => {
+      for (const a of answers) fetchMock.mockResolvedValueOnce(a);
+      await expect(
+        new RegistryClient('127.0.0.1:5000', noCreds).imageConfig('ml/a', 'k'),
+      ).resolves.toBeUndefined();
+    });
+  });
+
   describe('reachability', () => {
     it.each([
       ['ECONNREFUSED', connectionError('ECONNREFUSED'), 'ECONNREFUSED'],

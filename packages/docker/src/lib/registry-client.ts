@@ -30,6 +30,18 @@ const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
 ].join(', ');
 
+/** A single image's manifest, not an index: its config is what a build step left. */
+const IMAGE_MANIFEST_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+].join(', ');
+
+/** The parts of an image config (OCI image spec) the plugin reads. */
+export interface ImageConfig {
+  history?: Array<{ created_by?: string; empty_layer?: boolean }>;
+  rootfs?: { diff_ids?: string[] };
+}
+
 /** Docker talks plain HTTP to loopback registries; everything else is HTTPS. */
 export function registryBaseUrl(host: string): string {
   const hostname = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
@@ -67,6 +79,62 @@ export class RegistryClient {
       },
     );
     if (res.status === 404) return undefined;
+    this.check(res, `${repositoryPath}:${tag}`);
+    const body = (await res.json()) as { config?: { digest?: string } };
+    return {
+      digest: res.headers.get('docker-content-digest') ?? '',
+      configDigest: body.config?.digest,
+    };
+  }
+
+  /** Every tag of a repository; none when the repository does not exist yet. */
+  async tags(repositoryPath: string): Promise<string[]> {
+    const tags: string[] = [];
+    let next: string | undefined = `/v2/${repositoryPath}/tags/list`;
+    // Registries page long lists (the Link header); a bound keeps a broken one from looping.
+    for (let page = 0; next && page < 100; page++) {
+      const res = await this.request(next);
+      if (res.status === 404) return tags;
+      this.check(res, `the tags of ${repositoryPath}`);
+      const body = (await res.json()) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      const link = /<([^>]+)>;\s*rel="?next"?/.exec(
+        res.headers.get('link') ?? '',
+      )?.[1];
+      // The Link target may be a path or a whole URL; the request adds the origin.
+      next = link
+        ? (({ pathname, search }) => pathname + search)(
+            new URL(link, registryBaseUrl(this.host)),
+          )
+        : undefined;
+    }
+    return tags;
+  }
+
+  /**
+   * The image config of a tag (history, layer diff IDs), read without pulling
+   * a layer; undefined when the tag is gone or names an index.
+   */
+  async imageConfig(
+    repositoryPath: string,
+    tag: string,
+  ): Promise<ImageConfig | undefined> {
+    const res = await this.request(
+      `/v2/${repositoryPath}/manifests/${encodeURIComponent(tag)}`,
+      { accept: IMAGE_MANIFEST_TYPES },
+    );
+    if (res.status === 404) return undefined;
+    this.check(res, `${repositoryPath}:${tag}`);
+    const digest = ((await res.json()) as { config?: { digest?: string } })
+      .config?.digest;
+    if (!digest) return undefined;
+    const blob = await this.request(`/v2/${repositoryPath}/blobs/${digest}`);
+    if (blob.status === 404) return undefined;
+    this.check(blob, `the config of ${repositoryPath}:${tag}`);
+    return (await blob.json()) as ImageConfig;
+  }
+
+  private check(res: Response, what: string): void {
     if (res.status === 401 || res.status === 403) {
       fail(
         `Registry ${this.registry} refused authentication (HTTP ${res.status}). Log in first: docker login ${this.host} (for Artifact Registry: gcloud auth configure-docker ${this.host}).`,
@@ -74,13 +142,8 @@ export class RegistryClient {
     }
     if (!res.ok)
       fail(
-        `Registry ${this.registry} answered HTTP ${res.status} for ${repositoryPath}:${tag}. Check the registry's logs and retry.`,
+        `Registry ${this.registry} answered HTTP ${res.status} for ${what}. Check the registry's logs and retry.`,
       );
-    const body = (await res.json()) as { config?: { digest?: string } };
-    return {
-      digest: res.headers.get('docker-content-digest') ?? '',
-      configDigest: body.config?.digest,
-    };
   }
 
   private async request(

@@ -206,7 +206,11 @@ function cleanPath(p: string): string {
  */
 function pythonVersionOf(value: string | number): string {
   const text =
-    typeof value === 'number' ? (value === 3.1 ? '3.10' : String(value)) : value;
+    typeof value === 'number'
+      ? value === 3.1
+        ? '3.10'
+        : String(value)
+      : value;
   if (!/^3\.\d{1,2}$/.test(text))
     fail(`--pythonVersion must look like 3.10 (got "${text}").`);
   return text;
