@@ -74,6 +74,12 @@ const CACHE_TYPES: Array<[string, CacheOptions['cache']]> = [
   ['cache type local', { type: 'local' }],
 ];
 
+/** What the engine line adds when the builder cannot give the cache type asked for. */
+const unavailable = (cache: CacheOptions['cache']) =>
+  cache && cache.type !== 'registry'
+    ? ` (cache type ${cache.type} needs a buildx builder that exports cache, e.g. docker-container; this one uses the registry)`
+    : '';
+
 describe('cachePlan', () => {
   describe('registryCache: false', () => {
     it.each(
@@ -112,14 +118,14 @@ describe('cachePlan', () => {
         ),
       ),
     )(
-      'keeps every layer at <image>-buildcache on %s, with %s (podman has only that kind)',
+      'keeps every layer at <image>-buildcache on %s, with %s (podman has only that kind, and says so)',
       (_r, _c, repo, cache) => {
         const ref = `${repo.registry}/${repo.path}-buildcache`;
         expect(
           cachePlan(engine('podman'), repo, DOCKERFILE, options({ cache })),
         ).toEqual({
           mode: 'podman',
-          describe: `registry cache: every layer (podman --layers) at ${ref}`,
+          describe: `registry cache: every layer (podman --layers) at ${ref}${unavailable(cache)}`,
           cacheFrom: [ref],
           cacheTo: [ref],
           buildArgs: {},
@@ -238,11 +244,11 @@ describe('cachePlan', () => {
         CACHE_TYPES.map(([c, cache]) => [e, c, eng, cache] as const),
       ),
     )(
-      'on %s with %s, builds the builder as <image>:buildcache-builder and reads it and latest back',
+      'on %s with %s, builds the builder as <image>:buildcache-builder and reads it and latest back (saying when a gha or local cache cannot be had)',
       (_e, _c, eng, cache) => {
         expect(cachePlan(eng, LOCAL, DOCKERFILE, options({ cache }))).toEqual({
           mode: 'inline-stages',
-          describe: `registry cache: inline, per stage (builder as ${L}:${BUILDCACHE_TAG}-<stage>, and the image itself)`,
+          describe: `registry cache: inline, per stage (builder as ${L}:${BUILDCACHE_TAG}-<stage>, and the image itself)${unavailable(cache)}`,
           cacheFrom: [`${L}:buildcache-builder`, `${L}:latest`],
           cacheTo: [],
           buildArgs: { BUILDKIT_INLINE_CACHE: '1' },

@@ -67,11 +67,16 @@ export function cachePlan(
       'no registry cache (the classic builder can neither read nor write one)',
     );
   const name = fullName(repo);
+  // A gha or local cache needs a builder that exports cache; elsewhere the registry is used, and the line says so.
+  const ignored =
+    o.cache && o.cache.type !== 'registry'
+      ? ` (cache type ${o.cache.type} needs a buildx builder that exports cache, e.g. docker-container; this one uses the registry)`
+      : '';
   if (engine.mode === 'podman') {
     const ref = `${name}-${BUILDCACHE_TAG}`;
     return {
       mode: 'podman',
-      describe: `registry cache: every layer (podman --layers) at ${ref}`,
+      describe: `registry cache: every layer (podman --layers) at ${ref}${ignored}`,
       cacheFrom: [ref],
       cacheTo: [ref],
       buildArgs: {},
@@ -128,9 +133,10 @@ export function cachePlan(
   ];
   return {
     mode: 'inline-stages',
-    describe: stages.length
-      ? `registry cache: inline, per stage (${stages.map((s) => s.stage).join(', ')} as ${name}:${BUILDCACHE_TAG}-<stage>, and the image itself)`
-      : 'registry cache: inline (the image itself)',
+    describe:
+      (stages.length
+        ? `registry cache: inline, per stage (${stages.map((s) => s.stage).join(', ')} as ${name}:${BUILDCACHE_TAG}-<stage>, and the image itself)`
+        : 'registry cache: inline (the image itself)') + ignored,
     cacheFrom,
     cacheTo: [],
     buildArgs: { BUILDKIT_INLINE_CACHE: '1' },
