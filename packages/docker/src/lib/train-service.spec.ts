@@ -443,9 +443,11 @@ describe('train service', () => {
       });
     });
 
-    it('is empty when the project has no such build target', () => {
-      expect(buildOptionsOf({ buildTarget: 'image-build' }, context)).toEqual(
-        {},
+    it('refuses a build target the project does not have, naming it', () => {
+      expect(() =>
+        buildOptionsOf({ buildTarget: 'image-build' }, context),
+      ).toThrow(
+        /^docker-train builds the training image with the options of synth:image-build, and they cannot be read \(.+\)\. Check that the target exists and runs @ml\/docker:build, or set buildTarget to the one that does\.$/,
       );
     });
   });

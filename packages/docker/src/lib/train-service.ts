@@ -16,21 +16,21 @@ import { DEFAULT_TARGET_NAMES, OUTPUTS_LABEL } from './names';
 import { projectInfo } from './project-images';
 import { normalizeOptions as normalizeTestOptions } from './test-options';
 
-/** The options the project's build target builds with (none when it has no such target). */
+/** The options the project's build target builds with; a target that cannot be read is an error. */
 export function buildOptionsOf(
   options: TrainExecutorSchema,
   context: ExecutorContext,
 ): BuildExecutorSchema {
+  const target = options.buildTarget ?? DEFAULT_TARGET_NAMES.build;
   try {
     return readTargetOptions(
-      {
-        project: context.projectName!,
-        target: options.buildTarget ?? DEFAULT_TARGET_NAMES.build,
-      },
+      { project: context.projectName!, target },
       context,
     ) as BuildExecutorSchema;
-  } catch {
-    return {};
+  } catch (e) {
+    fail(
+      `docker-train builds the training image with the options of ${context.projectName}:${target}, and they cannot be read (${(e as Error).message}). Check that the target exists and runs @ml/docker:build, or set buildTarget to the one that does.`,
+    );
   }
 }
 
