@@ -232,12 +232,13 @@ describe('ticket-triage: flat top-level packages and a shared module, under serv
     p.ws.commitAll('generated Docker files');
   });
 
-  it('nx run ticket-triage:docker-push trains, builds, tests (POST /tickets/triage as documented) and pushes', async () => {
+  it('nx run ticket-triage:docker-push trains, builds, tests (waits for /readyz, which OpenAPI leaves out; POST /tickets/triage as documented) and pushes', async () => {
     const r = p.nxRun('docker-push');
     expect(r.all).toMatch(
       /training passed: exit 0 in [\d.]+ s, wrote artifacts\//,
     );
     expect(r.all).toMatch(/inference answered \/healthz with 200 after \d+ ms/);
+    expect(r.all).toMatch(/inference ready \(\/readyz 200\) after \d+ ms/);
     expect(r.all).toMatch(
       answeredAsDocumented('inference', 'POST', '/tickets/triage'),
     );

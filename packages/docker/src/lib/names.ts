@@ -124,5 +124,12 @@ export const OUTPUTS_LABEL = 'ml-docker.outputs';
 /** Label an inference image carries naming its liveness path: docker-test polls it unless told otherwise. */
 export const HEALTH_PATH_LABEL = 'ml-docker.health-path';
 
+/**
+ * Label naming the readiness path the generator found in the app's source:
+ * docker-test waits for it even when the route is left out of the OpenAPI
+ * document (include_in_schema=False), where it cannot be discovered.
+ */
+export const READY_PATH_LABEL = 'ml-docker.ready-path';
+
 /** Label naming the variant an image is: "cpu", or "cuda<version>". */
 export const ACCELERATOR_LABEL = 'ml-docker.accelerator';

@@ -16,7 +16,7 @@ import {
 } from './api-prober';
 import { fail, UserFacingError } from './errors';
 import { waitForHealthy } from './health-waiter';
-import { HEALTH_PATH_LABEL } from './names';
+import { HEALTH_PATH_LABEL, READY_PATH_LABEL } from './names';
 import { ProjectInfo } from './project-images';
 import { healthcheckExecArgs, serviceRunArgs } from './run-args';
 import { smokeRequest } from './smoke-request';
@@ -126,7 +126,9 @@ export async function checkService(
         `@ml/docker: ${image.image} serves no OpenAPI document at ${s.openapiPath}: no documented route is exercised (set service.openapiPath, or add smoke requests).`,
       );
     const readyPath =
-      s.readyPath ?? (doc ? readinessPath(doc, healthPath) : undefined);
+      s.readyPath ??
+      info.labels[READY_PATH_LABEL] ??
+      (doc ? readinessPath(doc, healthPath) : undefined);
     let readyMs = outcome.elapsedMs;
     if (readyPath) {
       // Liveness is not readiness: an ML server answers /health while its model still loads.

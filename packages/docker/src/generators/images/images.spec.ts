@@ -687,6 +687,26 @@ describe('images generator', () => {
       );
     });
 
+    it.each([
+      [
+        'a readiness route left out of the OpenAPI document',
+        '@app.get("/readyz", include_in_schema=False)\ndef readyz():\n    return {"ready": True}\n',
+        '/readyz',
+      ],
+      ['no readiness route', '', undefined],
+    ])(
+      'names %s in the ready-path label, where docker-test finds it',
+      async (_label, route, path) => {
+        const tree = mlWorkspace({
+          'src/serve/app.py': `${APP_PY}\n\n${route}`,
+        });
+        await generate(tree, {});
+        expect(labelValue(read(tree, INFERENCE), 'ml-docker.ready-path')).toBe(
+          path,
+        );
+      },
+    );
+
     it('appModule is used as given, even when the project has several apps', async () => {
       const tree = mlWorkspace({
         'src/admin.py': 'from fastapi import FastAPI\nadmin = FastAPI()\n',
