@@ -403,6 +403,7 @@ describe('parcel-geo-pricing: a package.json project needing a system library (G
       App: 'service:app (health /status/live, ready /status/ready)',
       Training: 'python -m train',
       'Model files': 'trained/ (written by training)',
+      'System packages': 'libgeos-c1t64 (from apt.txt)',
     });
     const apt = p
       .read('apt.txt')

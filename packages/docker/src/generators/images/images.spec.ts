@@ -1260,6 +1260,46 @@ describe('images generator', () => {
       },
     );
 
+    it.each<
+      [
+        string,
+        Record<string, string>,
+        Partial<ImagesGeneratorSchema>,
+        string | undefined,
+      ]
+    >([
+      ['none', {}, {}, undefined],
+      [
+        'the option',
+        {},
+        { systemPackages: ['libpq5'] },
+        '  System packages: libpq5 (from --systemPackages)',
+      ],
+      [
+        'apt.txt',
+        { 'apt.txt': 'libgomp1\n' },
+        {},
+        '  System packages: libgomp1 (from apt.txt)',
+      ],
+      [
+        'both',
+        { 'packages.txt': 'ffmpeg\n' },
+        { systemPackages: ['libpq5'] },
+        '  System packages: libpq5, ffmpeg (from --systemPackages and packages.txt)',
+      ],
+    ])(
+      'prints the system packages in the summary: %s',
+      async (_label, files, options, line) => {
+        const tree = mlWorkspace(files);
+        await generate(tree, options);
+        const printed = jest
+          .mocked(logger.info)
+          .mock.calls.map(([m]) => String(m))
+          .filter((m) => m.startsWith('  System packages:'));
+        expect(printed).toEqual(line ? [line] : []);
+      },
+    );
+
     it.each(['LibPQ5', 'libpq5;rm', 'lib pq', '-y', 'a', 'libpq5=1.0'])(
       'refuses the system package name %j and writes nothing',
       async (name) => {

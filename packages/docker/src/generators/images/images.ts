@@ -265,6 +265,16 @@ export async function imagesGenerator(
   }
   logger.info(`@ml/docker: ${o.projectName} (${o.projectRoot})`);
   for (const line of summarize(inspection)) logger.info(`  ${line}`);
+  const system = systemPackages(tree, o);
+  if (system.packages.length) {
+    const from = [
+      ...(o.systemPackages.length ? ['--systemPackages'] : []),
+      ...(system.from ? [system.from] : []),
+    ];
+    logger.info(
+      `  System packages: ${system.packages.join(', ')} (from ${from.join(' and ')})`,
+    );
+  }
   for (const w of inspection.warnings) logger.warn(`  ${w}`);
   const sharedLibs = resolveSharedLibs(tree, o.sharedLibs);
   const files = renderImageFiles(tree, o, inspection, sharedLibs);
