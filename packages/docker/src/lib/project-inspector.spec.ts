@@ -8,6 +8,7 @@ import {
   ProjectInspection,
   pythonModuleOf,
   summarize,
+  torchPinOf,
 } from './project-inspector';
 
 const ROOT = 'apps/ml';
@@ -1408,5 +1409,26 @@ describe('parseYamlSubset', () => {
     ],
   ])('reads %s', (_, text, value) => {
     expect(parseYamlSubset(text)).toEqual(value);
+  });
+});
+
+describe('torchPinOf', () => {
+  it.each<[string, string[], string | undefined]>([
+    ['an exact pin', ['torch==2.5.1'], '2.5.1'],
+    ['an exact pin with a local version', ['torch==2.5.1+cu121'], '2.5.1'],
+    [
+      'a pin with spaces, a marker and a comment',
+      ['torch == 2.4.0 ; python_version >= "3.9"  # GPU'],
+      '2.4.0',
+    ],
+    ['a release line', ['torch==2.5.*'], '2.5'],
+    ['a compatible release of a patch', ['torch~=2.5.0'], '2.5'],
+    ['a compatible release of a minor (2.x)', ['torch~=2.5'], undefined],
+    ['a range', ['torch>=2.2,<2.6'], undefined],
+    ['no version', ['torch'], undefined],
+    ['torchvision only', ['torchvision==0.20.1'], undefined],
+    ['the torch line among others', ['numpy==2.1.0', 'Torch==2.6.0'], '2.6.0'],
+  ])('%s: %j', (_label, lines, pin) => {
+    expect(torchPinOf(lines)).toBe(pin);
   });
 });

@@ -85,6 +85,12 @@ export interface ProjectInspection {
   dependencies: string[];
   /** Tools and frameworks among the runtime dependencies: dvc, mlflow, torch, tensorflow, … */
   frameworks: string[];
+  /**
+   * The torch version the runtime dependencies pin (torch==2.5.1 → 2.5.1,
+   * torch==2.5.* or torch~=2.5.0 → 2.5), so a CUDA variant installs that
+   * release and the requirements never swap it for another build.
+   */
+  torchPin?: string;
   /** The FastAPI app as module:attr, when exactly one was found or given. */
   app?: string;
   /** app names a factory function: uvicorn needs --factory. */
@@ -1088,6 +1094,25 @@ function isDevName(path: string): boolean {
 }
 
 /** The distribution name a requirement line names, normalized; undefined for options and paths. */
+/** See ProjectInspection.torchPin; a range (>=, <) pins nothing. */
+export function torchPinOf(requirements: string[]): string | undefined {
+  for (const line of requirements) {
+    const r = line
+      .replace(/\s+#.*$/, '')
+      .replace(/;.*$/, '')
+      .trim();
+    if (requirementName(r) !== 'torch') continue;
+    const exact = /^torch\s*===?\s*(\d+\.\d+(?:\.\d+)?)(?:\+\w+)?\s*$/i.exec(r);
+    if (exact) return exact[1];
+    const wildcard = /^torch\s*==\s*(\d+\.\d+)\.\*\s*$/i.exec(r);
+    if (wildcard) return wildcard[1];
+    // ~=2.5.0 allows 2.5.x; ~=2.5 allows 2.x, which is no pin of a release line.
+    const compatible = /^torch\s*~=\s*(\d+\.\d+)\.\d+\s*$/i.exec(r);
+    if (compatible) return compatible[1];
+  }
+  return undefined;
+}
+
 function requirementName(line: string): string | undefined {
   const wheel = /([A-Za-z0-9_.]+)-\d[^/\s]*\.whl(\s|$|#)/.exec(line);
   if (wheel) return normalizeName(wheel[1]);
@@ -1325,6 +1350,9 @@ class Inspector {
       install: install.install,
       dependencies: install.dependencies,
       frameworks,
+      ...(torchPinOf(install.rawRequirements)
+        ? { torchPin: torchPinOf(install.rawRequirements) }
+        : {}),
       ...(appFinding.app ? { app: appFinding.app } : {}),
       appFactory: appFinding.factory,
       apps: appFinding.apps,

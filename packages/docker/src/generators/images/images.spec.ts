@@ -1529,8 +1529,38 @@ describe('images generator', () => {
   });
 
   describe('other accelerators', () => {
+    it.each<[string, string, { torch?: string; torchFrom?: string }]>([
+      ['an unpinned torch: the newest build', 'torch>=2.2', {}],
+      [
+        'torch==2.6.0: the newest CUDA build of 2.6.0',
+        'torch==2.6.0',
+        { torch: '2.6.0' },
+      ],
+      [
+        'torch==2.5.*: the newest 2.5 release',
+        'torch==2.5.*',
+        { torch: '2.5' },
+      ],
+    ])(
+      '--accelerator=cuda installs the torch the project pins: %s',
+      async (_label, line, pin) => {
+        const tree = mlWorkspace({
+          'requirements.txt': TORCH_REQUIREMENTS.replace('torch==2.6.0', line),
+        });
+        await generate(tree, { accelerator: 'cuda' });
+        const expected = resolveCudaVariant({ python: '3.10', ...pin });
+        const cuda = read(tree, INFERENCE_CUDA);
+        expect(labelValue(cuda, 'ml-docker.accelerator')).toBe(
+          expected.accelerator,
+        );
+        expect(cuda).toContain(`torch==${expected.torch}`);
+      },
+    );
+
     it('--accelerator=cuda with --image=inference writes inference and inference-cuda only', async () => {
-      const tree = mlWorkspace({ 'requirements.txt': TORCH_REQUIREMENTS });
+      const tree = mlWorkspace({
+        'requirements.txt': TORCH_REQUIREMENTS.replace('torch==2.6.0', 'torch'),
+      });
       await generate(tree, { accelerator: 'cuda', image: 'inference' });
       expect(dockerFiles(tree)).toEqual([INFERENCE, INFERENCE_CUDA].sort());
       const newest = resolveCudaVariant({ python: '3.10' });
@@ -1584,17 +1614,17 @@ describe('images generator', () => {
       [
         'cuda12.2',
         {},
-        "No CUDA build of torch for CUDA 12.2 with Python 3.10 in @ml/docker's table. Known with Python 3.10: cuda11.8, cuda12.1, cuda12.4, cuda12.6, cuda12.8. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
+        "No CUDA build of torch 2.6.0 (the version the project's dependencies pin) for CUDA 12.2 with Python 3.10 in @ml/docker's table. Known for torch 2.6.0 with Python 3.10: cuda11.8, cuda12.4, cuda12.6. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
       ],
       [
         'cuda13',
         {},
-        "No CUDA build of torch for CUDA 13.x with Python 3.10 in @ml/docker's table. Known with Python 3.10: cuda11.8, cuda12.1, cuda12.4, cuda12.6, cuda12.8. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
+        "No CUDA build of torch 2.6.0 (the version the project's dependencies pin) for CUDA 13.x with Python 3.10 in @ml/docker's table. Known for torch 2.6.0 with Python 3.10: cuda11.8, cuda12.4, cuda12.6. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
       ],
       [
         'cuda12.1',
         { pythonVersion: '3.13' },
-        "No CUDA build of torch for CUDA 12.1 with Python 3.13 in @ml/docker's table. Known with Python 3.13: cuda11.8, cuda12.4, cuda12.6, cuda12.8. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
+        "No CUDA build of torch 2.6.0 (the version the project's dependencies pin) for CUDA 12.1 with Python 3.13 in @ml/docker's table. Known for torch 2.6.0 with Python 3.13: cuda11.8, cuda12.4, cuda12.6. Pick one of those with --accelerator=cudaX.Y, or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.",
       ],
     ])(
       "refuses the unknown combination --accelerator=%s %j with the table's known ones, and writes nothing",

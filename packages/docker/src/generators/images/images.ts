@@ -57,6 +57,8 @@ function imagesToWrite(
   const v = resolveCudaVariant({
     cuda: o.accelerator.cuda,
     python: o.pythonVersion,
+    torch: inspection.torchPin,
+    torchFrom: "the version the project's dependencies pin",
   });
   const accelerator: AcceleratorData = {
     kind: 'cuda',

@@ -37,6 +37,8 @@ export interface CudaRequest {
   python: string;
   /** Exact (2.6.0) or a prefix (2.6: its newest patch); absent means newest. */
   torch?: string;
+  /** Where the torch version comes from, for the refusal (e.g. "the version the project's dependencies pin"). */
+  torchFrom?: string;
 }
 
 export interface CudaVariant {
@@ -82,7 +84,8 @@ export interface KnownCombination {
 
 const ACCEPTED_FORMS =
   'Use --accelerator=cpu, --accelerator=cuda (newest CUDA build), --accelerator=cuda12 (newest CUDA 12.x) or --accelerator=cuda12.4 (that CUDA version).';
-const ESCAPE_HATCH = 'or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.';
+const ESCAPE_HATCH =
+  'or build with your own BASE_IMAGE and TORCH_INDEX_URL build args.';
 
 export function parseAccelerator(value: string): Accelerator {
   const v = value.trim().toLowerCase();
@@ -116,7 +119,7 @@ export function resolveCudaVariant(req: CudaRequest): CudaVariant {
   const cuda = req.cuda === undefined ? undefined : requestedCuda(req.cuda);
 
   const subject =
-    `No CUDA build of torch${torch ? ` ${torch}` : ''}` +
+    `No CUDA build of torch${torch ? ` ${torch}` : ''}${torch && req.torchFrom ? ` (${req.torchFrom})` : ''}` +
     (cuda ? ` for CUDA ${cuda.includes('.') ? cuda : `${cuda}.x`}` : '') +
     ` with Python ${python} in @ml/docker's table.`;
   const rows = torchRows();
