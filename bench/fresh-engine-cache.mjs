@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   copyExample,
+  deleteManifestsOnCleanup,
   docker,
   DOCKER,
   flag,
@@ -365,42 +366,6 @@ function build(engine, cmd, image, cwd) {
   };
 }
 
-/**
- * Removes what we pushed: the :latest manifest of each unique repository
- * (the registry allows deletes). Its blobs stay until the registry's garbage
- * collection, which is not ours to run.
- */
-function cleanupRegistryRepo(registry, repoPath) {
-  onCleanup(`registry ${registry}/${repoPath}`, () => {
-    const head = run(
-      'curl',
-      [
-        '-sfI',
-        '-m',
-        '10',
-        '-H',
-        'Accept: application/vnd.docker.distribution.manifest.v2+json',
-        `http://${registry}/v2/${repoPath}/manifests/latest`,
-      ],
-      { timeoutMs: 15_000 },
-    );
-    const digest = /docker-content-digest:\s*(\S+)/i.exec(head.stdout)?.[1];
-    if (digest)
-      run(
-        'curl',
-        [
-          '-sf',
-          '-m',
-          '10',
-          '-X',
-          'DELETE',
-          `http://${registry}/v2/${repoPath}/manifests/${digest}`,
-        ],
-        { timeoutMs: 15_000 },
-      );
-  });
-}
-
 /** The plugin's buildCommand, from dist/ (waits a little if dist/ is being rebuilt). */
 async function loadBuildCommand() {
   for (let i = 0; i < 12; i++) {
@@ -461,7 +426,9 @@ await main(async () => {
 
   const repoPath = `ml-bench-fresh-${uniqueSuffix()}`;
   const images = keys.map((key) => {
-    cleanupRegistryRepo(registry, `${repoPath}/${key}-inference`);
+    deleteManifestsOnCleanup(registry, `${repoPath}/${key}-inference`, () => [
+      'latest',
+    ]);
     return {
       key,
       ...IMAGES[key],

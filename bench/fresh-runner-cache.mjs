@@ -29,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   copyExample,
+  deleteManifestsOnCleanup,
   docker,
   DOCKER,
   dockerOk,
@@ -289,13 +290,17 @@ async function pluginBuild(P, where, ctx, image, plan, tags) {
   if (where.kind === 'podman' && plan.mode === 'podman') {
     // The plugin's podman calls take the store from the environment, as a user's shell gives it.
     const saved = process.env.CONTAINERS_STORAGE_CONF;
-    process.env.CONTAINERS_STORAGE_CONF = where.store.env.CONTAINERS_STORAGE_CONF;
+    process.env.CONTAINERS_STORAGE_CONF =
+      where.store.env.CONTAINERS_STORAGE_CONF;
     try {
       seeded = (
         await P.seedArgSteps(
           engine,
           plan.cacheFrom[0],
-          P.stageBases(fs.readFileSync(base.dockerfile, 'utf8'), base.buildArgs),
+          P.stageBases(
+            fs.readFileSync(base.dockerfile, 'utf8'),
+            base.buildArgs,
+          ),
           new P.RegistryClient(image.registry),
         )
       ).length;
@@ -414,39 +419,6 @@ function compareLayers(seed, layers) {
 }
 const layerNote = (c) =>
   `/opt/venv layer identical to the seed's: ${c.sameVenv ? 'yes' : 'no'}; layers that differ: ${c.differ.length ? c.differ.map((d) => d.slice(0, 40)).join(', ') : 'none'}`;
-
-function deleteManifestsOnCleanup(registry, repoPath, tags) {
-  onCleanup(`registry ${registry}/${repoPath}`, () => {
-    for (const tag of tags()) {
-      const head = run(
-        'curl',
-        [
-          '-sfI',
-          '-m',
-          '10',
-          '-H',
-          'Accept: application/vnd.docker.distribution.manifest.v2+json',
-          `http://${registry}/v2/${repoPath}/manifests/${tag}`,
-        ],
-        { timeoutMs: 15_000 },
-      );
-      const digest = /docker-content-digest:\s*(\S+)/i.exec(head.stdout)?.[1];
-      if (digest)
-        run(
-          'curl',
-          [
-            '-sf',
-            '-m',
-            '10',
-            '-X',
-            'DELETE',
-            `http://${registry}/v2/${repoPath}/manifests/${digest}`,
-          ],
-          { timeoutMs: 15_000 },
-        );
-    }
-  });
-}
 
 async function tagsOf(registry, repoPath) {
   const r = await fetch(`http://${registry}/v2/${repoPath}/tags/list`).catch(

@@ -441,3 +441,42 @@ export async function main(fn) {
   }
   process.exit(0);
 }
+
+/**
+ * When the script ends, removes the manifests it pushed under these tags (the
+ * registry allows deletes; `tags` is asked then, so it may name tags pushed
+ * later). Their blobs stay until the registry's garbage collection, which is
+ * not ours to run.
+ */
+export function deleteManifestsOnCleanup(registry, repoPath, tags) {
+  onCleanup(`registry ${registry}/${repoPath}`, () => {
+    for (const tag of tags()) {
+      const head = run(
+        'curl',
+        [
+          '-sfI',
+          '-m',
+          '10',
+          '-H',
+          'Accept: application/vnd.docker.distribution.manifest.v2+json',
+          `http://${registry}/v2/${repoPath}/manifests/${tag}`,
+        ],
+        { timeoutMs: 15_000 },
+      );
+      const digest = /docker-content-digest:\s*(\S+)/i.exec(head.stdout)?.[1];
+      if (digest)
+        run(
+          'curl',
+          [
+            '-sf',
+            '-m',
+            '10',
+            '-X',
+            'DELETE',
+            `http://${registry}/v2/${repoPath}/manifests/${digest}`,
+          ],
+          { timeoutMs: 15_000 },
+        );
+    }
+  });
+}

@@ -8,17 +8,10 @@
  * the failure modes these engines add.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { ImageRecord } from '../../packages/docker/src/lib/build-record';
 import {
   buildRecord,
@@ -35,6 +28,7 @@ import {
 import { expectFailure } from './support/failure-modes';
 import {
   docker,
+  pathWithout,
   registryManifest,
   run,
   statusOf,
@@ -44,7 +38,6 @@ import {
 import { freshWorkspace, NX_ENV, Workspace } from './support/workspace';
 
 const LONG = 60 * 60_000;
-const OWNER_LABEL = 'ml-docker.owner';
 
 function nx(
   ws: Workspace,
@@ -82,26 +75,6 @@ function nxInBackgroundWith(
       else process.env[k] = v;
     }
   }
-}
-
-/** A folder standing for PATH: every program on PATH except these (podman is installed here). */
-function pathWithout(programs: string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ml-docker-path-'));
-  const seen = new Set(programs);
-  for (const d of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      if (seen.has(name)) continue;
-      seen.add(name);
-      symlinkSync(join(d, name), join(dir, name));
-    }
-  }
-  return dir;
 }
 
 async function closedPort(): Promise<number> {
@@ -195,11 +168,7 @@ describe('Podman builds, tests and pushes synth', () => {
   const repository = `e2e-${uniqueId('podman')}`;
   const store = new PodmanStore('engines');
   const env = { ...store.env, ML_DOCKER_BASE_IMAGE: REGISTRY_BASE };
-  const owned = () =>
-    store
-      .podman(['ps', '-aq', '--filter', `label=${OWNER_LABEL}`])
-      .stdout.split('\n')
-      .filter(Boolean);
+  const owned = () => store.ownedContainers();
   let ws: Workspace;
   let stall: string;
 
@@ -274,11 +243,7 @@ describe('a remote dockerd over TCP builds, tests and pushes synth', () => {
   const repository = `e2e-${uniqueId('remote')}`;
   let engine: RemoteEngine;
   let env: NodeJS.ProcessEnv;
-  const owned = () =>
-    engine
-      .docker(['ps', '-aq', '--filter', `label=${OWNER_LABEL}`])
-      .stdout.split('\n')
-      .filter(Boolean);
+  const owned = () => engine.ownedContainers();
   let ws: Workspace;
   let stall: string;
 

@@ -2,49 +2,19 @@
  * Faults and bad inputs, each through `nx run` on the real engine: one clear
  * line, a non-zero exit, and no container left behind.
  */
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   docker,
   imagesOf,
   ownedContainersOf,
+  pathWithout,
   uniqueId,
   until,
 } from './support/run';
 import { removeImagesOf } from './support/example-monorepo';
 import { expectFailure, FailureModeId } from './support/failure-modes';
 import { freshWorkspace, Workspace } from './support/workspace';
-
-/**
- * A folder standing for PATH with every program on it except these: with
- * podman gone, the plugin's auto engine has nothing to fall back to when no
- * Docker engine answers (the machine this runs on may have podman installed).
- */
-function pathWithout(programs: string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ml-docker-path-'));
-  const seen = new Set(programs);
-  for (const d of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      if (seen.has(name)) continue;
-      seen.add(name);
-      symlinkSync(join(d, name), join(dir, name));
-    }
-  }
-  return dir;
-}
 
 const dockerfile = (...lines: string[]) =>
   ['ARG BASE_IMAGE', 'FROM ${BASE_IMAGE}', ...lines, ''].join('\n');
@@ -326,21 +296,13 @@ describe('failure modes of build, test and push', () => {
           '--excludeTaskDependencies',
         ]);
         try {
-          expect(
-            await until(
-              () => containers().length > 0,
-              60_000,
-            ),
-          ).toBe(true);
+          expect(await until(() => containers().length > 0, 60_000)).toBe(true);
           // Like Ctrl-C in a terminal: the signal goes to nx's whole process group.
           nx.signal(signal);
           expect(await nx.exited).not.toBe(0);
-          expect(
-            await until(
-              () => containers().length === 0,
-              15_000,
-            ),
-          ).toBe(true);
+          expect(await until(() => containers().length === 0, 15_000)).toBe(
+            true,
+          );
         } finally {
           nx.stop();
         }

@@ -17,6 +17,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OWNER_LABEL } from '../../../packages/docker/src/lib/names';
 import { docker, REGISTRY, registryManifest, run, Ran } from './run';
 
 const repoRoot = join(__dirname, '..', '..', '..');
@@ -96,6 +97,12 @@ export class RemoteEngine {
   docker(args: string[], opts: Parameters<typeof run>[2] = {}): Ran {
     return docker(args, { ...opts, env: { ...opts.env, ...this.env } });
   }
+  /** Containers on this engine that the plugin started. */
+  ownedContainers(): string[] {
+    return this.docker(['ps', '-aq', '--filter', `label=${OWNER_LABEL}`])
+      .stdout.split('\n')
+      .filter(Boolean);
+  }
   /** Every image (repository:tag, dangling ones as <none>) and every container on it. */
   contents(): { images: string[]; containers: string[] } {
     const lines = (r: Ran) => r.stdout.split('\n').filter(Boolean);
@@ -152,6 +159,12 @@ export class PodmanStore {
   }
   containers(): string[] {
     return this.podman(['ps', '-aq']).stdout.split('\n').filter(Boolean);
+  }
+  /** Containers in this store that the plugin started. */
+  ownedContainers(): string[] {
+    return this.podman(['ps', '-aq', '--filter', `label=${OWNER_LABEL}`])
+      .stdout.split('\n')
+      .filter(Boolean);
   }
   layersOf(ref: string): string[] {
     return JSON.parse(

@@ -3,7 +3,9 @@
  * cannot load execa (ESM), so the suites drive programs with spawnSync.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
@@ -186,4 +188,29 @@ export function imagesOf(repository: string): string[] {
   return docker(['images', '--format', '{{.Repository}}:{{.Tag}}'])
     .stdout.split('\n')
     .filter((i) => i.includes(`/${repository}/`));
+}
+
+/**
+ * A folder standing for PATH with every program on it except these: with
+ * podman gone, the plugin's auto engine has nothing to fall back to when no
+ * Docker engine answers (the machine this runs on may have podman installed).
+ * The caller removes the folder.
+ */
+export function pathWithout(programs: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-docker-path-'));
+  const seen = new Set(programs);
+  for (const d of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      symlinkSync(join(d, name), join(dir, name));
+    }
+  }
+  return dir;
 }
