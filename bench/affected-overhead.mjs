@@ -30,6 +30,7 @@ import {
   main,
   median,
   printReport,
+  recordedName,
 } from './lib.mjs';
 import {
   ALL_PROJECTS,
@@ -134,7 +135,7 @@ await main(async () => {
   ws.commitAll('built'); // nothing new (dist/ is git-ignored): HEAD is the base
   const baseRef = (() => {
     const img = recordImage(BASE_PROJECT);
-    return `${img.repository}:${img.contentTag}`;
+    return `${recordedName(img)}:${img.contentTag}`;
   })();
   // One unmeasured pass of (c): nx computes and caches its project graph
   // once the workspace files changed; the first measured row should not pay it.

@@ -44,6 +44,7 @@ import {
   median,
   onCleanup,
   printReport,
+  recordedName,
   ROOT,
   run,
   uniqueSuffix,
@@ -447,7 +448,7 @@ function recordedImageOf(project, key) {
   );
   if (!img) throw new Error(`${file} has no "${key}" image`);
   if (docker(['image', 'inspect', img.imageId]).code !== 0)
-    dockerOk(['pull', `${img.name ?? img.repository}:${img.contentTag}`], {
+    dockerOk(['pull', `${recordedName(img)}:${img.contentTag}`], {
       timeoutMs: PULL_BOUND_MS,
     });
   return img;

@@ -302,6 +302,9 @@ export function ensureBuildRecord(project) {
     );
 }
 
+/** The full image name a build record entry names: `name` (record version 2) or `repository` (version 1). */
+export const recordedName = (img) => img.name ?? img.repository;
+
 /**
  * One image of a project's build record, as { ref, imageId, ... } where ref is
  * the content tag (stable, unlike :latest which a concurrent run may move).
@@ -312,7 +315,7 @@ export function recordedImage(project, key) {
   const record = JSON.parse(fs.readFileSync(recordPath(project), 'utf8'));
   const img = record.images.find((i) => i.image === key);
   if (!img) throw new Error(`${recordPath(project)} has no "${key}" image`);
-  const ref = `${img.repository}:${img.contentTag}`;
+  const ref = `${recordedName(img)}:${img.contentTag}`;
   if (docker(['image', 'inspect', img.imageId]).code !== 0)
     dockerOk(['pull', ref], { timeoutMs: 600_000 });
   return { ...img, ref };

@@ -29,6 +29,7 @@ import {
   main,
   median,
   printReport,
+  recordedName,
 } from './lib.mjs';
 import {
   ALL_PROJECTS,
@@ -181,9 +182,9 @@ await main(async () => {
     );
   const tags = ALL_PROJECTS.flatMap((p) => {
     const img = ws.record(p).images[0];
-    return img.tags.map((t) => `${img.repository}:${t}`);
+    return img.tags.map((t) => `${recordedName(img)}:${t}`);
   });
-  const repos = ALL_PROJECTS.map((p) => ws.record(p).images[0].repository);
+  const repos = ALL_PROJECTS.map((p) => recordedName(ws.record(p).images[0]));
   const first = await nxPush('first push');
 
   const plainLoop = async (refs, args) => {
