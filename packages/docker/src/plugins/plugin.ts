@@ -109,7 +109,10 @@ export function trainingFlow(absProjectRoot: string): TrainingFlow | undefined {
     }
   }
   const folder = (p: string) => p.replace(/^\.\//, '').replace(/\/*$/, '');
+  // Parsing is most of the graph's cost over hundreds of projects: only a
+  // text that names the label, or a folder, can be the one that matters.
   const candidates = [...texts]
+    .filter(([, text]) => text.includes(OUTPUTS_LABEL))
     .map(([image, text]) => ({
       image,
       outputs: (labelValue(text, OUTPUTS_LABEL) ?? '')
@@ -127,6 +130,7 @@ export function trainingFlow(absProjectRoot: string): TrainingFlow | undefined {
     const consumed = [...texts].some(
       ([image, text]) =>
         image !== c.image &&
+        c.outputs.some((o) => text.includes(o)) &&
         contextSources(text).some((src) => c.outputs.includes(folder(src))),
     );
     if (consumed) return { image: c.image, outputs: c.outputs };
