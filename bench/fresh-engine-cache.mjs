@@ -27,6 +27,7 @@ import {
   deleteManifestsOnCleanup,
   docker,
   DOCKER,
+  dockerOk,
   flag,
   fmtMs,
   fmtRatio,
@@ -402,6 +403,9 @@ await main(async () => {
   const base = recordedImage('ml-base', 'base');
   const common = recordedImage('ml-common', 'lib');
   const bases = [base.ref, common.ref];
+  // A record may come from a build that was never pushed: the fresh engines
+  // pull the bases from the registry, so it must hold them (a no-op when it does).
+  for (const ref of bases) dockerOk(['push', ref], { timeoutMs: 600_000 });
 
   const dir = copyExample('synth');
   const generated = fs.readFileSync(
