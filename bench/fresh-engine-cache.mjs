@@ -35,7 +35,9 @@ import {
   loadToolchainEnv,
   main,
   median,
+  on,
   onCleanup,
+  onOk,
   printReport,
   recordedImage,
   ROOT,
@@ -259,19 +261,6 @@ async function startEngine(label) {
   throw new Error(
     `the second dockerd did not answer within ${ENGINE_START_BOUND_MS / 1000} s (${exited !== null ? `exited: ${exited}` : 'still starting'}):\n${tail}`,
   );
-}
-
-/** docker against one of our engines. */
-const on = (engine, args, opts = {}) =>
-  docker(args, { ...opts, env: { ...opts.env, DOCKER_HOST: engine.host } });
-
-function onOk(engine, args, opts) {
-  const r = on(engine, args, opts);
-  if (r.code !== 0)
-    throw new Error(
-      `docker ${args.slice(0, 2).join(' ')} on the ${engine.label} engine failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${lastLines(r.stderr || r.stdout, 8)}`,
-    );
-  return r;
 }
 
 /** Images and build cache records on an engine: both 0 on an empty one. */

@@ -42,7 +42,9 @@ import {
   main,
   makeTempDir,
   median,
+  on,
   onCleanup,
+  onOk,
   printReport,
   recordedName,
   ROOT,
@@ -107,18 +109,6 @@ function remoteEngine(port, label) {
   };
   onCleanup(`remote engine ${engine.host}`, () => script('purge'));
   return engine;
-}
-
-const on = (engine, args, opts = {}) =>
-  docker(args, { ...opts, env: { ...opts.env, DOCKER_HOST: engine.host } });
-
-function onOk(engine, args, opts) {
-  const r = on(engine, args, opts);
-  if (r.code !== 0)
-    throw new Error(
-      `docker ${args.slice(0, 2).join(' ')} on the ${engine.label} engine failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${lastLines(r.stderr || r.stdout, 8)}`,
-    );
-  return r;
 }
 
 /** A Podman store of its own; removed (its images, mounts, folder) at cleanup. */

@@ -483,3 +483,16 @@ export function deleteManifestsOnCleanup(registry, repoPath, tags) {
     }
   });
 }
+
+/** docker against a second engine of ours ({ host, label }), by DOCKER_HOST. */
+export const on = (engine, args, opts = {}) =>
+  docker(args, { ...opts, env: { ...opts.env, DOCKER_HOST: engine.host } });
+
+export function onOk(engine, args, opts) {
+  const r = on(engine, args, opts);
+  if (r.code !== 0)
+    throw new Error(
+      `docker ${args.slice(0, 2).join(' ')} on the ${engine.label} engine failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${lastLines(r.stderr || r.stdout, 8)}`,
+    );
+  return r;
+}

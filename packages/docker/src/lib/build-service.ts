@@ -180,10 +180,13 @@ async function buildOne(
   };
   const started = Date.now();
   if (cache.mode === 'podman' && !opts.noCache)
-    await seedPodmanArgSteps(engine, image, cache.cacheFrom[0], text, {
-      ...cache.buildArgs,
-      ...buildArgs,
-    });
+    await seedPodmanArgSteps(
+      engine,
+      image,
+      cache.cacheFrom[0],
+      text,
+      base.buildArgs ?? {},
+    );
   // Stages first, each its own cache image, so a fresh engine can skip them.
   const stageImages: Array<{ stage: string; ref: string; imageId: string }> =
     [];

@@ -140,6 +140,8 @@ describe('podman-arg-cache', () => {
       tags: jest.fn(async () => Object.keys(configs)),
       imageConfig: jest.fn(async (_path: string, tag: string) => configs[tag]),
     };
+    const seed = () =>
+      seedArgSteps(PODMAN, CACHE, [BASE], client as unknown as RegistryClient);
     const inspect = (layers: string[]) =>
       result(0, JSON.stringify([{ Id: 'abc', RootFS: { Layers: layers } }]));
 
@@ -157,14 +159,7 @@ describe('podman-arg-cache', () => {
         if (args.includes(BASE)) basePulled = true;
         return result(0);
       });
-      await expect(
-        seedArgSteps(
-          PODMAN,
-          CACHE,
-          [BASE],
-          client as unknown as RegistryClient,
-        ),
-      ).resolves.toEqual(['k_arg', 'k_arg2']);
+      await expect(seed()).resolves.toEqual(['k_arg', 'k_arg2']);
       expect(client.tags).toHaveBeenCalledWith('ml/synth-inference-buildcache');
       const pulls = runMock.mock.calls
         .filter(([, args]) => args[0] === 'pull')
@@ -181,26 +176,12 @@ describe('podman-arg-cache', () => {
         if (args[0] === 'image') return inspect(baseLayers);
         return result(args.at(-1)?.endsWith(':k_arg') ? 1 : 0);
       });
-      await expect(
-        seedArgSteps(
-          PODMAN,
-          CACHE,
-          [BASE],
-          client as unknown as RegistryClient,
-        ),
-      ).resolves.toEqual(['k_arg2']);
+      await expect(seed()).resolves.toEqual(['k_arg2']);
     });
 
     it('asks the registry nothing when no base can be had', async () => {
       runMock.mockResolvedValue(result(125));
-      await expect(
-        seedArgSteps(
-          PODMAN,
-          CACHE,
-          [BASE],
-          client as unknown as RegistryClient,
-        ),
-      ).resolves.toEqual([]);
+      await expect(seed()).resolves.toEqual([]);
       expect(client.tags).not.toHaveBeenCalled();
     });
   });

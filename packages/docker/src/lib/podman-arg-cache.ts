@@ -68,12 +68,14 @@ export async function seedArgSteps(
 ): Promise<string[]> {
   const bases: string[][] = [];
   for (const ref of baseRefs) {
-    if (!(await inspectImage(engine, ref)))
+    let info = await inspectImage(engine, ref);
+    if (!info) {
       await docker(engine, ['pull', ...registryFlags(engine, ref), ref], {
         timeoutMs: 30 * 60_000,
       });
-    const layers = (await inspectImage(engine, ref))?.layers;
-    if (layers?.length) bases.push(layers);
+      info = await inspectImage(engine, ref);
+    }
+    if (info?.layers.length) bases.push(info.layers);
   }
   if (bases.length === 0) return [];
   const path = repositoryPathOf(cacheRef);

@@ -1341,6 +1341,7 @@ class Inspector {
         `Stopped looking after ${MAX_FILES} files in ${this.where}: move large folders (data, outputs) out of the project or into .gitignore'd data/, then rerun if something was missed.`,
       );
 
+    const torchPin = torchPinOf(install.rawRequirements);
     return {
       projectName: this.name,
       projectRoot: this.projectRoot,
@@ -1350,9 +1351,7 @@ class Inspector {
       install: install.install,
       dependencies: install.dependencies,
       frameworks,
-      ...(torchPinOf(install.rawRequirements)
-        ? { torchPin: torchPinOf(install.rawRequirements) }
-        : {}),
+      ...(torchPin ? { torchPin } : {}),
       ...(appFinding.app ? { app: appFinding.app } : {}),
       appFactory: appFinding.factory,
       apps: appFinding.apps,
