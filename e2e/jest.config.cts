@@ -9,9 +9,9 @@ module.exports = {
   testMatch: ['<rootDir>/src/**/*.e2e.spec.ts'],
   globalSetup: '<rootDir>/src/support/global-setup.ts',
   globalTeardown: '<rootDir>/src/support/global-teardown.ts',
-  // Through nx's @nx/jest executor Jest warns "Unknown option testSequencer"
-  // (it validates this file as a project config) but still applies it.
   testSequencer: '<rootDir>/test-sequencer.cjs',
+  // One suite at a time: suites share the engine's CPU and build cache.
+  maxWorkers: 1,
   // Real images, containers and registries: minutes, not milliseconds.
   testTimeout: 20 * 60 * 1000,
 };

@@ -23,7 +23,7 @@ echo
 echo "== Build record (dist/docker/examples/synth/build-record.json)"
 node -e '
   const r = require("./dist/docker/examples/synth/build-record.json");
-  for (const i of r.images) console.log(`${i.image}: ${i.repository} tags=${i.tags.join(",")} id=${i.imageId.slice(0, 19)} ${(i.sizeBytes / 1e6).toFixed(0)} MB`);
+  for (const i of r.images) console.log(`${i.image}: ${i.name} tags=${i.tags.join(",")} id=${i.imageId.slice(0, 19)} ${(i.sizeBytes / 1e6).toFixed(0)} MB`);
 '
 echo
 echo "== Registry ${ML_DOCKER_REGISTRY}: tags of the synth images"
