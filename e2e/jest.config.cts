@@ -1,7 +1,7 @@
 module.exports = {
   displayName: 'docker-e2e',
   preset: '../jest.preset.js',
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/suite-environment.cjs',
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
@@ -10,8 +10,9 @@ module.exports = {
   globalSetup: '<rootDir>/src/support/global-setup.ts',
   globalTeardown: '<rootDir>/src/support/global-teardown.ts',
   testSequencer: '<rootDir>/test-sequencer.cjs',
-  // One suite at a time: suites share the engine's CPU and build cache.
-  maxWorkers: 1,
+  // Suites share no state (unique names, per-project container counts), so
+  // two run at once: one builds while the other waits on containers and nx.
+  maxWorkers: Number(process.env.ML_DOCKER_E2E_WORKERS || 2),
   // Real images, containers and registries: minutes, not milliseconds.
   testTimeout: 20 * 60 * 1000,
 };

@@ -1,13 +1,27 @@
 /**
- * Runs after every other suite (e2e/test-sequencer.cjs): whatever the suites
+ * Runs after every other suite (e2e/test-sequencer.cjs sorts it last, and with
+ * several workers it waits for the suites still running): whatever the suites
  * did, with the plugin's containers and their own, none may outlive them.
  */
+import { readdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import {
   CONTAINERS_BEFORE_ENV,
   docker,
+  RUNNING_SUITES_ENV,
   suiteContainers,
   until,
 } from './support/run';
+
+/** The longest suite runs about 9 minutes on 2 cores; a stuck one is reported, not waited for forever. */
+const OTHER_SUITES_MS = 30 * 60_000;
+
+function otherSuitesRunning(): string[] {
+  const dir = process.env[RUNNING_SUITES_ENV];
+  if (!dir) return [];
+  const self = basename(__filename);
+  return readdirSync(dir).filter((marker) => !marker.startsWith(`${self}.`));
+}
 
 /**
  * Other checkouts may be running the plugin on the same engine: a container
@@ -17,7 +31,10 @@ import {
 const GRACE_MS = 120_000;
 
 describe('after all the suites', () => {
+  jest.setTimeout(OTHER_SUITES_MS + 10 * 60_000);
   it('no container they or the plugin created still exists', async () => {
+    await until(() => otherSuitesRunning().length === 0, OTHER_SUITES_MS);
+    expect(otherSuitesRunning()).toEqual([]);
     const before = process.env[CONTAINERS_BEFORE_ENV];
     expect(before).toBeDefined();
     const existing = new Set(before!.split(',').filter(Boolean));

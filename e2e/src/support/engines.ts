@@ -18,7 +18,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OWNER_LABEL } from '../../../packages/docker/src/lib/names';
-import { docker, REGISTRY, registryManifest, run, Ran } from './run';
+import {
+  docker,
+  REGISTRY,
+  registryManifest,
+  run,
+  Ran,
+  withFileLock,
+} from './run';
 
 const repoRoot = join(__dirname, '..', '..', '..');
 const REMOTE_ENGINE = join(repoRoot, 'tools', 'toolchain', 'remote-engine.sh');
@@ -34,14 +41,20 @@ export const REGISTRY_BASE = `${REGISTRY}/${OFFLINE_BASE}`;
  */
 export async function ensureBaseInRegistry(): Promise<string> {
   const [path, tag] = OFFLINE_BASE.split(':');
-  if ((await registryManifest(path, tag)).status === 200) return REGISTRY_BASE;
-  docker(['tag', OFFLINE_BASE, REGISTRY_BASE]);
-  try {
-    docker(['push', REGISTRY_BASE], { timeoutMs: 20 * 60_000 });
-  } finally {
-    // rmi of a tag only untags while another tag names the image.
-    docker(['rmi', REGISTRY_BASE], { allowFail: true });
-  }
+  const present = async () =>
+    (await registryManifest(path, tag)).status === 200;
+  if (await present()) return REGISTRY_BASE;
+  // Suites running at once would untag the base under each other's push.
+  await withFileLock('ml-docker-e2e-base-push', async () => {
+    if (await present()) return;
+    docker(['tag', OFFLINE_BASE, REGISTRY_BASE]);
+    try {
+      docker(['push', REGISTRY_BASE], { timeoutMs: 20 * 60_000 });
+    } finally {
+      // rmi of a tag only untags while another tag names the image.
+      docker(['rmi', REGISTRY_BASE], { allowFail: true });
+    }
+  });
   return REGISTRY_BASE;
 }
 

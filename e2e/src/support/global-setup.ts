@@ -6,13 +6,22 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONTAINERS_BEFORE_ENV, run, suiteContainers } from './run';
+import {
+  CONTAINERS_BEFORE_ENV,
+  run,
+  RUNNING_SUITES_ENV,
+  suiteContainers,
+} from './run';
 import { NX_ENV, TEMPLATE_ENV } from './workspace';
 
 export default async function globalSetup(): Promise<void> {
   // What existed before this run is not ours: the last suite counts only the
   // containers created since (no-leaked-containers.e2e.spec.ts).
   process.env[CONTAINERS_BEFORE_ENV] = suiteContainers().join(',');
+  // Each suite marks itself running here (e2e/suite-environment.cjs).
+  process.env[RUNNING_SUITES_ENV] = mkdtempSync(
+    join(tmpdir(), 'ml-docker-e2e-running-'),
+  );
   // For a quick run of suites that need no packed plugin (e.g. the drift check).
   if (process.env.ML_DOCKER_E2E_NO_PACK === '1') return;
   const repoRoot = join(__dirname, '..', '..', '..');

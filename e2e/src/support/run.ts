@@ -3,7 +3,14 @@
  * cannot load execa (ESM), so the suites drive programs with spawnSync.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -120,6 +127,8 @@ export function ownedContainersOf(project: string): string[] {
 
 /** Set by the global setup: the suite containers that existed before this run. */
 export const CONTAINERS_BEFORE_ENV = 'ML_DOCKER_E2E_CONTAINERS_BEFORE';
+/** A folder holding one marker file per suite running now (e2e/suite-environment.cjs). */
+export const RUNNING_SUITES_ENV = 'ML_DOCKER_E2E_RUNNING_DIR';
 
 /** Every container, running or not, that the plugin or a suite created. */
 export function suiteContainers(): string[] {
@@ -168,6 +177,36 @@ export async function until(
     await new Promise((r) => setTimeout(r, 200));
   }
   return condition();
+}
+
+/**
+ * Runs fn while holding a lock shared by every process on this machine (a
+ * folder under the temp dir; mkdir is atomic). A holder that died leaves it
+ * behind: after timeoutMs the wait fails and names the folder to remove.
+ */
+export async function withFileLock<T>(
+  name: string,
+  fn: () => Promise<T>,
+  timeoutMs = 25 * 60_000,
+): Promise<T> {
+  const lock = join(tmpdir(), `${name}.lock`);
+  const take = () => {
+    try {
+      mkdirSync(lock);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!(await until(take, timeoutMs)))
+    throw new Error(
+      `Waited ${timeoutMs / 60_000} min for ${lock}: remove it if no test run holds it.`,
+    );
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** The HTTP status of one GET on 127.0.0.1 (0 when nothing answers), body consumed, 1 s timeout. */
