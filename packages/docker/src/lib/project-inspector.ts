@@ -10,6 +10,20 @@ import { posix } from 'node:path';
 import { fail } from './errors';
 import { Pyproject, readPyproject, TomlError } from './pyproject';
 import { DvcStage, readDvcStages } from '../inspection/dvc';
+import {
+  requirementName,
+  requirementsLines,
+  torchPinOf,
+} from '../inspection/readers/requirements';
+import {
+  Ini,
+  readSetupCfg,
+  setuptoolsFiles,
+  setuptoolsList,
+  setuptoolsRequirements,
+} from '../inspection/readers/setup-cfg';
+
+export { torchPinOf } from '../inspection/readers/requirements';
 
 export interface InspectOptions {
   /** The Nx project's name, used in messages; defaults to the root's last folder. */
@@ -763,33 +777,6 @@ function isDevName(path: string): boolean {
   return base.split(/[-_.]+/).some((w) => DEV_WORD.test(w.toLowerCase()));
 }
 
-/** The distribution name a requirement line names, normalized; undefined for options and paths. */
-/** See ProjectInspection.torchPin; a range (>=, <) pins nothing. */
-export function torchPinOf(requirements: string[]): string | undefined {
-  for (const line of requirements) {
-    const r = line
-      .replace(/\s+#.*$/, '')
-      .replace(/;.*$/, '')
-      .trim();
-    if (requirementName(r) !== 'torch') continue;
-    const exact = /^torch\s*===?\s*(\d+\.\d+(?:\.\d+)?)(?:\+\w+)?\s*$/i.exec(r);
-    if (exact) return exact[1];
-    const wildcard = /^torch\s*==\s*(\d+\.\d+)\.\*\s*$/i.exec(r);
-    if (wildcard) return wildcard[1];
-    // ~=2.5.0 allows 2.5.x; ~=2.5 allows 2.x, which is no pin of a release line.
-    const compatible = /^torch\s*~=\s*(\d+\.\d+)\.\d+\s*$/i.exec(r);
-    if (compatible) return compatible[1];
-  }
-  return undefined;
-}
-
-function requirementName(line: string): string | undefined {
-  const wheel = /([A-Za-z0-9_.]+)-\d[^/\s]*\.whl(\s|$|#)/.exec(line);
-  if (wheel) return normalizeName(wheel[1]);
-  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[|[<>=!~;@\s]|$)/.exec(line);
-  return m ? normalizeName(m[1]) : undefined;
-}
-
 // ---------------------------------------------------------------------------
 
 interface SetupPy {
@@ -835,48 +822,6 @@ function readSetupPy(source: string): SetupPy {
     pyModules: listAfter('py_modules'),
     fileRefs: stringLiterals(text).filter((s) => /^[\w./-]+\.[\w]+$/.test(s)),
   };
-}
-
-type Ini = Record<string, Record<string, string>>;
-
-function readIni(text: string): Ini {
-  const ini: Ini = {};
-  let section: Record<string, string> | undefined;
-  let key: string | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    if (/^\s*[#;]/.test(raw) || !raw.trim()) continue;
-    const header = /^\[([^\]]+)\]\s*$/.exec(raw);
-    if (header) {
-      section = ini[header[1].trim()] = {};
-      key = undefined;
-      continue;
-    }
-    if (!section) continue;
-    if (/^\s/.test(raw) && key) {
-      section[key] += `\n${raw.trim()}`;
-      continue;
-    }
-    const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(raw);
-    if (kv) {
-      key = kv[1].trim();
-      section[key] = kv[2].trim();
-    }
-  }
-  return ini;
-}
-
-function iniList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(/[\n,;]/)
-    .map((s) => s.trim())
-    .filter((s) => s && !s.startsWith('#'));
-}
-
-function iniLines(value: string | undefined): string[] {
-  return (value ?? '')
-    .split('\n')
-    .map((s) => s.trim())
-    .filter((s) => s && !s.startsWith('#'));
 }
 
 // ---------------------------------------------------------------------------
@@ -1098,8 +1043,10 @@ class Inspector {
     const setupPy =
       setupPyText !== undefined ? readSetupPy(setupPyText) : undefined;
     const setupCfgText = f.read('setup.cfg');
-    const setupCfg =
-      setupCfgText !== undefined ? readIni(setupCfgText) : undefined;
+    const setupCfgRead =
+      setupCfgText !== undefined ? readSetupCfg(setupCfgText) : undefined;
+    const setupCfg = setupCfgRead?.sections;
+    warnings.push(...(setupCfgRead?.warnings ?? []));
     const setupCfgIsMetadata =
       !!setupCfg && (!!setupCfg['metadata'] || !!setupCfg['options']);
 
@@ -1156,7 +1103,12 @@ class Inspector {
     }
     const read = this.readRequirements(chosen, warnings);
 
-    const dynamicFiles = pyproject?.setuptools.dependencyFiles ?? [];
+    const dynamicFiles = [
+      ...(pyproject?.setuptools.dependencyFiles ?? []),
+      ...(setupCfg
+        ? (setuptoolsFiles(setupCfg['options']?.['install_requires']) ?? [])
+        : []),
+    ];
     const dynamicRead = this.readRequirements(
       dynamicFiles.filter((d) => f.isFile(d)),
       warnings,
@@ -1202,7 +1154,7 @@ class Inspector {
       const declared = [
         ...(pyproject?.project?.dependencies ?? []),
         ...(setupPy?.installRequires ?? []),
-        ...iniLines(setupCfg?.['options']?.['install_requires']),
+        ...setuptoolsRequirements(setupCfg?.['options']?.['install_requires']),
       ];
       raw.push(...declared);
       names.push(
@@ -1218,7 +1170,7 @@ class Inspector {
     // What pip install . builds from.
     const consoleScripts: Record<string, string> = {
       ...Object.fromEntries(
-        iniLines(setupCfg?.['options.entry_points']?.['console_scripts'])
+        setuptoolsList(setupCfg?.['options.entry_points']?.['console_scripts'])
           .map((l) => /^([\w.-]+)\s*=\s*(\S+)$/.exec(l))
           .filter((m): m is RegExpExecArray => !!m)
           .map((m) => [m[1], m[2]]),
@@ -1258,7 +1210,7 @@ class Inspector {
       const cfgReadme = /^file:\s*(.+)$/.exec(
         setupCfg?.['metadata']?.['long_description'] ?? '',
       );
-      for (const file of cfgReadme ? iniList(cfgReadme[1]) : [])
+      for (const file of cfgReadme ? setuptoolsList(cfgReadme[1]) : [])
         if (f.isFile(file)) metadataFiles.push(file);
       for (const ref of setupPy?.fileRefs ?? []) {
         const rel = normalizeRel(ref);
@@ -1358,10 +1310,8 @@ class Inspector {
       if (out.files.includes(file)) return;
       out.files.push(file);
       const text = this.files.read(file) ?? '';
-      const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
-      lines.forEach((rawLine, index) => {
-        const line = rawLine.replace(/(^|\s)#.*$/, '').trim();
-        if (!line) return;
+      requirementsLines(text).forEach(({ line: lineNumber, text: line }) => {
+        const index = lineNumber - 1;
         const include =
           /^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?=[^-\s]))(\S+)/.exec(
             line,
@@ -1412,6 +1362,9 @@ class Inspector {
             out.localPaths.push(this.files.isDir(rel) ? `${rel}/` : rel);
           return;
         }
+        // -e git+…#egg=name installs name.
+        const editableName = editable && requirementName(editable[2]);
+        if (editableName && !constraint) out.names.push(editableName);
         if (line.startsWith('-') || constraint) return;
         out.raw.push(line);
         const name = requirementName(line);
@@ -1431,7 +1384,9 @@ class Inspector {
     const f = this.files;
     const st = pyproject?.setuptools;
     const cfgOptions = setupCfg?.['options'] ?? {};
-    const cfgWhere = iniList(setupCfg?.['options.packages.find']?.['where']);
+    const cfgWhere = setuptoolsList(
+      setupCfg?.['options.packages.find']?.['where'],
+    );
     const poetryPackages = pyproject?.poetry?.packages ?? [];
     const hatch = pyproject?.hatchPackages;
     const srcHasPackage =
@@ -1470,9 +1425,9 @@ class Inspector {
       ...(setupPy?.packages ?? []),
       ...(setupPy?.pyModules ?? []),
       ...(cfgOptions['packages'] && !/^find/.test(cfgOptions['packages'])
-        ? iniList(cfgOptions['packages'])
+        ? setuptoolsList(cfgOptions['packages'])
         : []),
-      ...iniList(cfgOptions['py_modules']),
+      ...setuptoolsList(cfgOptions['py_modules']),
     ];
     if (explicit.length)
       return {
