@@ -11,6 +11,7 @@ import { fail } from './errors';
 import { Pyproject, readPyproject, TomlError } from './pyproject';
 import { DvcStage, readDvcStages } from '../inspection/dvc';
 import {
+  normalizeName,
   requirementName,
   requirementsLines,
   torchPinOf,
@@ -457,10 +458,6 @@ function isNonSource(rel: string): boolean {
 
 function uniq<T>(items: Iterable<T>): T[] {
   return [...new Set(items)];
-}
-
-function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
 // ---------------------------------------------------------------------------
