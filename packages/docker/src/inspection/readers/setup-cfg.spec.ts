@@ -31,6 +31,14 @@ describe('readSetupCfg', () => {
       },
     ],
     [
+      'option names in [options.packages.find] normalized too, %% as %',
+      '[options.packages.find]\nWHERE = src\n[metadata]\ndescription = 100%% python\n',
+      {
+        'options.packages.find': { where: 'src' },
+        metadata: { description: '100% python' },
+      },
+    ],
+    [
       'a key line indented like the one before is no continuation',
       '[options]\n  packages = a\n  py_modules = b\n',
       { options: { packages: 'a', py_modules: 'b' } },
@@ -61,6 +69,11 @@ describe('readSetupCfg', () => {
       'a duplicate section',
       '[options]\n[metadata]\n[options]\n',
       'setup.cfg:3: the section [options] appears twice',
+    ],
+    [
+      'a lone %',
+      '[metadata]\ndescription = 100% python\n',
+      'setup.cfg:2: description has a lone %',
     ],
     [
       'a marker split off a one-line install_requires',

@@ -15,8 +15,18 @@ export interface SetupCfgRead {
   warnings: string[];
 }
 
-// setuptools reads these sections' option names with - as _ and in lower case.
-const SETUPTOOLS_SECTIONS = new Set(['metadata', 'options']);
+// setuptools reads option names in these sections with - as _ and in lower
+// case, except in the sections whose keys are names (extras, entry point groups…).
+const KEYS_AS_WRITTEN = new Set([
+  'options.extras_require',
+  'options.data_files',
+  'options.entry_points',
+  'options.package_data',
+  'options.exclude_package_data',
+]);
+const normalizedKeys = (section: string) =>
+  (section === 'metadata' || section.startsWith('options')) &&
+  !KEYS_AS_WRITTEN.has(section);
 
 export function readSetupCfg(text: string, file = 'setup.cfg'): SetupCfgRead {
   const sections: Ini = {};
@@ -66,7 +76,7 @@ export function readSetupCfg(text: string, file = 'setup.cfg'): SetupCfgRead {
       option = undefined;
       return;
     }
-    option = SETUPTOOLS_SECTIONS.has(sectionName)
+    option = normalizedKeys(sectionName)
       ? kv[1].toLowerCase().replace(/-/g, '_')
       : kv[1];
     if (seen.has(`${sectionName}\0${option}`))
@@ -77,9 +87,22 @@ export function readSetupCfg(text: string, file = 'setup.cfg'): SetupCfgRead {
     at[option] = line;
     lines.set(section, at);
   });
+  // setuptools reads values through configparser's % interpolation.
   for (const options of Object.values(sections))
-    for (const key of Object.keys(options))
-      options[key] = options[key].replace(/\s+$/, '');
+    for (const key of Object.keys(options)) {
+      const value = options[key].replace(/\s+$/, '');
+      const line = lines.get(options)?.[key];
+      if (/%(?!\()/.test(value.replace(/%%/g, '')))
+        refuse(
+          line ?? 1,
+          `${key} has a lone % (configparser reads % as interpolation; write %%)`,
+        );
+      else if (value.replace(/%%/g, '').includes('%('))
+        warnings.push(
+          `${file}:${line}: ${key} uses %(…)s interpolation, which the inspection does not expand: check the images install what it names.`,
+        );
+      options[key] = value.replace(/%%/g, '%');
+    }
   const requirementLists: Array<[string, string, string]> = [
     ['options', 'install_requires', 'install_requires'],
     ...Object.keys(sections['options.extras_require'] ?? {}).map(
