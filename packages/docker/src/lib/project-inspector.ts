@@ -10,6 +10,7 @@ import { posix } from 'node:path';
 import { fail } from './errors';
 import { Pyproject, readPyproject, TomlError } from './pyproject';
 import { DvcStage, readDvcStages } from '../inspection/dvc';
+import { argvCommands } from '../inspection/readers/shell';
 import {
   normalizeName,
   requirementName,
@@ -1957,7 +1958,8 @@ class Inspector {
       };
     }
     if (o.trainingCommand) {
-      addCommand(o.trainingCommand);
+      for (const c of argvCommands(o.trainingCommand).commands)
+        addCommand(c.argv, c.dir);
       return {
         entry: { kind: 'command', command: [...o.trainingCommand] },
         entryFiles,
@@ -2200,18 +2202,13 @@ class Inspector {
       consider(rel, true);
     const commands =
       training.kind === 'dvc'
-        ? stages.flatMap((s) =>
-            s.commands.map((c) => ({ argv: c.argv, wdir: c.dir })),
-          )
-        : [
-            {
-              argv: training.kind === 'none' ? [] : training.command,
-              wdir: '.',
-            },
-          ];
-    for (const { argv, wdir } of commands)
+        ? stages.flatMap((s) => s.commands)
+        : training.kind === 'none'
+          ? []
+          : argvCommands(training.command).commands;
+    for (const { argv, dir } of commands)
       for (const p of pythonEntries(argv).paths) {
-        const rel = normalizeRel(posix.join(wdir, p));
+        const rel = normalizeRel(posix.join(dir, p));
         if (rel && f.exists(rel)) consider(rel, true);
       }
     if (training.kind === 'dvc') {

@@ -1,4 +1,4 @@
-import { shellCommands } from './shell';
+import { argvCommands, shellCommands } from './shell';
 
 describe('shellCommands', () => {
   it.each<[string, string, Array<[string[], string]>]>([
@@ -107,5 +107,24 @@ describe('shellCommands', () => {
     ['process substitution', 'diff <(python a.py) b', 'the shell operator <('],
   ])('says what it does not follow: %s', (_, script, what) => {
     expect(shellCommands(script).unresolved).toContain(what);
+  });
+});
+
+describe('argvCommands', () => {
+  it.each<[string, string[], Array<[string[], string]>]>([
+    [
+      'an exec-form argv stays one command',
+      ['python', 'x.py', '&&', 'y'],
+      [[['python', 'x.py', '&&', 'y'], '.']],
+    ],
+    [
+      'sh -c is read as its script',
+      ['bash', '-c', 'cd jobs && python fit.py'],
+      [[['python', 'fit.py'], 'jobs']],
+    ],
+  ])('%s', (_, argv, expected) => {
+    expect(argvCommands(argv).commands.map((c) => [c.argv, c.dir])).toEqual(
+      expected,
+    );
   });
 });

@@ -37,6 +37,13 @@ export function shellCommands(script: string, dir = '.'): ShellRead {
   return read;
 }
 
+/** An exec-form argv (no shell splits it), except that `sh -c "…"` is read as the script it runs. */
+export function argvCommands(argv: string[], dir = '.'): ShellRead {
+  const read: ShellRead = { commands: [], unresolved: [] };
+  command([...argv], dir, read);
+  return read;
+}
+
 function readScript(script: string, start: string, read: ShellRead): void {
   let dir = start;
   const dirs: string[] = [];
