@@ -1495,7 +1495,19 @@ describe('inspectProject on forms the hand-written readers misread', () => {
       },
       'setup.cfg:3: "install_requires" is not an option = value line',
     ],
-  ])('warns with file:line: %s', (_, files, warning) => {
+    [
+      'setup.cfg install_requires = file: naming a missing file',
+      {
+        'pyproject.toml':
+          '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n',
+        'setup.cfg':
+          '[options]\npy_modules = app\ninstall_requires = file: reqs/base.txt\n',
+        'requirements.txt': 'fastapi\nuvicorn\n',
+        'app.py': app,
+      },
+      "The package's dependencies are read from reqs/base.txt, which does not exist: pip install . will fail on it. Add the file or fix the reference in setup.cfg, then rerun.",
+    ],
+  ])('warns: %s', (_, files, warning) => {
     const i = inspect(files, { needsTraining: false });
     expect(i.warnings.some((w) => w.startsWith(warning))).toBe(true);
   });

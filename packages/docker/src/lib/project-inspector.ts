@@ -1111,6 +1111,10 @@ class Inspector {
       dynamicFiles.filter((d) => f.isFile(d)),
       warnings,
     );
+    for (const d of dynamicFiles.filter((d) => !f.isFile(d)))
+      warnings.push(
+        `The package's dependencies are read from ${d}, which does not exist: pip install . will fail on it. Add the file or fix the reference in ${setupCfg && !pyproject?.setuptools.dependencyFiles.includes(d) ? 'setup.cfg' : 'pyproject.toml'}, then rerun.`,
+      );
 
     if (!installable && chosen.length === 0)
       this.nothingToInstall(pyproject, setupCfg);
