@@ -4,11 +4,9 @@ import { UserFacingError } from './errors';
 import {
   inspectProject,
   InspectOptions,
-  parseYamlSubset,
   ProjectInspection,
   pythonModuleOf,
   summarize,
-  torchPinOf,
 } from './project-inspector';
 
 const ROOT = 'apps/ml';
@@ -1197,7 +1195,7 @@ describe('inspectProject', () => {
             '[project]\nname = "x"\ndependencies = [\n  "fastapi"\n  "uvicorn",\n]\n',
         },
         {},
-        `pyproject.toml in ${ROOT} is not valid TOML (line 5: expected "," or "]" in an array). Fix it, then rerun.`,
+        `pyproject.toml in ${ROOT} is not valid TOML (line 5: unexpected character encountered). Fix it, then rerun.`,
       ],
       [
         'requirements that include a dev file',
@@ -1375,60 +1373,152 @@ describe('pythonModuleOf', () => {
   });
 });
 
-describe('parseYamlSubset', () => {
-  it.each<[string, string, unknown]>([
-    [
-      'block mappings and sequences',
-      'a:\n  b: 1\n  c:\n    - x\n    - "y # not a comment"\n',
-      { a: { b: '1', c: ['x', 'y # not a comment'] } },
-    ],
-    [
-      "sequences at the key's indent",
-      'deps:\n- a\n- b\nouts: [c, "d"]\n',
-      { deps: ['a', 'b'], outs: ['c', 'd'] },
-    ],
-    [
-      'sequence items that are mappings',
-      'm:\n  - f.json:\n      cache: false\n  - g\n',
-      { m: [{ 'f.json': { cache: 'false' } }, 'g'] },
-    ],
-    [
-      'block scalars',
-      'a: |\n  one\n  two\nb: >-\n  three\n  four\nc: x\n',
-      { a: 'one\ntwo\n', b: 'three four', c: 'x' },
-    ],
-    [
-      'plain scalars continued on the next line',
-      'cmd: python -m x\n  --flag\nnext: 1\n',
-      { cmd: 'python -m x --flag', next: '1' },
-    ],
-    [
-      'comments, quotes and flow mappings',
-      "# c\na: 'it''s' # c\nb: {k: v, l: [1, 2]}\n",
-      { a: "it's", b: { k: 'v', l: ['1', '2'] } },
-    ],
-  ])('reads %s', (_, text, value) => {
-    expect(parseYamlSubset(text)).toEqual(value);
-  });
-});
+// Issue 16: each case was misread by the hand-written readers these replaced.
+describe('inspectProject on forms the hand-written readers misread', () => {
+  const app =
+    'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n';
+  const train = 'def main(): pass' + MAIN_GUARD;
 
-describe('torchPinOf', () => {
-  it.each<[string, string[], string | undefined]>([
-    ['an exact pin', ['torch==2.5.1'], '2.5.1'],
-    ['an exact pin with a local version', ['torch==2.5.1+cu121'], '2.5.1'],
+  it.each<[string, Files, Partial<ProjectInspection>]>([
     [
-      'a pin with spaces, a marker and a comment',
-      ['torch == 2.4.0 ; python_version >= "3.9"  # GPU'],
-      '2.4.0',
+      'setup.cfg install_requires on one line, split at ;',
+      {
+        'pyproject.toml':
+          '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n',
+        'setup.cfg':
+          '[metadata]\nname = svc\n[options]\npy_modules = app\ninstall_requires = fastapi; uvicorn[standard]>=0.30\n',
+        'app.py': app,
+      },
+      { dependencies: ['fastapi', 'uvicorn'], warnings: [] },
     ],
-    ['a release line', ['torch==2.5.*'], '2.5'],
-    ['a compatible release of a patch', ['torch~=2.5.0'], '2.5'],
-    ['a compatible release of a minor (2.x)', ['torch~=2.5'], undefined],
-    ['a range', ['torch>=2.2,<2.6'], undefined],
-    ['no version', ['torch'], undefined],
-    ['torchvision only', ['torchvision==0.20.1'], undefined],
-    ['the torch line among others', ['numpy==2.1.0', 'Torch==2.6.0'], '2.6.0'],
-  ])('%s: %j', (_label, lines, pin) => {
-    expect(torchPinOf(lines)).toBe(pin);
+    [
+      'setup.cfg install_requires = file: requirements-base.txt',
+      {
+        'pyproject.toml':
+          '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n',
+        'setup.cfg':
+          '[metadata]\nname = svc\n[options]\npy_modules = app\ninstall_requires = file: requirements-base.txt\n',
+        'requirements-base.txt': 'fastapi\nuvicorn\n',
+        'app.py': app,
+      },
+      { dependencies: ['fastapi', 'uvicorn'], warnings: [] },
+    ],
+    [
+      'a requirement with a parenthesized version, a -e VCS line with #egg',
+      {
+        'requirements.txt':
+          'fastapi (>=0.110)\nuvicorn\n-e git+https://github.com/o/mlkit.git@v1#egg=mlkit\n',
+        'app.py': app,
+      },
+      { dependencies: ['fastapi', 'mlkit', 'uvicorn'] },
+    ],
+    [
+      'a torch pin with hashes on continuation lines (pip-compile)',
+      {
+        'requirements.txt':
+          'fastapi==0.110.0\nuvicorn==0.29.0\ntorch==2.5.1 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\n',
+        'app.py': app,
+      },
+      { torchPin: '2.5.1' },
+    ],
+    [
+      'a dvc stage merged from an anchor, its deps an alias',
+      {
+        'requirements.txt': 'fastapi\nuvicorn\ndvc\n',
+        'dvc.yaml':
+          'x-py: &py\n  cmd: python -m pipeline.fit\nx-deps: &deps [pipeline]\nstages:\n  fit:\n    <<: *py\n    deps: *deps\n',
+        'pipeline/__init__.py': '',
+        'pipeline/fit.py': train,
+        'app.py': app,
+      },
+      {
+        training: {
+          kind: 'dvc',
+          command: ['dvc', 'repro'],
+          stages: ['fit'],
+          dvcDeclared: true,
+          files: ['dvc.yaml'],
+          module: 'pipeline.fit',
+        },
+      },
+    ],
+    [
+      'a dvc cmd quoted over two lines',
+      {
+        'requirements.txt': 'fastapi\nuvicorn\ndvc\n',
+        'dvc.yaml':
+          'stages:\n  fit:\n    cmd: "python -m\n      pipeline.fit"\n',
+        'pipeline/__init__.py': '',
+        'pipeline/fit.py': train,
+        'app.py': app,
+      },
+      { training: expect.objectContaining({ module: 'pipeline.fit' }) },
+    ],
+    [
+      'cd before python, and a quoted --config with a space',
+      {
+        'requirements.txt': 'fastapi\nuvicorn\ndvc\n',
+        'dvc.yaml':
+          'stages:\n  fit:\n    cmd: cd jobs && python fit.py --config="../experiments/a b.yaml"\n',
+        'jobs/fit.py': train,
+        'experiments/a b.yaml': 'lr: 1\n',
+        'app.py': app,
+      },
+      {
+        sources: ['app.py', 'jobs/'],
+        runtimeFiles: ['experiments/a b.yaml'],
+      },
+    ],
+  ])('%s', (_, files, expected) => {
+    expect(inspect(files, { needsTraining: false })).toMatchObject(expected);
+  });
+
+  it.each<[string, Files, string]>([
+    [
+      'invalid dvc.yaml',
+      {
+        'requirements.txt': 'fastapi\nuvicorn\n',
+        'dvc.yaml': 'stages:\n  fit:\n    cmd: [python fit.py\n',
+        'train.py': train,
+        'app.py': app,
+      },
+      'dvc.yaml:4: not valid YAML',
+    ],
+    [
+      'setup.cfg a line setuptools refuses',
+      {
+        'pyproject.toml':
+          '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n',
+        'setup.cfg': '[options]\npy_modules = app\ninstall_requires\n',
+        'requirements.txt': 'fastapi\nuvicorn\n',
+        'app.py': app,
+      },
+      'setup.cfg:3: "install_requires" is not an option = value line',
+    ],
+    [
+      'setup.cfg install_requires = file: naming a missing file',
+      {
+        'pyproject.toml':
+          '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n',
+        'setup.cfg':
+          '[options]\npy_modules = app\ninstall_requires = file: reqs/base.txt\n',
+        'requirements.txt': 'fastapi\nuvicorn\n',
+        'app.py': app,
+      },
+      "The package's dependencies are read from reqs/base.txt, which does not exist: pip install . will fail on it. Add the file or fix the reference in setup.cfg, then rerun.",
+    ],
+  ])('warns: %s', (_, files, warning) => {
+    const i = inspect(files, { needsTraining: false });
+    expect(i.warnings.some((w) => w.startsWith(warning))).toBe(true);
+  });
+
+  it('gives the line a requirements error is on, after continuations', () => {
+    expect(
+      refusal({
+        'requirements.txt':
+          'torch==2.5.1 \\\n  --hash=sha256:aa\n-r missing.txt\n',
+        'app.py': app,
+      }),
+    ).toContain('(line 3)');
   });
 });

@@ -9,6 +9,23 @@ import { Tree } from '@nx/devkit';
 import { posix } from 'node:path';
 import { fail } from './errors';
 import { Pyproject, readPyproject, TomlError } from './pyproject';
+import { DvcStage, readDvcStages } from '../inspection/dvc';
+import { argvCommands } from '../inspection/readers/shell';
+import {
+  normalizeName,
+  requirementName,
+  requirementsLines,
+  torchPinOf,
+} from '../inspection/readers/requirements';
+import {
+  Ini,
+  readSetupCfg,
+  setuptoolsFiles,
+  setuptoolsList,
+  setuptoolsRequirements,
+} from '../inspection/readers/setup-cfg';
+
+export { torchPinOf } from '../inspection/readers/requirements';
 
 export interface InspectOptions {
   /** The Nx project's name, used in messages; defaults to the root's last folder. */
@@ -444,10 +461,6 @@ function uniq<T>(items: Iterable<T>): T[] {
   return [...new Set(items)];
 }
 
-function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
-
 // ---------------------------------------------------------------------------
 // Python source: logical lines, scopes, imports
 
@@ -703,332 +716,8 @@ function resolveExpr(mod: PyModule, expr: string): string | undefined {
   return undefined;
 }
 
-// ---------------------------------------------------------------------------
-// A YAML reader for dvc.yaml: block mappings and sequences, plain and quoted
-// scalars, block scalars, one-line flow collections. dvc.yaml needs no more,
-// and the plugin carries no YAML dependency for one file.
-
-export type Yaml = string | null | Yaml[] | { [key: string]: Yaml };
-
-interface YamlLine {
-  indent: number;
-  text: string;
-  raw: string;
-}
-
-function stripYamlComment(line: string): string {
-  let quote = '';
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quote) {
-      if (c === quote) quote = '';
-      else if (c === '\\' && quote === '"') i++;
-    } else if (c === '"' || c === "'") {
-      if (i === 0 || /[\s:[{,-]/.test(line[i - 1])) quote = c;
-    } else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]))) {
-      return line.slice(0, i).trimEnd();
-    }
-  }
-  return line.trimEnd();
-}
-
-/** Reads the YAML subset above (exported for its spec); anchors and tags are dropped, aliases stay text. */
-export function parseYamlSubset(text: string): Yaml {
-  const lines: YamlLine[] = text.split(/\r?\n/).map((raw) => {
-    const content = stripYamlComment(raw);
-    const indent = content.length - content.trimStart().length;
-    return { indent, text: content.trim(), raw };
-  });
-  let i = 0;
-  const skipBlank = () => {
-    while (
-      i < lines.length &&
-      (!lines[i].text || /^(---|\.\.\.)(\s|$)/.test(lines[i].text))
-    )
-      i++;
-  };
-
-  const scalar = (value: string): Yaml => {
-    const v = value.replace(/^(&\S+|!!?\S*)\s+/, '').trim();
-    if (v === '' || v === '~' || v === 'null') return null;
-    if (v.startsWith('"') && v.endsWith('"') && v.length > 1)
-      return v
-        .slice(1, -1)
-        .replace(
-          /\\(["\\/nt])/g,
-          (_, e: string) => ({ n: '\n', t: '\t' })[e as 'n' | 't'] ?? e,
-        );
-    if (v.startsWith("'") && v.endsWith("'") && v.length > 1)
-      return v.slice(1, -1).replace(/''/g, "'");
-    if (v.startsWith('[') || v.startsWith('{')) return flow(v);
-    return v;
-  };
-
-  const flow = (v: string): Yaml => {
-    let pos = 0;
-    const value = (): Yaml => {
-      while (v[pos] === ' ') pos++;
-      if (v[pos] === '[') {
-        pos++;
-        const items: Yaml[] = [];
-        for (;;) {
-          while (v[pos] === ' ' || v[pos] === ',') pos++;
-          if (v[pos] === ']' || pos >= v.length) break;
-          items.push(value());
-        }
-        pos++;
-        return items;
-      }
-      if (v[pos] === '{') {
-        pos++;
-        const map: { [key: string]: Yaml } = {};
-        for (;;) {
-          while (v[pos] === ' ' || v[pos] === ',') pos++;
-          if (v[pos] === '}' || pos >= v.length) break;
-          const key = value();
-          while (v[pos] === ' ') pos++;
-          if (v[pos] === ':') {
-            pos++;
-            map[String(key)] = value();
-          } else map[String(key)] = null;
-        }
-        pos++;
-        return map;
-      }
-      if (v[pos] === '"' || v[pos] === "'") {
-        const q = v[pos];
-        let j = pos + 1;
-        while (j < v.length && v[j] !== q)
-          j += v[j] === '\\' && q === '"' ? 2 : 1;
-        const s = v.slice(pos, j + 1);
-        pos = j + 1;
-        return scalar(s);
-      }
-      const start = pos;
-      while (
-        pos < v.length &&
-        !/[,\]}]/.test(v[pos]) &&
-        !(v[pos] === ':' && v[pos + 1] === ' ')
-      )
-        pos++;
-      return scalar(v.slice(start, pos));
-    };
-    return value();
-  };
-
-  const blockScalar = (header: string, parentIndent: number): string => {
-    const folded = header.startsWith('>');
-    const keep = header.includes('+');
-    const strip = header.includes('-');
-    const body: string[] = [];
-    let blockIndent = -1;
-    while (i < lines.length) {
-      const raw = lines[i].raw;
-      const ind = raw.length - raw.trimStart().length;
-      if (raw.trim() === '') {
-        body.push('');
-        i++;
-        continue;
-      }
-      if (ind <= parentIndent) break;
-      if (blockIndent < 0) blockIndent = ind;
-      if (ind < blockIndent) break;
-      body.push(raw.slice(blockIndent));
-      i++;
-    }
-    while (!keep && body.length && body[body.length - 1] === '') body.pop();
-    const joined = folded
-      ? body.reduce(
-          (acc, l, k) =>
-            k === 0
-              ? l
-              : l === ''
-                ? `${acc}\n`
-                : acc.endsWith('\n')
-                  ? acc + l
-                  : `${acc} ${l}`,
-          '',
-        )
-      : body.join('\n');
-    return strip ? joined : `${joined}\n`;
-  };
-
-  /** A plain scalar may continue on more-indented lines. */
-  const continued = (first: string, parentIndent: number): string => {
-    let value = first;
-    while (i < lines.length) {
-      const l = lines[i];
-      if (!l.text) {
-        i++;
-        continue;
-      }
-      if (l.indent <= parentIndent) break;
-      value += ` ${l.text}`;
-      i++;
-    }
-    return value;
-  };
-
-  const inlineValue = (rest: string, parentIndent: number): Yaml => {
-    if (/^[|>][0-9+-]*$/.test(rest)) return blockScalar(rest, parentIndent);
-    if (/^[[{]/.test(rest)) {
-      let joined = rest;
-      const balance = (s: string) =>
-        (s.match(/[[{]/g) ?? []).length - (s.match(/[\]}]/g) ?? []).length;
-      while (balance(joined) > 0 && i < lines.length)
-        joined += ` ${lines[i++].text}`;
-      return scalar(joined);
-    }
-    if (/^["']/.test(rest)) return scalar(rest);
-    return scalar(continued(rest, parentIndent));
-  };
-
-  const KEY =
-    /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"][^#]*?)\s*:(?:\s+(.*))?$/;
-
-  const node = (minIndent: number): Yaml => {
-    skipBlank();
-    if (i >= lines.length || lines[i].indent < minIndent) return null;
-    const { indent, text: t } = lines[i];
-    if (t === '-' || t.startsWith('- ')) return sequence(indent);
-    if (KEY.test(t) && !/^[[{]/.test(t)) return mapping(indent);
-    i++;
-    return inlineValue(t, indent - 1);
-  };
-
-  const mapping = (indent: number): Yaml => {
-    const map: { [key: string]: Yaml } = {};
-    for (;;) {
-      skipBlank();
-      if (i >= lines.length || lines[i].indent !== indent) break;
-      const m = KEY.exec(lines[i].text);
-      if (!m || lines[i].text.startsWith('- ')) break;
-      i++;
-      const key = String(scalar(m[1]));
-      const rest = (m[2] ?? '').replace(/^(&\S+|!!?\S*)\s*/, '');
-      if (rest) map[key] = inlineValue(rest, indent);
-      else {
-        skipBlank();
-        const next = lines[i];
-        map[key] =
-          next &&
-          (next.indent > indent ||
-            (next.indent === indent &&
-              (next.text === '-' || next.text.startsWith('- '))))
-            ? node(next.indent)
-            : null;
-      }
-    }
-    return map;
-  };
-
-  const sequence = (indent: number): Yaml => {
-    const items: Yaml[] = [];
-    for (;;) {
-      skipBlank();
-      if (i >= lines.length || lines[i].indent !== indent) break;
-      const t = lines[i].text;
-      if (t !== '-' && !t.startsWith('- ')) break;
-      const rest = t === '-' ? '' : t.slice(2).trimStart();
-      if (!rest) {
-        i++;
-        items.push(node(indent + 1));
-      } else if (
-        KEY.test(rest) &&
-        !/^["'[{]/.test(rest.replace(/^("[^"]*"|'[^']*')\s*:.*$/, 'k'))
-      ) {
-        // "- key: value" opens a mapping whose keys line up with "key".
-        const offset = t.length - rest.length;
-        lines[i] = { ...lines[i], indent: indent + offset, text: rest };
-        items.push(mapping(indent + offset));
-      } else {
-        i++;
-        items.push(inlineValue(rest, indent));
-      }
-    }
-    return items;
-  };
-
-  return node(0);
-}
-
-interface DvcStage {
-  name: string;
-  cmds: string[];
-  deps: string[];
-  outs: string[];
-  paramsFiles: string[];
-  wdir: string;
-}
-
-function yamlStrings(value: Yaml | undefined): string[] {
-  if (value === null || value === undefined) return [];
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value))
-    return value.flatMap((v) =>
-      typeof v === 'string'
-        ? [v]
-        : v && typeof v === 'object' && !Array.isArray(v)
-          ? Object.keys(v)
-          : [],
-    );
-  return Object.keys(value);
-}
-
-function readDvcStages(text: string): DvcStage[] {
-  let doc: Yaml;
-  try {
-    doc = parseYamlSubset(text);
-  } catch {
-    return [];
-  }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return [];
-  const stages = doc['stages'];
-  if (!stages || typeof stages !== 'object' || Array.isArray(stages)) return [];
-  return Object.entries(stages).map(([name, raw]) => {
-    let stage =
-      raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {};
-    const body = stage['do'];
-    if (body && typeof body === 'object' && !Array.isArray(body))
-      stage = { ...body, ...stage };
-    const params = stage['params'];
-    const paramsFiles = Array.isArray(params)
-      ? params.flatMap((p) =>
-          typeof p === 'string'
-            ? ['params.yaml']
-            : p && typeof p === 'object' && !Array.isArray(p)
-              ? Object.keys(p)
-              : [],
-        )
-      : [];
-    return {
-      name,
-      cmds: yamlStrings(stage['cmd'])
-        .flatMap((c) => c.split('\n'))
-        .map((c) => c.trim())
-        .filter(Boolean),
-      deps: yamlStrings(stage['deps']),
-      outs: [
-        ...yamlStrings(stage['outs']),
-        ...yamlStrings(stage['metrics']),
-        ...yamlStrings(stage['plots']),
-      ],
-      paramsFiles: uniq(paramsFiles),
-      wdir: typeof stage['wdir'] === 'string' ? stage['wdir'] : '.',
-    };
-  });
-}
-
-/** Shell words of a command line (quotes honoured, no expansion). */
-function shellWords(command: string): string[] {
-  const words: string[] = [];
-  for (const m of command.matchAll(/"((?:\\.|[^"])*)"|'([^']*)'|(\S+)/g))
-    words.push(m[1] ?? m[2] ?? m[3]);
-  return words;
-}
-
-/** The Python entries a command runs: `python -m mod` or `python path.py`. */
-function pythonEntries(argv: string[]): {
+/** The Python entries one command runs: `python -m mod` or `python path.py`. */
+function pythonEntries(words: string[]): {
   modules: string[];
   files: string[];
   paths: string[];
@@ -1036,41 +725,34 @@ function pythonEntries(argv: string[]): {
   const modules: string[] = [];
   const files: string[] = [];
   const paths: string[] = [];
-  const segments: string[][] = [[]];
-  for (const w of argv) {
-    if (['&&', '||', ';', '|'].includes(w)) segments.push([]);
-    else segments[segments.length - 1].push(w.replace(/;$/, ''));
-  }
-  for (const words of segments) {
-    const py = words.findIndex((w) => /^(.*\/)?python(\d(\.\d+)?)?$/.test(w));
-    if (py >= 0) {
-      for (let k = py + 1; k < words.length; k++) {
-        const w = words[k];
-        if (w === '-m') {
-          if (words[k + 1] && MODULE.test(words[k + 1]))
-            modules.push(words[k + 1]);
-          break;
-        }
-        if (/^-m[A-Za-z_]/.test(w)) {
-          modules.push(w.slice(2));
-          break;
-        }
-        if (w === '-W' || w === '-X') {
-          k++;
-          continue;
-        }
-        if (w.startsWith('-')) continue;
-        if (w.endsWith('.py')) files.push(w);
+  const py = words.findIndex((w) => /^(.*\/)?python(\d(\.\d+)?)?$/.test(w));
+  if (py >= 0) {
+    for (let k = py + 1; k < words.length; k++) {
+      const w = words[k];
+      if (w === '-m') {
+        if (words[k + 1] && MODULE.test(words[k + 1]))
+          modules.push(words[k + 1]);
         break;
       }
+      if (/^-m[A-Za-z_]/.test(w)) {
+        modules.push(w.slice(2));
+        break;
+      }
+      if (w === '-W' || w === '-X') {
+        k++;
+        continue;
+      }
+      if (w.startsWith('-')) continue;
+      if (w.endsWith('.py')) files.push(w);
+      break;
     }
-    for (const w of words)
-      if (!w.startsWith('-') && !w.includes('${') && /[/.]/.test(w))
-        paths.push(w.replace(/^--?[\w-]+=/, ''));
-    for (const w of words) {
-      const eq = /^--?[\w-]+=(.+)$/.exec(w);
-      if (eq) paths.push(eq[1]);
-    }
+  }
+  for (const w of words)
+    if (!w.startsWith('-') && !w.includes('${') && /[/.]/.test(w))
+      paths.push(w.replace(/^--?[\w-]+=/, ''));
+  for (const w of words) {
+    const eq = /^--?[\w-]+=(.+)$/.exec(w);
+    if (eq && !eq[1].includes('${')) paths.push(eq[1]);
   }
   return { modules, files, paths };
 }
@@ -1091,33 +773,6 @@ interface RequirementsRead {
 function isDevName(path: string): boolean {
   const base = posix.basename(path).replace(/\.(txt|in)$/, '');
   return base.split(/[-_.]+/).some((w) => DEV_WORD.test(w.toLowerCase()));
-}
-
-/** The distribution name a requirement line names, normalized; undefined for options and paths. */
-/** See ProjectInspection.torchPin; a range (>=, <) pins nothing. */
-export function torchPinOf(requirements: string[]): string | undefined {
-  for (const line of requirements) {
-    const r = line
-      .replace(/\s+#.*$/, '')
-      .replace(/;.*$/, '')
-      .trim();
-    if (requirementName(r) !== 'torch') continue;
-    const exact = /^torch\s*===?\s*(\d+\.\d+(?:\.\d+)?)(?:\+\w+)?\s*$/i.exec(r);
-    if (exact) return exact[1];
-    const wildcard = /^torch\s*==\s*(\d+\.\d+)\.\*\s*$/i.exec(r);
-    if (wildcard) return wildcard[1];
-    // ~=2.5.0 allows 2.5.x; ~=2.5 allows 2.x, which is no pin of a release line.
-    const compatible = /^torch\s*~=\s*(\d+\.\d+)\.\d+\s*$/i.exec(r);
-    if (compatible) return compatible[1];
-  }
-  return undefined;
-}
-
-function requirementName(line: string): string | undefined {
-  const wheel = /([A-Za-z0-9_.]+)-\d[^/\s]*\.whl(\s|$|#)/.exec(line);
-  if (wheel) return normalizeName(wheel[1]);
-  const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[|[<>=!~;@\s]|$)/.exec(line);
-  return m ? normalizeName(m[1]) : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -1165,48 +820,6 @@ function readSetupPy(source: string): SetupPy {
     pyModules: listAfter('py_modules'),
     fileRefs: stringLiterals(text).filter((s) => /^[\w./-]+\.[\w]+$/.test(s)),
   };
-}
-
-type Ini = Record<string, Record<string, string>>;
-
-function readIni(text: string): Ini {
-  const ini: Ini = {};
-  let section: Record<string, string> | undefined;
-  let key: string | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    if (/^\s*[#;]/.test(raw) || !raw.trim()) continue;
-    const header = /^\[([^\]]+)\]\s*$/.exec(raw);
-    if (header) {
-      section = ini[header[1].trim()] = {};
-      key = undefined;
-      continue;
-    }
-    if (!section) continue;
-    if (/^\s/.test(raw) && key) {
-      section[key] += `\n${raw.trim()}`;
-      continue;
-    }
-    const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(raw);
-    if (kv) {
-      key = kv[1].trim();
-      section[key] = kv[2].trim();
-    }
-  }
-  return ini;
-}
-
-function iniList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(/[\n,;]/)
-    .map((s) => s.trim())
-    .filter((s) => s && !s.startsWith('#'));
-}
-
-function iniLines(value: string | undefined): string[] {
-  return (value ?? '')
-    .split('\n')
-    .map((s) => s.trim())
-    .filter((s) => s && !s.startsWith('#'));
 }
 
 // ---------------------------------------------------------------------------
@@ -1428,8 +1041,10 @@ class Inspector {
     const setupPy =
       setupPyText !== undefined ? readSetupPy(setupPyText) : undefined;
     const setupCfgText = f.read('setup.cfg');
-    const setupCfg =
-      setupCfgText !== undefined ? readIni(setupCfgText) : undefined;
+    const setupCfgRead =
+      setupCfgText !== undefined ? readSetupCfg(setupCfgText) : undefined;
+    const setupCfg = setupCfgRead?.sections;
+    warnings.push(...(setupCfgRead?.warnings ?? []));
     const setupCfgIsMetadata =
       !!setupCfg && (!!setupCfg['metadata'] || !!setupCfg['options']);
 
@@ -1486,11 +1101,20 @@ class Inspector {
     }
     const read = this.readRequirements(chosen, warnings);
 
-    const dynamicFiles = pyproject?.setuptools.dependencyFiles ?? [];
+    const dynamicFiles = [
+      ...(pyproject?.setuptools.dependencyFiles ?? []),
+      ...(setupCfg
+        ? (setuptoolsFiles(setupCfg['options']?.['install_requires']) ?? [])
+        : []),
+    ];
     const dynamicRead = this.readRequirements(
       dynamicFiles.filter((d) => f.isFile(d)),
       warnings,
     );
+    for (const d of dynamicFiles.filter((d) => !f.isFile(d)))
+      warnings.push(
+        `The package's dependencies are read from ${d}, which does not exist: pip install . will fail on it. Add the file or fix the reference in ${setupCfg && !pyproject?.setuptools.dependencyFiles.includes(d) ? 'setup.cfg' : 'pyproject.toml'}, then rerun.`,
+      );
 
     if (!installable && chosen.length === 0)
       this.nothingToInstall(pyproject, setupCfg);
@@ -1532,7 +1156,7 @@ class Inspector {
       const declared = [
         ...(pyproject?.project?.dependencies ?? []),
         ...(setupPy?.installRequires ?? []),
-        ...iniLines(setupCfg?.['options']?.['install_requires']),
+        ...setuptoolsRequirements(setupCfg?.['options']?.['install_requires']),
       ];
       raw.push(...declared);
       names.push(
@@ -1548,7 +1172,7 @@ class Inspector {
     // What pip install . builds from.
     const consoleScripts: Record<string, string> = {
       ...Object.fromEntries(
-        iniLines(setupCfg?.['options.entry_points']?.['console_scripts'])
+        setuptoolsList(setupCfg?.['options.entry_points']?.['console_scripts'])
           .map((l) => /^([\w.-]+)\s*=\s*(\S+)$/.exec(l))
           .filter((m): m is RegExpExecArray => !!m)
           .map((m) => [m[1], m[2]]),
@@ -1588,7 +1212,7 @@ class Inspector {
       const cfgReadme = /^file:\s*(.+)$/.exec(
         setupCfg?.['metadata']?.['long_description'] ?? '',
       );
-      for (const file of cfgReadme ? iniList(cfgReadme[1]) : [])
+      for (const file of cfgReadme ? setuptoolsList(cfgReadme[1]) : [])
         if (f.isFile(file)) metadataFiles.push(file);
       for (const ref of setupPy?.fileRefs ?? []) {
         const rel = normalizeRel(ref);
@@ -1688,10 +1312,8 @@ class Inspector {
       if (out.files.includes(file)) return;
       out.files.push(file);
       const text = this.files.read(file) ?? '';
-      const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
-      lines.forEach((rawLine, index) => {
-        const line = rawLine.replace(/(^|\s)#.*$/, '').trim();
-        if (!line) return;
+      requirementsLines(text).forEach(({ line: lineNumber, text: line }) => {
+        const index = lineNumber - 1;
         const include =
           /^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?=[^-\s]))(\S+)/.exec(
             line,
@@ -1742,6 +1364,9 @@ class Inspector {
             out.localPaths.push(this.files.isDir(rel) ? `${rel}/` : rel);
           return;
         }
+        // -e git+…#egg=name installs name.
+        const editableName = editable && requirementName(editable[2]);
+        if (editableName && !constraint) out.names.push(editableName);
         if (line.startsWith('-') || constraint) return;
         out.raw.push(line);
         const name = requirementName(line);
@@ -1761,7 +1386,9 @@ class Inspector {
     const f = this.files;
     const st = pyproject?.setuptools;
     const cfgOptions = setupCfg?.['options'] ?? {};
-    const cfgWhere = iniList(setupCfg?.['options.packages.find']?.['where']);
+    const cfgWhere = setuptoolsList(
+      setupCfg?.['options.packages.find']?.['where'],
+    );
     const poetryPackages = pyproject?.poetry?.packages ?? [];
     const hatch = pyproject?.hatchPackages;
     const srcHasPackage =
@@ -1800,9 +1427,9 @@ class Inspector {
       ...(setupPy?.packages ?? []),
       ...(setupPy?.pyModules ?? []),
       ...(cfgOptions['packages'] && !/^find/.test(cfgOptions['packages'])
-        ? iniList(cfgOptions['packages'])
+        ? setuptoolsList(cfgOptions['packages'])
         : []),
-      ...iniList(cfgOptions['py_modules']),
+      ...setuptoolsList(cfgOptions['py_modules']),
     ];
     if (explicit.length)
       return {
@@ -2286,7 +1913,10 @@ class Inspector {
 
   private dvc(): DvcStage[] {
     const text = this.files.read('dvc.yaml');
-    return text === undefined ? [] : readDvcStages(text);
+    if (text === undefined) return [];
+    const read = readDvcStages(text);
+    this.warnings.push(...read.warnings);
+    return read.stages;
   }
 
   private findTraining(
@@ -2332,7 +1962,8 @@ class Inspector {
       };
     }
     if (o.trainingCommand) {
-      addCommand(o.trainingCommand);
+      for (const c of argvCommands(o.trainingCommand).commands)
+        addCommand(c.argv, c.dir);
       return {
         entry: { kind: 'command', command: [...o.trainingCommand] },
         entryFiles,
@@ -2342,7 +1973,7 @@ class Inspector {
 
     if (stages.length) {
       for (const stage of stages) {
-        for (const cmd of stage.cmds) addCommand(shellWords(cmd), stage.wdir);
+        for (const c of stage.commands) addCommand(c.argv, c.dir);
         for (const dep of stage.deps) {
           const rel = normalizeRel(posix.join(stage.wdir, dep));
           if (!rel || !this.files.exists(rel)) continue;
@@ -2359,14 +1990,12 @@ class Inspector {
         stages.find((s) => /train|fit/.test(s.name)) ??
         stages[stages.length - 1];
       let module: string | undefined;
-      for (const cmd of train.cmds) {
-        const { modules, files } = pythonEntries(shellWords(cmd));
+      for (const c of train.commands) {
+        const { modules, files } = pythonEntries(c.argv);
         module ??=
           modules[0] ??
           (files[0]
-            ? this.moduleOf(
-                normalizeRel(posix.join(train.wdir, files[0])) ?? '',
-              )
+            ? this.moduleOf(normalizeRel(posix.join(c.dir, files[0])) ?? '')
             : undefined);
       }
       const files = [
@@ -2577,18 +2206,13 @@ class Inspector {
       consider(rel, true);
     const commands =
       training.kind === 'dvc'
-        ? stages.flatMap((s) =>
-            s.cmds.map((c) => ({ argv: shellWords(c), wdir: s.wdir })),
-          )
-        : [
-            {
-              argv: training.kind === 'none' ? [] : training.command,
-              wdir: '.',
-            },
-          ];
-    for (const { argv, wdir } of commands)
+        ? stages.flatMap((s) => s.commands)
+        : training.kind === 'none'
+          ? []
+          : argvCommands(training.command).commands;
+    for (const { argv, dir } of commands)
       for (const p of pythonEntries(argv).paths) {
-        const rel = normalizeRel(posix.join(wdir, p));
+        const rel = normalizeRel(posix.join(dir, p));
         if (rel && f.exists(rel)) consider(rel, true);
       }
     if (training.kind === 'dvc') {

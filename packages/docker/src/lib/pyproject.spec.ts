@@ -84,20 +84,20 @@ describe('parseToml', () => {
       },
     ],
     [
-      'booleans and dates (kept as text)',
+      'booleans and dates (kept as ISO text)',
       'on = true\noff = false\nwhen = 1979-05-27T07:32:00Z\nday = 1979-05-27\nat = 07:32:00\nlocal = 1979-05-27 07:32:00\n',
       {
         on: true,
         off: false,
-        when: '1979-05-27T07:32:00Z',
+        when: '1979-05-27T07:32:00.000Z',
         day: '1979-05-27',
-        at: '07:32:00',
-        local: '1979-05-27 07:32:00',
+        at: '07:32:00.000',
+        local: '1979-05-27T07:32:00.000',
       },
     ],
     [
-      'CRLF line endings, a BOM and comments everywhere',
-      '\ufeff# top\r\n[a] # header comment\r\nb = 1 # value comment\r\n',
+      'CRLF line endings and comments everywhere',
+      '# top\r\n[a] # header comment\r\nb = 1 # value comment\r\n',
       { a: { b: 1 } },
     ],
     [
@@ -113,81 +113,31 @@ describe('parseToml', () => {
     expect(parseToml('x = nan\n').x).toBeNaN();
   });
 
-  it.each<[string, string, string]>([
-    [
-      'a value without quotes',
-      'name = fastapi\n',
-      'line 1: unexpected "f" where a value should be (strings need quotes)',
-    ],
-    [
-      'a missing =',
-      '[project]\nname "x"\n',
-      'line 2: expected "=" after the key name',
-    ],
-    ['a missing value', 'name =\n', 'line 1: expected a value after "="'],
-    [
-      'an array without commas',
-      'a = [\n  "x"\n  "y"\n]\n',
-      'line 3: expected "," or "]" in an array',
-    ],
-    [
-      'an unclosed string',
-      'a = "x\n',
-      'line 1: a string is not closed on its line',
-    ],
-    [
-      'an unclosed multi-line string',
-      'a = """\nx\n',
-      'line 3: a multi-line string (""") is never closed',
-    ],
-    ['a duplicate key', 'a = 1\na = 2\n', 'line 2: the key a is defined twice'],
-    [
-      'a table defined twice',
-      '[a]\nx = 1\n[a]\ny = 2\n',
-      'line 3: the table [a] is defined twice',
-    ],
-    [
-      'a table over a dotted-key table',
-      '[a]\nb.c = 1\n[a.b]\n',
-      'line 3: the table [a.b] is defined twice',
-    ],
-    [
-      'extending an inline table',
-      'a = { b = 1 }\na.c = 2\n',
-      'line 2: the key a.c extends a value defined earlier',
-    ],
-    [
-      'a header over a value',
-      'a = 1\n[a.b]\n',
-      'line 2: [a.b] extends a value defined earlier',
-    ],
-    [
-      'an array of tables over a table',
-      '[a]\n[[a]]\n',
-      'line 2: [[a]] reuses a key defined earlier',
-    ],
-    [
-      'two values on one line',
-      'a = 1 b = 2\n',
-      'line 1: unexpected "b" after a value (one key = value per line)',
-    ],
-    ['a leading zero', 'a = 012\n', 'line 1: "012" has a leading zero'],
-    [
-      'a stray underscore',
-      'a = 1__0\n',
-      'line 1: "1__0" has an underscore that is not between digits',
-    ],
-    [
-      'an unknown escape',
-      'a = "\\q"\n',
-      'line 1: unknown escape "\\q" in a string',
-    ],
-    [
-      'an unclosed header',
-      '[project\nname = "x"\n',
-      'line 1: expected "]" to close the table header',
-    ],
-  ])('refuses %s', (_, text, message) => {
+  // The wording is smol-toml's; what callers rely on is TomlError and its line.
+  it.each<[string, string, number]>([
+    ['a value without quotes', 'name = fastapi\n', 1],
+    ['a missing =', '[project]\nname "x"\n', 2],
+    ['a missing value', 'name =\n', 1],
+    ['an array without commas', 'a = [\n  "x"\n  "y"\n]\n', 3],
+    ['an unclosed string', 'a = "x\n', 1],
+    ['an unclosed multi-line string', 'a = """\nx\n', 2],
+    ['a duplicate key', 'a = 1\na = 2\n', 2],
+    ['a table defined twice', '[a]\nx = 1\n[a]\ny = 2\n', 3],
+    ['a table over a dotted-key table', '[a]\nb.c = 1\n[a.b]\n', 3],
+    ['extending an inline table', 'a = { b = 1 }\na.c = 2\n', 2],
+    ['a header over a value', 'a = 1\n[a.b]\n', 2],
+    ['an array of tables over a table', '[a]\n[[a]]\n', 2],
+    ['two values on one line', 'a = 1 b = 2\n', 1],
+    ['a leading zero', 'a = 012\n', 1],
+    ['a stray underscore', 'a = 1__0\n', 1],
+    ['an unknown escape', 'a = "\\q"\n', 1],
+    ['an unclosed header', '[project\nname = "x"\n', 1],
+    // Refused by tomllib, accepted by the hand-written reader this replaced:
+    ['a raw control character in a string', 'a = "x\u0001y"\n', 1],
+    ['an hour 25', '[t]\nat = 25:00:00\n', 2],
+    ['a day 32', 'd = 2024-01-32\n', 1],
+    ['a byte order mark', '\ufeff[project]\nname = "x"\n', 1],
+  ])('refuses %s', (_, text, line) => {
     let error: unknown;
     try {
       parseToml(text);
@@ -195,7 +145,8 @@ describe('parseToml', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(TomlError);
-    expect((error as Error).message).toBe(message);
+    expect((error as TomlError).line).toBe(line);
+    expect((error as Error).message).toMatch(new RegExp(`^line ${line}: \\S`));
   });
 });
 
@@ -324,8 +275,6 @@ train = "sentiment.train:main"
   });
 
   it('throws TomlError with the line for an invalid file', () => {
-    expect(() => readPyproject('[project]\nname = \n')).toThrow(
-      new TomlError('expected a value after "="', 2),
-    );
+    expect(() => readPyproject('[project]\nname = \n')).toThrow(/^line 2: /);
   });
 });
