@@ -177,6 +177,7 @@ function pairs(
 
 function kids(n: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
-  for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+  for (let c = n.firstChild; c; c = c.nextSibling)
+    if (c.name !== 'Comment') out.push(c);
   return out;
 }

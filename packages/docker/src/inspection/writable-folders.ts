@@ -1,7 +1,8 @@
 /**
  * The folders of the project its code writes into: the images run as a
  * non-root user with /app owned by root, so each must be made writable.
- * A write's top-level folder is enough (the subpath is often dynamic).
+ * The folder is the deepest one known: a dynamic subpath
+ * (f"logs/{run}.log") leaves the known part (logs).
  */
 import { posix } from 'node:path';
 import { qualify, UNKNOWN } from './readers/python';
@@ -9,7 +10,7 @@ import { PythonProject } from './python-project';
 import type { SyntaxNode } from '@lezer/common';
 
 export interface WritableFindings {
-  /** Top-level folders, relative to the project root, sorted. */
+  /** Folders relative to the project root, sorted, none inside another. */
   folders: string[];
   /** folder → the first file:line writing into it. */
   where: Map<string, string>;
@@ -40,7 +41,8 @@ const WRITERS: Record<string, { arg: number; kw?: string; folder?: boolean }> =
     'mlflow.log_artifact': { arg: -1 },
   };
 /** Methods that write to their first argument (a file, or a folder for save_pretrained). */
-const WRITING_METHODS: Record<string, { folder?: boolean }> = {
+/** vague: the name is common (model.save(obj)); only a path-like argument makes it a file write. */
+const WRITING_METHODS: Record<string, { folder?: boolean; vague?: boolean }> = {
   to_csv: {},
   to_parquet: {},
   to_json: {},
@@ -49,11 +51,11 @@ const WRITING_METHODS: Record<string, { folder?: boolean }> = {
   to_feather: {},
   to_hdf: {},
   savefig: {},
-  save_model: {},
-  save: {},
-  save_pretrained: { folder: true },
-  save_weights: {},
-  dump_model: {},
+  save_model: { vague: true },
+  save: { vague: true },
+  save_pretrained: { folder: true, vague: true },
+  save_weights: { vague: true },
+  dump_model: { vague: true },
 };
 /** Path methods that write to the path they are called on. */
 const SELF_WRITING = new Set(['mkdir', 'write_text', 'write_bytes', 'touch']);
@@ -114,6 +116,7 @@ export function findWritableFolders(
         // model.save(obj) with no path-like argument is no file write we can place.
         if (
           target &&
+          WRITING_METHODS[c.method].vague &&
           !/['"/]|path|file|dir|PATH|FILE|DIR/.test(mod.text(target))
         )
           continue;
@@ -135,24 +138,29 @@ export function findWritableFolders(
         : folder
           ? known
           : posix.dirname(known);
-      dir = posix.normalize(dir || '.');
+      dir = posix.normalize(dir || '.').replace(/(.)\/+$/, '$1');
       if (partial && !known) {
         unknown.push(at);
         continue;
       }
       if (dir === '..' || dir.startsWith('../')) continue;
-      const top = dir.split('/')[0];
-      if (top === '.' || top === '') {
+      if (dir === '.' || dir === '') {
         rootWrites.push(at);
         continue;
       }
-      if (!where.has(top)) where.set(top, at);
+      if (!where.has(dir)) where.set(dir, at);
     }
   }
   return {
-    folders: [...where.keys()].sort(),
+    folders: outermost([...where.keys()]),
     where,
     unknown: [...new Set(unknown)],
     rootWrites: [...new Set(rootWrites)],
   };
+}
+
+/** Sorted, without folders inside another listed one (making the outer one writable covers them). */
+export function outermost(folders: string[]): string[] {
+  const all = [...new Set(folders)].sort();
+  return all.filter((f) => !all.some((o) => o !== f && f.startsWith(`${o}/`)));
 }

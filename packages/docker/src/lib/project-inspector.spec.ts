@@ -450,10 +450,10 @@ describe('inspectProject', () => {
       healthFrom: 'route',
       readyPath: '/readyz',
       writableFolders: {
-        training: ['data', 'metrics', 'models'],
+        training: ['data/processed', 'metrics', 'models'],
         inference: [],
         where: {
-          data: 'dvc.yaml stage featurize outs',
+          'data/processed': 'dvc.yaml stage featurize outs',
           metrics: 'dvc.yaml stage train outs',
           models: 'src/models/train_model.py:6',
         },
@@ -479,7 +479,7 @@ describe('inspectProject', () => {
       'Frameworks: dvc, scikit-learn',
       'App: src.api.main:app (health /healthz, ready /readyz)',
       'Training: dvc repro (stages: featurize, train)',
-      'Writable: data/ (dvc.yaml stage featurize outs), metrics/ (dvc.yaml stage train outs), models/ (src/models/train_model.py:6)',
+      'Writable: data/processed/ (dvc.yaml stage featurize outs), metrics/ (dvc.yaml stage train outs), models/ (src/models/train_model.py:6)',
       'Runtime files: params.yaml',
       'Model files: models/ (written by training)',
     ]);

@@ -13,7 +13,7 @@ import { AppFinding, findApp } from '../inspection/app';
 import { PythonProject } from '../inspection/python-project';
 import { findRoutes } from '../inspection/routes';
 import { readSetupPy, SetupPy } from '../inspection/setup-py';
-import { findWritableFolders } from '../inspection/writable-folders';
+import { findWritableFolders, outermost } from '../inspection/writable-folders';
 
 export interface InspectOptions {
   /** The Nx project's name, used in messages; defaults to the root's last folder. */
@@ -2008,11 +2008,14 @@ class Inspector {
       for (const o of s.outs) {
         const rel = normalizeRel(posix.join(s.wdir, o));
         if (!rel) continue;
-        const top = topSegment(rel);
-        if (rel !== top || this.files.isDir(rel) || !/\.\w+$/.test(rel)) {
-          trainingFolders.push(top);
-          where[top] ??= `dvc.yaml stage ${s.name} outs`;
-        }
+        // An out is a folder, or a file dvc writes into its folder.
+        const dir =
+          this.files.isDir(rel) || !/\.\w+$/.test(rel)
+            ? rel
+            : posix.dirname(rel);
+        if (dir === '.' || dir === '') continue;
+        trainingFolders.push(dir);
+        where[dir] ??= `dvc.yaml stage ${s.name} outs`;
       }
     const unknown = uniq([...(inference?.unknown ?? []), ...training.unknown]);
     if (unknown.length)
@@ -2028,7 +2031,7 @@ class Inspector {
         `${root.slice(0, 5).join(', ')} write${root.length === 1 ? 's' : ''} a file into the project root, which the images' non-root user cannot write: write it under a folder (e.g. outputs/).`,
       );
     return {
-      training: uniq(trainingFolders).sort(),
+      training: outermost(trainingFolders),
       inference: inference?.folders ?? [],
       where,
     };

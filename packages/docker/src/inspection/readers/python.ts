@@ -142,7 +142,7 @@ export function parsePython(
     let spread = false;
     let pendingName: string | undefined;
     let star = false;
-    for (let c = list?.firstChild; c; c = c.nextSibling) {
+    for (const c of list ? children(list) : []) {
       if (c.name === '(' || c.name === ')' || c.name === ',') continue;
       if (c.name === '*' || c.name === '**') {
         star = true;
@@ -173,7 +173,7 @@ export function parsePython(
   const importStatement = (n: SyntaxNode) => {
     const line = lineOf(n.from);
     const kids: SyntaxNode[] = [];
-    for (let c = n.firstChild; c; c = c.nextSibling) kids.push(c);
+    kids.push(...children(n));
     if (kids[0]?.name === 'from') {
       let dots = 0;
       let k = 1;
@@ -232,7 +232,7 @@ export function parsePython(
 
   const assignStatement = (n: SyntaxNode, scope: string, cls?: PyClass) => {
     const groups: SyntaxNode[][] = [[]];
-    for (let c = n.firstChild; c; c = c.nextSibling) {
+    for (const c of children(n)) {
       if (c.name === 'AssignOp') groups.push([]);
       else if (c.name !== ',' && c.name !== 'TypeDef')
         groups[groups.length - 1].push(c);
@@ -412,7 +412,9 @@ export function parsePython(
 
 function children(n: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
-  for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+  // Comments are nodes too in lezer trees: no statement or argument needs them.
+  for (let c = n.firstChild; c; c = c.nextSibling)
+    if (c.name !== 'Comment') out.push(c);
   return out;
 }
 
@@ -492,12 +494,7 @@ export function evaluate(
   options: EvalOptions = {},
 ): Evaluated {
   try {
-    const v = new Evaluator(resolve, options).value(mod, node, scope, 0);
-    if (v.kind === 'str') return { value: v.s };
-    return {
-      reason: `${mod.text(node)} is no string`,
-      where: `${mod.file}:${mod.lineOf(node.from)}`,
-    };
+    return { value: new Evaluator(resolve, options).str(mod, node, scope, 0) };
   } catch (e) {
     if (e instanceof Unresolved) return { reason: e.reason, where: e.where };
     throw e;
@@ -629,15 +626,16 @@ class Evaluator {
     throw new Unresolved(reason, `${mod.file}:${mod.lineOf(node.from)}`);
   }
 
-  private str(
-    mod: PyModule,
-    node: SyntaxNode,
-    scope: string,
-    depth: number,
-  ): string {
+  str(mod: PyModule, node: SyntaxNode, scope: string, depth: number): string {
     const v = this.value(mod, node, scope, depth);
     if (v.kind === 'str') return v.s;
-    return this.fail(mod, node, `${mod.text(node)} is no string`);
+    return this.fail(
+      mod,
+      node,
+      v.kind === 'external'
+        ? `${mod.text(node)} comes from ${v.name}${v.called ? '()' : ''}, outside the project`
+        : `${mod.text(node)} is no string`,
+    );
   }
 
   /** Like str, but in partial mode an unknown part becomes UNKNOWN. */
@@ -925,7 +923,7 @@ class Evaluator {
         const name = callee.name;
         if (
           ENV_GETTERS.has(name) ||
-          /^starlette\.config\.Config\(\)$/.test(name)
+          (callee.called && name === 'starlette.config.Config')
         ) {
           const def = ENV_GETTERS.has(name)
             ? arg(1, 'default')
