@@ -393,7 +393,7 @@ describe('writable folders', () => {
 });
 
 describe('a serving project without training code', () => {
-  it.each<[string, Files, string[]]>([
+  it.each<[string, Files, string[], Record<string, string>]>([
     [
       'the model path is a settings default',
       {
@@ -405,6 +405,7 @@ describe('a serving project without training code', () => {
           'import joblib\nfrom fastapi import FastAPI\nfrom config import settings\napp = FastAPI()\nmodel = joblib.load(settings.MODEL_PATH)\n',
       },
       ['sample_model/'],
+      { 'sample_model/': 'main.py:5' },
     ],
     [
       'the model path is only in .env.example',
@@ -417,11 +418,13 @@ describe('a serving project without training code', () => {
           'import os, pickle\nfrom fastapi import FastAPI\napp = FastAPI()\nmodel = pickle.load(open(os.environ["MODEL_PATH"], "rb"))\n',
       },
       ['serving/'],
+      { 'serving/': '.env.example:2' },
     ],
-  ])('%s', (_, files, modelPaths) => {
+  ])('%s', (_, files, modelPaths, modelSources) => {
     const i = inspect(files);
     expect(i.training).toEqual({ kind: 'none' });
     expect(i.modelPaths).toEqual(modelPaths);
     expect(i.modelsCommitted).toBe(true);
+    expect(i.modelSources).toEqual(modelSources);
   });
 });

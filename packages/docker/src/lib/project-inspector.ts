@@ -11,6 +11,7 @@ import { fail } from './errors';
 import { Pyproject, readPyproject, TomlError } from './pyproject';
 import { AppFinding, findApp } from '../inspection/app';
 import { PythonProject } from '../inspection/python-project';
+import { referencedModels } from '../inspection/models';
 import { findRoutes } from '../inspection/routes';
 import { readSetupPy, SetupPy } from '../inspection/setup-py';
 import { findWritableFolders, outermost } from '../inspection/writable-folders';
@@ -127,6 +128,8 @@ export interface ProjectInspection {
   runtimeFiles: string[];
   /** Model files or folders the inference image bakes in: committed, or where training writes them. */
   modelPaths: string[];
+  /** Model paths found only because the serving code names a file in them → that file:line (a setting's default, .env.example). */
+  modelSources?: Record<string, string>;
   /** Some model path holds model files in the project now (not only .dvc pointers or a placeholder). */
   modelsCommitted: boolean;
   /** Things that will likely break the build or the run, each saying what to do; summarize() leaves them to the caller. */
@@ -1105,6 +1108,9 @@ class Inspector {
       runtimeFiles: runtime,
       modelPaths: models.paths,
       modelsCommitted: models.committed,
+      ...(Object.keys(models.where).length
+        ? { modelSources: models.where }
+        : {}),
       warnings: uniq([...install.warnings, ...this.warnings]),
     };
   }
@@ -2167,7 +2173,7 @@ class Inspector {
     trainingFiles: string[],
     stages: DvcStage[],
     sources: string[],
-  ): { paths: string[]; committed: boolean } {
+  ): { paths: string[]; committed: boolean; where: Record<string, string> } {
     const f = this.files;
     const out: string[] = [];
     let committed = false;
@@ -2234,7 +2240,19 @@ class Inspector {
         !NOT_MODEL_OUTPUTS.has(topSegment(rel))
       )
         add(rel, true);
+    // A committed model file the serving code names (a setting's default,
+    // .env.example), in a folder of any name.
+    const where: Record<string, string> = {};
+    for (const [rel, at] of referencedModels(this.python, appFiles, f, (p) =>
+      MODEL_EXT.test(p),
+    )) {
+      // Inside a copied source folder it ships anyway, but it is still the committed model.
+      committed = true;
+      const before = out.length;
+      add(rel, true);
+      if (out.length > before) where[out[out.length - 1]] ??= at;
+    }
     const paths = uniq(out).sort();
-    return { paths, committed: committed && paths.length > 0 };
+    return { paths, committed: committed && paths.length > 0, where };
   }
 }
