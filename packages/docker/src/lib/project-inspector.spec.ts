@@ -445,7 +445,17 @@ describe('inspectProject', () => {
       apps: ['src.api.main:app'],
       factories: [],
       healthPath: '/healthz',
+      healthFrom: 'route',
       readyPath: '/readyz',
+      writableFolders: {
+        training: ['data/processed', 'metrics', 'models'],
+        inference: [],
+        where: {
+          'data/processed': 'dvc.yaml stage featurize outs',
+          metrics: 'dvc.yaml stage train outs',
+          models: 'src/models/train_model.py:6',
+        },
+      },
       training: {
         kind: 'dvc',
         command: ['dvc', 'repro'],
@@ -467,6 +477,7 @@ describe('inspectProject', () => {
       'Frameworks: dvc, scikit-learn',
       'App: src.api.main:app (health /healthz, ready /readyz)',
       'Training: dvc repro (stages: featurize, train)',
+      'Writable: data/processed/ (dvc.yaml stage featurize outs), metrics/ (dvc.yaml stage train outs), models/ (src/models/train_model.py:6)',
       'Runtime files: params.yaml',
       'Model files: models/ (written by training)',
     ]);
@@ -749,9 +760,12 @@ describe('inspectProject', () => {
       const i = inspect(
         withApp({ 'app.py': 'from fastapi import FastAPI\napp = FastAPI()\n' }),
       );
-      expect(i.warnings).toEqual([
-        "No GET route like /health found for app:app: the inference image's HEALTHCHECK and docker-test probe one. Add one, or pass --healthPath=<path of a GET route>.",
-      ]);
+      // The app always serves its OpenAPI document: probed instead, and said so.
+      expect(i.warnings).toEqual([]);
+      expect(i.healthPath).toBe('/openapi.json');
+      expect(summarize(i)).toContain(
+        "App: app:app (health: /openapi.json (no liveness route found; the app's OpenAPI document is probed; add a GET /health or pass --healthPath=<path>))",
+      );
     });
 
     it('finds routes added on the app from another module, through include_router prefixes', () => {
@@ -766,8 +780,8 @@ describe('inspectProject', () => {
             'from svc.main import app\n\n@app.get(path="/livez")\ndef livez():\n    return 1\n',
         }),
       );
-      // svc/extra.py is in the app's package, so its route counts; the shorter path wins.
-      expect(i.healthPath).toBe('/livez');
+      // svc/extra.py adds a route but nothing the app loads imports it: uvicorn never serves it.
+      expect(i.healthPath).toBe('/v1/healthz');
       expect(i.readyPath).toBeUndefined();
     });
   });

@@ -26,6 +26,12 @@ import {
 } from '../inspection/readers/setup-cfg';
 
 export { torchPinOf } from '../inspection/readers/requirements';
+import { AppFinding, findApp } from '../inspection/app';
+import { PythonProject } from '../inspection/python-project';
+import { referencedModels } from '../inspection/models';
+import { findRoutes } from '../inspection/routes';
+import { readSetupPy, SetupPy } from '../inspection/setup-py';
+import { findWritableFolders, outermost } from '../inspection/writable-folders';
 
 export interface InspectOptions {
   /** The Nx project's name, used in messages; defaults to the root's last folder. */
@@ -118,6 +124,20 @@ export interface ProjectInspection {
   factories: string[];
   /** A GET route of the app that looks like liveness (/health, /healthz, /livez, /ping …). */
   healthPath?: string;
+  /** How healthPath was found: a liveness route, or (none found) the app's OpenAPI document or another GET route without parameters. */
+  healthFrom?: 'route' | 'openapi' | 'get-route';
+  /**
+   * Folders (relative to the project root, top level, sorted) the code
+   * writes into, per image: they must be writable by the image's user.
+   * training: code the training entry reaches, dvc stage outs; inference:
+   * code the app module reaches (at import or in handlers).
+   */
+  writableFolders: {
+    training: string[];
+    inference: string[];
+    /** folder → the file:line that writes into it first. */
+    where: Record<string, string>;
+  };
   /** A GET route of the app that looks like readiness (/ready, /readyz, /health/ready …). */
   readyPath?: string;
   training: TrainingEntry;
@@ -125,6 +145,8 @@ export interface ProjectInspection {
   runtimeFiles: string[];
   /** Model files or folders the inference image bakes in: committed, or where training writes them. */
   modelPaths: string[];
+  /** Model paths found only because the serving code names a file in them → that file:line (a setting's default, .env.example). */
+  modelSources?: Record<string, string>;
   /** Some model path holds model files in the project now (not only .dvc pointers or a placeholder). */
   modelsCommitted: boolean;
   /** Things that will likely break the build or the run, each saying what to do; summarize() leaves them to the caller. */
@@ -318,7 +340,10 @@ export function summarize(inspection: ProjectInspection): string[] {
   if (i.frameworks.length) lines.push(`Frameworks: ${i.frameworks.join(', ')}`);
   if (i.app) {
     const routes = [
-      i.healthPath && `health ${i.healthPath}`,
+      i.healthPath &&
+        (i.healthFrom === 'openapi' || i.healthFrom === 'get-route'
+          ? `health: ${i.healthPath} (no liveness route found; ${i.healthFrom === 'openapi' ? "the app's OpenAPI document" : 'a GET route without parameters'} is probed; add a GET /health or pass --healthPath=<path>)`
+          : `health ${i.healthPath}`),
       i.readyPath && `ready ${i.readyPath}`,
     ].filter(Boolean);
     lines.push(
@@ -343,6 +368,13 @@ export function summarize(inspection: ProjectInspection): string[] {
               : 'none'
     }`,
   );
+  const writable = [
+    ...new Set([...i.writableFolders.training, ...i.writableFolders.inference]),
+  ].sort();
+  if (writable.length)
+    lines.push(
+      `Writable: ${writable.map((w) => `${w}/${i.writableFolders.where[w] ? ` (${i.writableFolders.where[w]})` : ''}`).join(', ')}`,
+    );
   if (i.runtimeFiles.length)
     lines.push(`Runtime files: ${i.runtimeFiles.join(', ')}`);
   if (i.modelPaths.length)
@@ -462,259 +494,7 @@ function uniq<T>(items: Iterable<T>): T[] {
 }
 
 // ---------------------------------------------------------------------------
-// Python source: logical lines, scopes, imports
-
-interface PyLine {
-  indent: number;
-  text: string;
-  line: number;
-  /** Inside a def (at any depth). */
-  inFunction: boolean;
-  inClass: boolean;
-  /** The module-level def this line belongs to. */
-  topFunction?: string;
-}
-
-/**
- * Splits Python source into logical lines: comments dropped, bracketed
- * continuations and backslash continuations joined, strings kept (their
- * newlines become spaces), each with the indentation it starts at.
- */
-function logicalLines(
-  source: string,
-): Array<{ indent: number; text: string; line: number }> {
-  const out: Array<{ indent: number; text: string; line: number }> = [];
-  const n = source.length;
-  let i = 0;
-  let line = 1;
-  let buf = '';
-  let depth = 0;
-  let indent = 0;
-  let startLine = 1;
-  let atStart = true;
-  const flush = () => {
-    const text = buf.trim();
-    if (text) out.push({ indent, text, line: startLine });
-    buf = '';
-    depth = 0;
-    atStart = true;
-  };
-  while (i < n) {
-    if (atStart) {
-      let col = 0;
-      while (
-        i < n &&
-        (source[i] === ' ' || source[i] === '\t' || source[i] === '\f')
-      ) {
-        col = source[i] === '\t' ? col + 8 - (col % 8) : col + 1;
-        i++;
-      }
-      if (i >= n) break;
-      if (source[i] === '\n' || source[i] === '\r' || source[i] === '#') {
-        while (i < n && source[i] !== '\n') i++;
-        i++;
-        line++;
-        continue;
-      }
-      indent = col;
-      startLine = line;
-      atStart = false;
-    }
-    const c = source[i];
-    if (c === '#') {
-      while (i < n && source[i] !== '\n') i++;
-      continue;
-    }
-    if (c === '\\' && (source[i + 1] === '\n' || source[i + 1] === '\r')) {
-      i += source[i + 1] === '\r' && source[i + 2] === '\n' ? 3 : 2;
-      line++;
-      buf += ' ';
-      continue;
-    }
-    if (c === '\n') {
-      i++;
-      line++;
-      if (depth > 0) buf += ' ';
-      else flush();
-      continue;
-    }
-    if (c === '\r') {
-      i++;
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      const triple = source.startsWith(c.repeat(3), i);
-      const quote = triple ? c.repeat(3) : c;
-      let j = i + quote.length;
-      while (j < n && !source.startsWith(quote, j)) {
-        if (source[j] === '\\') j++;
-        else if (source[j] === '\n') {
-          line++;
-          if (!triple) break;
-        }
-        j++;
-      }
-      buf += source
-        .slice(i, Math.min(j + quote.length, n))
-        .replace(/\r?\n/g, ' ');
-      i = j + quote.length;
-      continue;
-    }
-    if (c === '(' || c === '[' || c === '{') depth++;
-    else if ((c === ')' || c === ']' || c === '}') && depth > 0) depth--;
-    buf += c;
-    i++;
-  }
-  flush();
-  return out;
-}
-
-/** Adds to each logical line whether it sits inside a def or class. */
-function scoped(source: string): PyLine[] {
-  const stack: Array<{
-    indent: number;
-    kind: 'def' | 'class' | 'block';
-    name?: string;
-  }> = [];
-  return logicalLines(source).map((l) => {
-    while (stack.length && stack[stack.length - 1].indent >= l.indent)
-      stack.pop();
-    const firstDef = stack.find((s) => s.kind === 'def');
-    const line: PyLine = {
-      ...l,
-      inFunction: !!firstDef,
-      inClass: stack.some((s) => s.kind === 'class'),
-      topFunction:
-        firstDef &&
-        !stack.slice(0, stack.indexOf(firstDef)).some((s) => s.kind === 'class')
-          ? firstDef.name
-          : undefined,
-    };
-    // Pushed after the line is placed: a def's own header sits in the scope outside it.
-    if (l.text.endsWith(':')) {
-      const def = /^(?:async\s+)?def\s+([A-Za-z_]\w*)/.exec(l.text);
-      stack.push({
-        indent: l.indent,
-        kind: def ? 'def' : /^class\s/.test(l.text) ? 'class' : 'block',
-        name: def?.[1],
-      });
-    }
-    return line;
-  });
-}
-
-const STRING_LITERAL =
-  /(?<![A-Za-z0-9_])(?:[rRuU]|[bB][rR]?|[rR][bB])?(['"])((?:\\.|(?!\1).)*)\1/g;
-
-function stringLiterals(text: string): string[] {
-  // f-strings are left out: their text is not a path on its own.
-  return [...text.matchAll(STRING_LITERAL)].map((m) => m[2]);
-}
-
-interface PyModule {
-  file: string;
-  module?: string;
-  lines: PyLine[];
-  /** Local name → where a from-import took it (absolute module, attribute). */
-  fromImports: Map<string, { module: string; attr: string }>;
-  /** Local name → module, from `import a.b` / `import a.b as c`. */
-  moduleAliases: Map<string, string>;
-  /** Absolute modules this file imports (and from-imported names that may be submodules). */
-  imports: string[];
-  hasMainGuard: boolean;
-}
-
-function parseModule(
-  file: string,
-  module: string | undefined,
-  source: string,
-): PyModule {
-  const lines = scoped(source);
-  const fromImports = new Map<string, { module: string; attr: string }>();
-  const moduleAliases = new Map<string, string>();
-  const imports: string[] = [];
-  const isPackage = file.endsWith('/__init__.py') || file === '__init__.py';
-  const pkgParts = module ? module.split('.') : [];
-  if (!isPackage) pkgParts.pop();
-  let hasMainGuard = false;
-  for (const { text, inFunction, inClass, indent } of lines) {
-    const imp = /^import\s+(.+)$/.exec(text);
-    if (imp) {
-      for (const part of imp[1].split(',')) {
-        const m = /^([\w.]+)(?:\s+as\s+(\w+))?$/.exec(part.trim());
-        if (!m) continue;
-        imports.push(m[1]);
-        if (m[2]) moduleAliases.set(m[2], m[1]);
-        else moduleAliases.set(m[1].split('.')[0], m[1].split('.')[0]);
-      }
-      continue;
-    }
-    const from = /^from\s+(\.*)([\w.]*)\s+import\s+(.+)$/.exec(text);
-    if (from) {
-      let base = from[2];
-      if (from[1]) {
-        const up = from[1].length - 1;
-        if (up > pkgParts.length) continue;
-        base = [
-          ...pkgParts.slice(0, pkgParts.length - up),
-          ...(from[2] ? [from[2]] : []),
-        ].join('.');
-      }
-      if (!base) continue;
-      imports.push(base);
-      for (const part of from[3].replace(/[()]/g, '').split(',')) {
-        const m = /^(\w+)(?:\s+as\s+(\w+))?$/.exec(part.trim());
-        if (!m) continue;
-        fromImports.set(m[2] ?? m[1], { module: base, attr: m[1] });
-        imports.push(`${base}.${m[1]}`);
-      }
-      continue;
-    }
-    for (const m of text.matchAll(
-      /(?:import_module|__import__)\(\s*(['"])([\w.]+)\1/g,
-    ))
-      imports.push(m[2]);
-    for (const m of text.matchAll(/(['"])([A-Za-z_][\w.]*):([A-Za-z_]\w*)\1/g))
-      if (/uvicorn|app|factory/i.test(text)) imports.push(m[2]);
-    if (
-      !inFunction &&
-      !inClass &&
-      indent === 0 &&
-      /^if\s+(?:__name__\s*==\s*(['"])__main__\1|(['"])__main__\2\s*==\s*__name__)\s*:$/.test(
-        text,
-      )
-    )
-      hasMainGuard = true;
-  }
-  return {
-    file,
-    module,
-    lines,
-    fromImports,
-    moduleAliases,
-    imports,
-    hasMainGuard,
-  };
-}
-
-/** What `expr` (a name or dotted attribute) refers to in this module, as module:attr. */
-function resolveExpr(mod: PyModule, expr: string): string | undefined {
-  const parts = expr.split('.');
-  if (parts.length === 1) {
-    const from = mod.fromImports.get(expr);
-    if (from) return `${from.module}:${from.attr}`;
-    return mod.module ? `${mod.module}:${expr}` : undefined;
-  }
-  const attr = parts.pop() as string;
-  const head = parts[0];
-  const rest = parts.slice(1);
-  const alias = mod.moduleAliases.get(head);
-  if (alias) return `${[alias, ...rest].join('.')}:${attr}`;
-  const from = mod.fromImports.get(head);
-  if (from)
-    return `${[`${from.module}.${from.attr}`, ...rest].join('.')}:${attr}`;
-  return undefined;
-}
+// Commands
 
 /** The Python entries one command runs: `python -m mod` or `python path.py`. */
 function pythonEntries(words: string[]): {
@@ -777,53 +557,6 @@ function isDevName(path: string): boolean {
 
 // ---------------------------------------------------------------------------
 
-interface SetupPy {
-  installRequires?: string[];
-  extras: string[];
-  consoleScripts: Record<string, string>;
-  srcLayout: boolean;
-  packages?: string[];
-  findPackages: boolean;
-  pyModules?: string[];
-  fileRefs: string[];
-}
-
-function readSetupPy(source: string): SetupPy {
-  const text = logicalLines(source)
-    .map((l) => l.text)
-    .join('\n');
-  const listAfter = (key: string): string[] | undefined => {
-    const m = new RegExp(`\\b${key}\\s*=\\s*\\[([^\\]]*)\\]`).exec(text);
-    return m ? stringLiterals(m[1]) : undefined;
-  };
-  const consoleScripts: Record<string, string> = {};
-  const scripts = /['"]console_scripts['"]\s*:\s*\[([^\]]*)\]/.exec(text);
-  for (const entry of scripts ? stringLiterals(scripts[1]) : []) {
-    const m = /^\s*([\w.-]+)\s*=\s*(\S+)\s*$/.exec(entry);
-    if (m) consoleScripts[m[1]] = m[2];
-  }
-  const find = /\bpackages\s*=\s*find(?:_namespace)?_packages\(([^)]*)\)/.exec(
-    text,
-  );
-  const extras = /\bextras_require\s*=\s*\{([^}]*)\}/.exec(text);
-  return {
-    installRequires: listAfter('install_requires'),
-    extras: extras
-      ? [...extras[1].matchAll(/(['"])([\w.-]+)\1\s*:/g)].map((m) => m[2])
-      : [],
-    consoleScripts,
-    srcLayout:
-      /\bpackage_dir\s*=\s*\{\s*(['"])\1\s*:\s*(['"])src\/?\2/.test(text) ||
-      (!!find && /^\s*(?:where\s*=\s*)?(['"])src\/?\1/.test(find[1])),
-    packages: find ? undefined : listAfter('packages'),
-    findPackages: !!find,
-    pyModules: listAfter('py_modules'),
-    fileRefs: stringLiterals(text).filter((s) => /^[\w./-]+\.[\w]+$/.test(s)),
-  };
-}
-
-// ---------------------------------------------------------------------------
-
 interface InstallFindings {
   install: ProjectInspection['install'];
   dependencies: string[];
@@ -844,7 +577,7 @@ class Inspector {
   private readonly needsApp: boolean;
   private readonly needsTraining: boolean;
   private readonly warnings: string[] = [];
-  private readonly modules = new Map<string, PyModule>();
+  private pythonProject?: PythonProject;
   private importRoot: '.' | 'src' = '.';
 
   constructor(
@@ -908,12 +641,19 @@ class Inspector {
       sources = this.allSourceUnits();
     sources.sort();
 
-    const health = appFinding.app
-      ? this.routes(appFinding.app, appFinding.appFile)
-      : {};
+    const health =
+      appFinding.app && appFinding.appFile
+        ? findRoutes(this.python, appFinding.app, appFinding.appFile)
+        : {
+            warnings: [] as string[],
+            healthPath: undefined,
+            readyPath: undefined,
+            healthFrom: undefined,
+          };
+    if (this.needsApp) this.warnings.push(...health.warnings);
     if (appFinding.app && this.needsApp && !health.healthPath)
       this.warnings.push(
-        `No GET route like /health found for ${appFinding.app}: the inference image's HEALTHCHECK and docker-test probe one. Add one, or pass --healthPath=<path of a GET route>.`,
+        `No GET route found for ${appFinding.app} and its OpenAPI document is off (openapi_url=None): the inference image's HEALTHCHECK and docker-test need a path to probe. Add a GET /health, or pass --healthPath=<path of a GET route>.`,
       );
 
     const depsKnown =
@@ -949,6 +689,11 @@ class Inspector {
       uniq([...this.closure(training.entryFiles), ...training.forcedUnits]),
     );
     const models = this.modelPaths(appFiles, trainingFiles, dvc, sources);
+    const writable = this.writableFolders(
+      appFinding.appFile,
+      training.entryFiles,
+      dvc,
+    );
     if (this.files.truncated)
       this.warnings.push(
         `Stopped looking after ${MAX_FILES} files in ${this.where}: move large folders (data, outputs) out of the project or into .gitignore'd data/, then rerun if something was missed.`,
@@ -971,10 +716,15 @@ class Inspector {
       factories: appFinding.factories,
       ...(health.healthPath ? { healthPath: health.healthPath } : {}),
       ...(health.readyPath ? { readyPath: health.readyPath } : {}),
+      ...(health.healthFrom ? { healthFrom: health.healthFrom } : {}),
+      writableFolders: writable,
       training: training.entry,
       runtimeFiles: runtime,
       modelPaths: models.paths,
       modelsCommitted: models.committed,
+      ...(Object.keys(models.where).length
+        ? { modelSources: models.where }
+        : {}),
       warnings: uniq([...install.warnings, ...this.warnings]),
     };
   }
@@ -1101,12 +851,14 @@ class Inspector {
     }
     const read = this.readRequirements(chosen, warnings);
 
-    const dynamicFiles = [
+    const dynamicFiles = uniq([
       ...(pyproject?.setuptools.dependencyFiles ?? []),
       ...(setupCfg
         ? (setuptoolsFiles(setupCfg['options']?.['install_requires']) ?? [])
         : []),
-    ];
+      ...(setupPy?.requirementFiles ?? []),
+    ]);
+    warnings.push(...(setupPy?.warnings ?? []));
     const dynamicRead = this.readRequirements(
       dynamicFiles.filter((d) => f.isFile(d)),
       warnings,
@@ -1545,13 +1297,14 @@ class Inspector {
     );
   }
 
-  private module(file: string): PyModule {
-    let mod = this.modules.get(file);
-    if (!mod) {
-      mod = parseModule(file, this.moduleOf(file), this.files.read(file) ?? '');
-      this.modules.set(file, mod);
-    }
-    return mod;
+  /** Parsed once per run; built after importRoot is known, which names the modules. */
+  private get python(): PythonProject {
+    this.pythonProject ??= new PythonProject({
+      read: (f) => this.files.read(f),
+      moduleOf: (f) => this.moduleOf(f),
+      fileOfModule: (m) => this.fileOfModule(m),
+    });
+    return this.pythonProject;
   }
 
   /** The .py file a module lives in (or its package's __init__.py / __main__.py). */
@@ -1600,7 +1353,7 @@ class Inspector {
             .filter((p) => p.endsWith('.py') && !isNonSource(p))
         : [unit];
       for (const file of files)
-        for (const imported of this.module(file).imports)
+        for (const imported of this.python.importedModules(file))
           add(this.unitOfModule(imported));
     }
     return units;
@@ -1636,277 +1389,18 @@ class Inspector {
 
   // ---- the FastAPI app ----------------------------------------------------
 
-  private findApp(): {
-    app?: string;
-    appFile?: string;
-    factory: boolean;
-    apps: string[];
-    factories: string[];
-  } {
-    const instances: Array<{ key: string; file: string }> = [];
-    const factories: Array<{ key: string; file: string }> = [];
-    const factoryCalls: Array<{ mod: PyModule; attr: string; callee: string }> =
-      [];
-    const mounted = new Set<string>();
-    for (const file of this.searchable()) {
-      const source = this.files.read(file) ?? '';
-      if (!/FastAPI|create_app|factory|\.mount\(/.test(source)) continue;
-      const mod = this.module(file);
-      if (!mod.module) continue;
-      const ctor = this.fastApiCtor(mod);
-      const localApps = new Set<string>();
-      const returnsApp = new Set<string>();
-      for (const line of mod.lines) {
-        const assign = /^([A-Za-z_]\w*)\s*(?::[^=]+?)?=(?!=)\s*(.+)$/.exec(
-          line.text,
-        );
-        if (assign && ctor.test(assign[2])) {
-          if (!line.inFunction && !line.inClass)
-            instances.push({ key: `${mod.module}:${assign[1]}`, file });
-          else if (line.topFunction)
-            localApps.add(`${line.topFunction}\0${assign[1]}`);
-        } else if (assign && !line.inFunction && !line.inClass) {
-          const call = /^([A-Za-z_][\w.]*)\s*\(/.exec(assign[2]);
-          if (call)
-            factoryCalls.push({ mod, attr: assign[1], callee: call[1] });
-        }
-        if (line.topFunction) {
-          const ret = /^return\s+(.+)$/.exec(line.text);
-          if (
-            ret &&
-            (ctor.test(ret[1]) ||
-              localApps.has(`${line.topFunction}\0${ret[1].trim()}`))
-          )
-            returnsApp.add(line.topFunction);
-        }
-        const def =
-          /^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(.*\)\s*->\s*(.+):$/.exec(
-            line.text,
-          );
-        if (
-          def &&
-          !line.inFunction &&
-          !line.inClass &&
-          /\bFastAPI\b/.test(def[2])
-        )
-          returnsApp.add(def[1]);
-        for (const m of line.text.matchAll(
-          /\.mount\(\s*(?:path\s*=\s*)?(['"])[^'"]*\1\s*,\s*(?:app\s*=\s*)?([A-Za-z_][\w.]*)\s*[,)]/g,
-        )) {
-          const target = resolveExpr(mod, m[2]);
-          if (target) mounted.add(target);
-        }
-      }
-      for (const fn of returnsApp)
-        factories.push({ key: `${mod.module}:${fn}`, file });
-    }
-    const factoryKeys = new Set(factories.map((f) => f.key));
-    for (const call of factoryCalls) {
-      const target = resolveExpr(call.mod, call.callee);
-      if (target && factoryKeys.has(target))
-        instances.push({
-          key: `${call.mod.module}:${call.attr}`,
-          file: call.mod.file,
-        });
-    }
-    const roots = instances.filter((a) => !mounted.has(a.key));
-    const apps = uniq(roots.map((a) => a.key));
-    const factoryList = uniq(factories.map((f) => f.key));
-
-    const given = this.options.appModule;
-    if (given) {
-      const module = given.split(':')[0];
-      const file = this.fileOfModule(module);
-      if (!file)
-        fail(
-          `--appModule names ${given}, but ${this.where} has no ${module.split('.').join('/')}.py${this.importRoot === 'src' ? ' (under src/ or the project root)' : ''}. Check the module path, then rerun.`,
-        );
-      return {
-        app: given,
-        appFile: file,
-        factory: factoryKeys.has(given) && !apps.includes(given),
-        apps,
-        factories: factoryList,
-      };
-    }
-    const wantsApp = this.needsApp;
-    if (apps.length === 1) {
-      const app = apps[0];
-      return {
-        app,
-        appFile: roots.find((a) => a.key === app)?.file,
-        factory: false,
-        apps,
-        factories: factoryList,
-      };
-    }
-    if (apps.length > 1) {
-      if (wantsApp)
-        fail(
-          `Project "${this.name}" has several FastAPI apps (${apps.join(', ')}). Choose one with --appModule=<module:attr>.`,
-        );
-      return { factory: false, apps, factories: factoryList };
-    }
-    if (factoryList.length === 1) {
-      const app = factoryList[0];
-      this.warnings.push(
-        `${app} is an app factory (no module-level app): the inference image runs uvicorn with --factory.`,
-      );
-      return {
-        app,
-        appFile: factories.find((f) => f.key === app)?.file,
-        factory: true,
-        apps,
-        factories: factoryList,
-      };
-    }
-    if (wantsApp) {
-      if (factoryList.length > 1)
-        fail(
-          `Project "${this.name}" has no module-level FastAPI app but several app factories (${factoryList.join(', ')}). Choose one with --appModule=<module:function>.`,
-        );
-      fail(
-        `No FastAPI app found in project "${this.name}" (looked for app = FastAPI(...) in its .py files outside tests/ and notebooks/). Pass --appModule=<module:attr>, or --image=training to generate only the training image.`,
-      );
-    }
-    return { factory: false, apps, factories: factoryList };
-  }
-
-  private fastApiCtor(mod: PyModule): RegExp {
-    const names = ['FastAPI'];
-    const modules = ['fastapi'];
-    for (const [local, from] of mod.fromImports)
-      if (from.attr === 'FastAPI' && from.module.startsWith('fastapi'))
-        names.push(local);
-    for (const [local, module] of mod.moduleAliases)
-      if (module === 'fastapi') modules.push(local);
-    return new RegExp(
-      `^(?:(?:${uniq(modules).join('|')})\\.)?(?:${uniq(names).join('|')})\\s*\\(`,
-    );
-  }
-
-  // ---- health routes ----------------------------------------------------
-
-  private routes(
-    app: string,
-    appFile: string | undefined,
-  ): { healthPath?: string; readyPath?: string } {
-    if (!appFile) return {};
-    const files = this.filesOfUnits(this.closure([appFile])).filter(
-      (p) => p.endsWith('.py') && !isNonSource(p),
-    );
-    const routes: Array<{ owner: 'app' | string; path: string }> = [];
-    const routerPrefix = new Map<string, string>();
-    const includes = new Map<
-      string,
-      { parent: 'app' | string; prefix: string }
-    >();
-    const appModule = app.split(':')[0];
-    const prefixOf = (rest: string) =>
-      /\bprefix\s*=\s*(['"])(.*?)\1/.exec(rest)?.[2] ?? '';
-    for (const file of files) {
-      const source = this.files.read(file) ?? '';
-      if (!/@|add_api_route|include_router|APIRouter/.test(source)) continue;
-      const mod = this.module(file);
-      if (!mod.module) continue;
-      const appVars = new Set<string>();
-      const routers = new Set<string>();
-      const ctor = this.fastApiCtor(mod);
-      for (const line of mod.lines) {
-        const assign = /^([A-Za-z_]\w*)\s*(?::[^=]+?)?=(?!=)\s*(.+)$/.exec(
-          line.text,
-        );
-        if (!assign) continue;
-        if (mod.module === appModule && ctor.test(assign[2]))
-          appVars.add(assign[1]);
-        if (/^(?:[\w.]+\.)?APIRouter\s*\(/.test(assign[2])) {
-          routers.add(assign[1]);
-          routerPrefix.set(`${mod.module}:${assign[1]}`, prefixOf(assign[2]));
-        }
-      }
-      const owner = (expr: string): 'app' | string | undefined => {
-        if (appVars.has(expr)) return 'app';
-        if (routers.has(expr)) return `${mod.module}:${expr}`;
-        const target = resolveExpr(mod, expr);
-        if (target === app) return 'app';
-        return target;
-      };
-      for (const line of mod.lines) {
-        const route =
-          /^@([A-Za-z_][\w.]*)\.(get|api_route)\(\s*(?:path\s*=\s*)?(['"])(.*?)\3(.*)$/.exec(
-            line.text,
-          ) ??
-          /^([A-Za-z_][\w.]*)\.(add_api_route)\(\s*(?:path\s*=\s*)?(['"])(.*?)\3(.*)$/.exec(
-            line.text,
-          );
-        if (route) {
-          if (
-            route[2] !== 'get' &&
-            /\bmethods\s*=/.test(route[5]) &&
-            !/['"]GET['"]/i.test(route[5])
-          )
-            continue;
-          const who = owner(route[1]);
-          if (who) routes.push({ owner: who, path: route[4] });
-          continue;
-        }
-        const include =
-          /^([A-Za-z_][\w.]*)\.include_router\(\s*(?:router\s*=\s*)?([A-Za-z_][\w.]*)(.*)$/.exec(
-            line.text,
-          );
-        if (include) {
-          const parent = owner(include[1]);
-          const child = routers.has(include[2])
-            ? `${mod.module}:${include[2]}`
-            : resolveExpr(mod, include[2]);
-          if (parent && child)
-            includes.set(child, { parent, prefix: prefixOf(include[3]) });
-        }
-      }
-    }
-    const fullPrefix = (owner: string, depth = 0): string => {
-      if (owner === 'app' || depth > 10) return '';
-      const inc = includes.get(owner);
-      return (
-        (inc ? fullPrefix(inc.parent, depth + 1) + inc.prefix : '') +
-        (routerPrefix.get(owner) ?? '')
-      );
-    };
-    const paths = uniq(
-      routes
-        .filter((r) => r.owner === 'app' || routerPrefix.has(r.owner))
-        .map((r) =>
-          `/${fullPrefix(r.owner)}/${r.path}`
-            .replace(/\/+/g, '/')
-            .replace(/(.)\/$/, '$1'),
-        )
-        .filter((p) => !p.includes('{')),
-    );
-    const LIVE = [
-      'health',
-      'healthz',
-      'livez',
-      'live',
-      'liveness',
-      '_health',
-      'healthcheck',
-      'health-check',
-      'health_check',
-      'ping',
-      'alive',
-    ];
-    const READY = ['ready', 'readyz', 'readiness', '_ready'];
-    const pick = (names: string[]) =>
-      paths
-        .map((p) => ({ p, rank: names.indexOf(p.split('/').pop() as string) }))
-        .filter((x) => x.rank >= 0)
-        .sort(
-          (a, b) =>
-            a.p.split('/').length - b.p.split('/').length ||
-            a.rank - b.rank ||
-            a.p.length - b.p.length,
-        )[0]?.p;
-    return { healthPath: pick(LIVE), readyPath: pick(READY) };
+  private findApp(): AppFinding {
+    const finding = findApp(this.python, {
+      projectName: this.name,
+      where: this.where,
+      files: this.searchable(),
+      appModule: this.options.appModule,
+      needsApp: this.needsApp,
+      fileOfModule: (m) => this.fileOfModule(m),
+      srcRoot: this.importRoot === 'src',
+    });
+    this.warnings.push(...finding.warnings);
+    return finding;
   }
 
   // ---- training -----------------------------------------------------------
@@ -2027,7 +1521,9 @@ class Inspector {
           (base === '__main__' && TRAIN_STEM.test(parent))
         );
       })
-      .filter((p) => this.module(p).hasMainGuard || p.endsWith('__main__.py'))
+      .filter(
+        (p) => this.python.module(p).hasMainGuard || p.endsWith('__main__.py'),
+      )
       .map((p) => ({
         file: p,
         module: this.moduleOf(p)?.replace(/\.__main__$/, ''),
@@ -2100,47 +1596,79 @@ class Inspector {
     const missing: string[] = [];
     for (const file of files) {
       if (!file.endsWith('.py')) continue;
-      for (const line of this.module(file).lines) {
-        // A statement that is only a string is a docstring.
-        if (/^[rRbBuUfF]*['"]/.test(line.text)) continue;
-        const text = line.text
-          .replace(
-            /os\.path\.join\(\s*((?:(['"])[^'"]*\2\s*,\s*)*(['"])[^'"]*\3)\s*\)/g,
-            (_, args: string) => `"${stringLiterals(args).join('/')}"`,
-          )
-          .replace(
-            /Path\(\s*(['"])([^'"]+)\1\s*\)((?:\s*\/\s*(['"])[^'"]+\4)+)/g,
-            (_, _q: string, first: string, rest: string) =>
-              `"${[first, ...stringLiterals(rest)].join('/')}"`,
-          );
-        const literals = stringLiterals(text).filter(
-          (l) => /^[\w.\-/]+$/.test(l) && /[/.]/.test(l),
+      const values = this.python.stringValues(file);
+      const literals = values
+        .filter((v) => /^[\w.\-/]+$/.test(v.value) && /[/.]/.test(v.value))
+        .map((v) => v.value);
+      // A bare folder name counts where it is plainly a path: Path("checkpoints"), a default.
+      for (const v of values)
+        if (!v.literal && (MODEL_DIRS.has(v.value) || CONFIG_DIRS.has(v.value)))
+          literals.push(v.value);
+      for (const literal of literals) {
+        const fromRoot = normalizeRel(literal);
+        const fromFile = normalizeRel(posix.join(posix.dirname(file), literal));
+        const found = [fromRoot, fromFile].find(
+          (rel) => rel && this.files.exists(rel),
         );
-        // A bare folder name counts where it is plainly a path: Path("checkpoints"), a default.
-        for (const m of text.matchAll(
-          /(?:\bPath\(|\bgetenv\(|environ\.get\(|\bdefault\s*=\s*(?:Path\()?)\s*(?:(['"])[^'"]*\1\s*,\s*)?(['"])([\w-]+)\2/g,
-        ))
-          if (MODEL_DIRS.has(m[3]) || CONFIG_DIRS.has(m[3]))
-            literals.push(m[3]);
-        for (const literal of literals) {
-          const fromRoot = normalizeRel(literal);
-          const fromFile = normalizeRel(
-            posix.join(posix.dirname(file), literal),
-          );
-          const found = [fromRoot, fromFile].find(
-            (rel) => rel && this.files.exists(rel),
-          );
-          if (found) existing.push(found);
-          else if (
-            fromRoot &&
-            (/\/[^/]*\.\w+$|^[^/]*\.\w+$/.test(fromRoot) ||
-              MODEL_DIRS.has(fromRoot))
-          )
-            missing.push(fromRoot);
-        }
+        if (found) existing.push(found);
+        else if (
+          fromRoot &&
+          (/\/[^/]*\.\w+$|^[^/]*\.\w+$/.test(fromRoot) ||
+            MODEL_DIRS.has(fromRoot))
+        )
+          missing.push(fromRoot);
       }
     }
     return { existing: uniq(existing), missing: uniq(missing) };
+  }
+
+  private writableFolders(
+    appFile: string | undefined,
+    trainingEntries: string[],
+    stages: DvcStage[],
+  ): ProjectInspection['writableFolders'] {
+    const inference = appFile
+      ? findWritableFolders(this.python, this.python.reachable([appFile]))
+      : undefined;
+    const training = findWritableFolders(
+      this.python,
+      this.python.reachable(trainingEntries),
+    );
+    const where: Record<string, string> = {};
+    for (const found of [inference, training])
+      for (const [k, v] of found?.where ?? []) where[k] ??= v;
+    const trainingFolders = [...training.folders];
+    for (const s of stages)
+      for (const o of s.outs) {
+        const rel = normalizeRel(posix.join(s.wdir, o));
+        if (!rel) continue;
+        // An out is a folder, or a file dvc writes into its folder.
+        const dir =
+          this.files.isDir(rel) || !/\.\w+$/.test(rel)
+            ? rel
+            : posix.dirname(rel);
+        if (dir === '.' || dir === '') continue;
+        trainingFolders.push(dir);
+        where[dir] ??= `dvc.yaml stage ${s.name} outs`;
+      }
+    const unknown = uniq([...(inference?.unknown ?? []), ...training.unknown]);
+    if (unknown.length)
+      this.warnings.push(
+        `Could not tell where ${unknown.length === 1 ? 'this write lands' : 'these writes land'}: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}. The images run as a non-root user and only the folders found are writable: if they write inside the project, write under a folder named by a constant (e.g. OUTPUT_DIR = "outputs").`,
+      );
+    const root = uniq([
+      ...(inference?.rootWrites ?? []),
+      ...training.rootWrites,
+    ]);
+    if (root.length)
+      this.warnings.push(
+        `${root.slice(0, 5).join(', ')} write${root.length === 1 ? 's' : ''} a file into the project root, which the images' non-root user cannot write: write it under a folder (e.g. outputs/).`,
+      );
+    return {
+      training: outermost(trainingFolders),
+      inference: inference?.folders ?? [],
+      where,
+    };
   }
 
   private runtimeFiles(
@@ -2268,7 +1796,7 @@ class Inspector {
     trainingFiles: string[],
     stages: DvcStage[],
     sources: string[],
-  ): { paths: string[]; committed: boolean } {
+  ): { paths: string[]; committed: boolean; where: Record<string, string> } {
     const f = this.files;
     const out: string[] = [];
     let committed = false;
@@ -2335,7 +1863,19 @@ class Inspector {
         !NOT_MODEL_OUTPUTS.has(topSegment(rel))
       )
         add(rel, true);
+    // A committed model file the serving code names (a setting's default,
+    // .env.example), in a folder of any name.
+    const where: Record<string, string> = {};
+    for (const [rel, at] of referencedModels(this.python, appFiles, f, (p) =>
+      MODEL_EXT.test(p),
+    )) {
+      // Inside a copied source folder it ships anyway, but it is still the committed model.
+      committed = true;
+      const before = out.length;
+      add(rel, true);
+      if (out.length > before) where[out[out.length - 1]] ??= at;
+    }
     const paths = uniq(out).sort();
-    return { paths, committed: committed && paths.length > 0 };
+    return { paths, committed: committed && paths.length > 0, where };
   }
 }

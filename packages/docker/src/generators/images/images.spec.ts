@@ -332,6 +332,7 @@ describe('images generator', () => {
         ['  Frameworks: scikit-learn', false],
         ['  App: src.serve.app:app (health /health)', false],
         ['  Training: python -m src.model.train', false],
+        ['  Writable: models/ (src/model/train.py:5)', false],
         ['  Runtime files: params.yaml', false],
         ['  Model files: models/ (written by training)', false],
       ]);
@@ -967,10 +968,29 @@ describe('images generator', () => {
       );
     });
 
-    it('without the committed model, is refused for having no training entry', async () => {
+    it('without a model in the project, gets the inference image alone and says what supplies the model', async () => {
       const tree = mlWorkspace({ 'src/model/train.py': null });
-      expect(await refusal(tree)).toBe(
-        'No training entry found in project "synth": no dvc.yaml stages, no train.py or fit.py with if __name__ == "__main__":, no console script named like train. Pass --trainingModule=<package.module> or --trainingCommand, or --image=inference for a serving-only project.',
+      await generate(tree);
+      expect(dockerFiles(tree)).toEqual([INFERENCE]);
+      expect(logger.warn).toHaveBeenCalledWith(
+        '@ml/docker: synth has no training code and no model files in the project: writing the inference image only (--image=training to insist), with no model baked in. Mount the model when the container runs (docker run -v <model folder>:/app/<path the app reads>), or bake committed files in with --runtimeFiles=<path>.',
+      );
+    });
+
+    it('names the file that points at a model in a folder of any name', async () => {
+      const tree = mlWorkspace({
+        'src/model/train.py': null,
+        'sample_model/model.joblib': 'a trained model',
+        'src/settings.py':
+          'from pydantic_settings import BaseSettings\n\nclass Settings(BaseSettings):\n    MODEL_PATH: str = "sample_model/model.joblib"\n',
+      });
+      await generate(tree);
+      expect(dockerFiles(tree)).toEqual([INFERENCE]);
+      expect(logger.info).toHaveBeenCalledWith(
+        '  Model: sample_model/ (named at src/settings.py:4), baked into the image',
+      );
+      expect(stageArgs(read(tree, INFERENCE), 'runtime', 'COPY')).toContain(
+        '--chown=10001:10001 sample_model/ ./sample_model/',
       );
     });
   });

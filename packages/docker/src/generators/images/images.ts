@@ -165,7 +165,9 @@ export function templateData(
     // tree: a model trained locally (and git-ignored) must not change the file.
     modelFrom:
       training.kind === 'none'
-        ? 'the committed model files'
+        ? inspection.modelsCommitted
+          ? 'the committed model files'
+          : 'none in the project; mount it at run time or name it with --runtimeFiles'
         : training.kind === 'dvc'
           ? 'dvc repro (docker-train) or dvc pull puts it in the build context first'
           : 'docker-train runs the training image first and keeps what it writes',
@@ -251,19 +253,21 @@ export async function imagesGenerator(
     needsApp: o.images.includes('inference'),
     needsTraining: o.imagesExplicit && o.images.includes('training'),
   });
-  // A serving-only project (a committed model, no training code) gets the
-  // inference image alone; asked for a training image, it is refused.
+  // A serving-only project (no training code) gets the inference image
+  // alone; asked for a training image, it is refused. Its model is the one
+  // committed, or comes at run time: say which.
   if (!o.imagesExplicit && inspection.training.kind === 'none') {
-    if (!inspection.modelsCommitted)
-      inspectProject(tree, o.projectRoot, {
-        projectName: o.projectName,
-        needsTraining: true,
-        excludeRuntimeFiles: o.excludeRuntimeFiles,
-      });
     o.images = o.images.filter((i) => i !== 'training');
-    logger.info(
-      `@ml/docker: ${o.projectName} has no training code and a committed model: writing the inference image only (--image=training to insist).`,
-    );
+    if (inspection.modelsCommitted) {
+      logger.info(
+        `@ml/docker: ${o.projectName} has no training code and a committed model: writing the inference image only (--image=training to insist).`,
+      );
+      for (const [path, at] of Object.entries(inspection.modelSources ?? {}))
+        logger.info(`  Model: ${path} (named at ${at}), baked into the image`);
+    } else
+      logger.warn(
+        `@ml/docker: ${o.projectName} has no training code and no model files in the project: writing the inference image only (--image=training to insist), with no model baked in. Mount the model when the container runs (docker run -v <model folder>:/app/<path the app reads>), or bake committed files in with --runtimeFiles=<path>.`,
+      );
   }
   logger.info(`@ml/docker: ${o.projectName} (${o.projectRoot})`);
   for (const line of summarize(inspection)) logger.info(`  ${line}`);
