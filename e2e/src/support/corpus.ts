@@ -195,14 +195,19 @@ export function pluginRegistrations(ws: Workspace): number {
   ).length;
 }
 
+/** `nx g @ml/docker:init` registers the plugin once. */
+export function initOnce(p: CorpusProject): void {
+  const first = p.nx(['g', `${PLUGIN}:init`, '--no-interactive']);
+  expect(first.status).toBe(0);
+  expect(pluginRegistrations(p.ws)).toBe(1);
+}
+
 /**
  * `nx g @ml/docker:init` registers the plugin once; a second run leaves
  * nx.json byte for byte as it was.
  */
 export function initTwice(p: CorpusProject): void {
-  const first = p.nx(['g', `${PLUGIN}:init`, '--no-interactive']);
-  expect(first.status).toBe(0);
-  expect(pluginRegistrations(p.ws)).toBe(1);
+  initOnce(p);
   const nxJson = readFileSync(join(p.ws.root, 'nx.json'), 'utf8');
   const second = p.nx(['g', `${PLUGIN}:init`, '--no-interactive']);
   expect(second.status).toBe(0);
