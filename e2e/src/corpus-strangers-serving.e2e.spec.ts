@@ -14,6 +14,7 @@ import {
   corpusProject,
   CorpusProject,
   expectRegistryHoldsRecord,
+  expectSucceeded,
   initOnce,
   requestFromSchema,
   runtimeStage,
@@ -36,7 +37,7 @@ describe('review-sentiment: no health route at all, only POST /predict, under ap
 
   it('nx g @ml/docker:images says there is no health route and falls back to the OpenAPI document', () => {
     const r = p.generate();
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     const said = summary(r.all);
     expect(said).toMatchObject({
       Sources: 'app.py, train.py',
@@ -59,7 +60,7 @@ describe('review-sentiment: no health route at all, only POST /predict, under ap
     expect(r.all).toMatch(
       /inference answered \/openapi\.json with 200 after \d+ ms/,
     );
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     expect(
       existsSync(join(p.ws.root, p.root, 'models', 'sentiment.joblib')),
     ).toBe(true);
@@ -105,7 +106,7 @@ describe('diabetes-progression-api: a flat main.py and a committed model in samp
 
   it('nx g @ml/docker:images finds the model through the MODEL_PATH default and writes the inference image only', () => {
     const r = p.generate();
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     expect(r.all).toContain(
       '@ml/docker: diabetes-progression-api has no training code and a committed model: writing the inference image only (--image=training to insist).',
     );
@@ -131,7 +132,7 @@ describe('diabetes-progression-api: a flat main.py and a committed model in samp
     expect(r.all).toMatch(
       answeredAsDocumented('inference', 'POST', '/predict'),
     );
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     await expectRegistryHoldsRecord(p, ['inference']);
     expect(p.containers()).toEqual([]);
   });
@@ -155,7 +156,7 @@ describe('credit-limit-service: create_app() with pydantic-settings, routers und
 
   it('nx g @ml/docker:images finds the liveness route with its full prefix (/api/v1/health/heartbeat)', () => {
     const r = p.generate();
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     const said = summary(r.all);
     expect(said).toMatchObject({
       Install: 'pip install -r requirements.txt',
@@ -188,7 +189,7 @@ describe('credit-limit-service: create_app() with pydantic-settings, routers und
     expect(r.all).toMatch(
       answeredAsDocumented('inference', 'POST', '/api/v1/model/predict'),
     );
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     expect(
       existsSync(join(p.ws.root, p.root, 'ml_models', 'credit_limit.joblib')),
     ).toBe(true);
@@ -215,7 +216,7 @@ describe('grid-load-forecaster: a poetry package, nested routers under API_PREFI
 
   it('nx g @ml/docker:images installs the poetry project (pip install .), finds /api/health through the nested routers and pretrained/', () => {
     const r = p.generate();
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     expect(summary(r.all)).toMatchObject({
       Layout: 'installable package, pip install .',
       Install: 'pip install .',
@@ -244,7 +245,7 @@ describe('grid-load-forecaster: a poetry package, nested routers under API_PREFI
     expect(r.all).toMatch(
       answeredAsDocumented('inference', 'POST', '/api/forecast/hourly'),
     );
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     await expectRegistryHoldsRecord(p, ['inference']);
     expect(p.containers()).toEqual([]);
   });

@@ -16,6 +16,7 @@ import {
   dvcReproCommand,
   dvcStages,
   expectRegistryHoldsRecord,
+  expectSucceeded,
   initOnce,
   instructions,
   runtimeStage,
@@ -49,7 +50,7 @@ describe('turbine-anomaly-monitor: creates logs/ and opens logs/app.log at impor
 
   it('nx g @ml/docker:images says logs/ must be writable and makes it so in both images', () => {
     const r = p.generate();
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     const said = summary(r.all);
     expect(said).toMatchObject({
       Sources: 'monitor/',
@@ -82,7 +83,7 @@ describe('turbine-anomaly-monitor: creates logs/ and opens logs/app.log at impor
     expect(r.all).toMatch(
       answeredAsDocumented('inference', 'POST', '/readings/check'),
     );
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     expect(
       existsSync(join(p.ws.root, p.root, 'saved_models', 'iforest.joblib')),
     ).toBe(true);
@@ -112,7 +113,7 @@ describe('crop-yield-pipeline: dvc stages (YAML anchors) writing data/, exported
     // The alias is resolved: every stage depends on the shared module.
     for (const s of stages) expect(s.deps).toContain('stages/common.py');
     const r = p.generate();
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     const said = summary(r.all);
     expect(said).toMatchObject({
       Install: 'pip install -r requirements.txt',
@@ -150,7 +151,7 @@ describe('crop-yield-pipeline: dvc stages (YAML anchors) writing data/, exported
     expect(r.all).toMatch(
       /training passed: exit 0 in [\d.]+ s, wrote (.*, )?exported\/(.*, )?metrics\//,
     );
-    expect(r.status).toBe(0);
+    expectSucceeded(r);
     const scores = JSON.parse(
       readFileSync(join(p.ws.root, p.root, 'metrics', 'scores.json'), 'utf8'),
     );
@@ -162,9 +163,7 @@ describe('crop-yield-pipeline: dvc stages (YAML anchors) writing data/, exported
   });
 
   it('docker-build bakes the model in; the inference image answers POST /yield as documented; docker-push pushes both', async () => {
-    expect(p.nxRun('docker-build', ['--excludeTaskDependencies']).status).toBe(
-      0,
-    );
+    expectSucceeded(p.nxRun('docker-build', ['--excludeTaskDependencies']));
     const tested = p.nxRun('docker-test', [
       '--excludeTaskDependencies',
       '--images=inference',
@@ -173,9 +172,9 @@ describe('crop-yield-pipeline: dvc stages (YAML anchors) writing data/, exported
     expect(tested.all).toMatch(
       answeredAsDocumented('inference', 'POST', '/yield'),
     );
-    expect(tested.status).toBe(0);
+    expectSucceeded(tested);
     const pushed = p.nxRun('docker-push', ['--excludeTaskDependencies']);
-    expect(pushed.status).toBe(0);
+    expectSucceeded(pushed);
     await expectRegistryHoldsRecord(p, ['training', 'inference']);
     expect(p.containers()).toEqual([]);
   });

@@ -530,3 +530,11 @@ export async function askRecorded(
     docker(['rm', '-f', name], { allowFail: true });
   }
 }
+
+/**
+ * The command exited 0; when it did not, the failure shows the end of its
+ * output (what the user read), not only the exit status.
+ */
+export function expectSucceeded(r: Ran): void {
+  expect(r.status === 0 ? 'exit 0' : r.all.slice(-3000)).toBe('exit 0');
+}
