@@ -11,74 +11,16 @@ import {
   answeredAsDocumented,
   corpusProject,
   CorpusProject,
+  dvcReproCommand,
+  dvcStages,
   expectRegistryHoldsRecord,
   initTwice,
   instructions,
+  runtimeStage,
   summary,
+  UVICORN,
 } from './support/corpus';
 import { expectFailure } from './support/failure-modes';
-
-const UVICORN = (app: string) =>
-  `CMD ["/bin/sh", "-c", "exec python -m uvicorn ${app} --host 0.0.0.0 --port \\"\${PORT:-8000}\\""]`;
-
-/** The runtime stage's instructions (after `FROM ${BASE_IMAGE} AS runtime`). */
-function runtimeStage(dockerfile: string): string[] {
-  const all = instructions(dockerfile);
-  return all.slice(all.indexOf('FROM ${BASE_IMAGE} AS runtime'));
-}
-
-interface DvcStage {
-  name: string;
-  cmd: string;
-  deps: string[];
-  /** outs, metrics and plots. */
-  outs: string[];
-}
-
-/** The stages of a dvc.yaml as the fixture writes it (one `cmd` per stage, lists of paths). */
-function dvcStages(text: string): DvcStage[] {
-  const stages: DvcStage[] = [];
-  let list: string[] | undefined;
-  for (const line of text.split('\n')) {
-    const stage = /^ {2}([\w-]+):\s*$/.exec(line);
-    const cmd = /^ {4}cmd:\s*(.+?)\s*$/.exec(line);
-    const key = /^ {4}(deps|outs|metrics|plots):\s*$/.exec(line);
-    const item = /^ {6}- ([^:\s]+):?\s*$/.exec(line);
-    const current = stages[stages.length - 1];
-    if (stage) {
-      stages.push({ name: stage[1], cmd: '', deps: [], outs: [] });
-      list = undefined;
-    } else if (current && cmd) current.cmd = cmd[1];
-    else if (current && key)
-      list = key[1] === 'deps' ? current.deps : current.outs;
-    else if (current && list && item) list.push(item[1]);
-    else if (/^ {4}\S/.test(line)) list = undefined;
-  }
-  return stages;
-}
-
-/** The stages in the order `dvc repro` runs them: each after the stages whose outs it depends on. */
-function reproOrder(stages: DvcStage[]): DvcStage[] {
-  const done = new Set<string>();
-  const order: DvcStage[] = [];
-  const produces = (s: DvcStage, dep: string) =>
-    s.outs.some((o) => dep === o || dep.startsWith(`${o}/`));
-  while (order.length < stages.length) {
-    const next = stages.find(
-      (s) =>
-        !done.has(s.name) &&
-        s.deps.every(
-          (d) =>
-            !stages.some((o) => o !== s && !done.has(o.name) && produces(o, d)),
-        ),
-    );
-    if (!next)
-      throw new Error('dvc.yaml: the stages depend on each other in a cycle');
-    done.add(next.name);
-    order.push(next);
-  }
-  return order;
-}
 
 describe('loan-default-scoring: a DVC pipeline in a src/ package, under ml/credit-risk/', () => {
   let p: CorpusProject;
@@ -142,16 +84,11 @@ describe('loan-default-scoring: a DVC pipeline in a src/ package, under ml/credi
    * it fails as it must without dvc.
    */
   it('docker-train runs the dvc.yaml stages in the training image and keeps models/ and reports/', () => {
-    const stages = dvcStages(p.read('dvc.yaml'));
-    const chain = reproOrder(stages)
-      .map((s) => s.cmd)
-      .join(' && ');
-    expect(chain).toMatch(/^python -m src\.\w+( && python -m src\.\w+){3}$/);
-    const r = p.nxRun('docker-train', [
-      '--command=sh',
-      '--command=-c',
-      `--command=${chain}`,
-    ]);
+    const command = dvcReproCommand(p);
+    expect(command[2]).toMatch(
+      /^--command=python -m src\.\w+( && python -m src\.\w+){3}$/,
+    );
+    const r = p.nxRun('docker-train', command);
     expect(r.all).toMatch(
       /training passed: exit 0 in [\d.]+ s, wrote models\/, reports\//,
     );

@@ -17,8 +17,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { removeImagesOf } from './example-monorepo';
-import { docker, Ran, REGISTRY, run, uniqueId } from './run';
+import { docker, Ran, REGISTRY, run, uniqueId, until } from './run';
 import { freshWorkspace, Workspace } from './workspace';
 
 export const CORPUS = join(__dirname, '..', '..', 'fixtures', 'corpus');
@@ -194,14 +195,19 @@ export function pluginRegistrations(ws: Workspace): number {
   ).length;
 }
 
+/** `nx g @ml/docker:init` registers the plugin once. */
+export function initOnce(p: CorpusProject): void {
+  const first = p.nx(['g', `${PLUGIN}:init`, '--no-interactive']);
+  expect(first.status).toBe(0);
+  expect(pluginRegistrations(p.ws)).toBe(1);
+}
+
 /**
  * `nx g @ml/docker:init` registers the plugin once; a second run leaves
  * nx.json byte for byte as it was.
  */
 export function initTwice(p: CorpusProject): void {
-  const first = p.nx(['g', `${PLUGIN}:init`, '--no-interactive']);
-  expect(first.status).toBe(0);
-  expect(pluginRegistrations(p.ws)).toBe(1);
+  initOnce(p);
   const nxJson = readFileSync(join(p.ws.root, 'nx.json'), 'utf8');
   const second = p.nx(['g', `${PLUGIN}:init`, '--no-interactive']);
   expect(second.status).toBe(0);
@@ -305,4 +311,230 @@ export function answeredAsDocumented(
   return new RegExp(
     `${image}: ${method} ${escaped} answered its documented example \\([^)]*\\) as documented`,
   );
+}
+
+/** The generated inference CMD for this app import path. */
+export const UVICORN = (app: string) =>
+  `CMD ["/bin/sh", "-c", "exec python -m uvicorn ${app} --host 0.0.0.0 --port \\"\${PORT:-8000}\\""]`;
+
+/** The runtime stage's instructions (after `FROM ${BASE_IMAGE} AS runtime`). */
+export function runtimeStage(dockerfile: string): string[] {
+  const all = instructions(dockerfile);
+  return all.slice(all.indexOf('FROM ${BASE_IMAGE} AS runtime'));
+}
+
+export interface DvcStage {
+  name: string;
+  cmd: string;
+  deps: string[];
+  /** outs, metrics and plots. */
+  outs: string[];
+}
+
+/**
+ * The stages of a dvc.yaml, read as YAML (anchors and aliases resolved, as
+ * dvc reads them); each out is its path whether written as `- path` or
+ * `- path: {cache: false}`.
+ */
+export function dvcStages(text: string): DvcStage[] {
+  type Entry = string | Record<string, unknown>;
+  const paths = (list: unknown): string[] =>
+    ((list as Entry[] | undefined) ?? []).map((e) =>
+      typeof e === 'string' ? e : Object.keys(e)[0],
+    );
+  const stages = (parseYaml(text) as { stages?: Record<string, Json> }).stages;
+  return Object.entries(stages ?? {}).map(([name, s]) => ({
+    name,
+    cmd: Array.isArray(s.cmd) ? s.cmd.join(' && ') : String(s.cmd),
+    deps: paths(s.deps),
+    outs: [...paths(s.outs), ...paths(s.metrics), ...paths(s.plots)],
+  }));
+}
+
+/** The stages in the order `dvc repro` runs them: each after the stages whose outs it depends on. */
+export function reproOrder(stages: DvcStage[]): DvcStage[] {
+  const done = new Set<string>();
+  const order: DvcStage[] = [];
+  const produces = (s: DvcStage, dep: string) =>
+    s.outs.some((o) => dep === o || dep.startsWith(`${o}/`));
+  while (order.length < stages.length) {
+    const next = stages.find(
+      (s) =>
+        !done.has(s.name) &&
+        s.deps.every(
+          (d) =>
+            !stages.some((o) => o !== s && !done.has(o.name) && produces(o, d)),
+        ),
+    );
+    if (!next)
+      throw new Error('dvc.yaml: the stages depend on each other in a cycle');
+    done.add(next.name);
+    order.push(next);
+  }
+  return order;
+}
+
+/**
+ * docker-train's --command flags that do what `dvc repro` would (dvc cannot
+ * be installed offline): the project's dvc.yaml stages' commands in
+ * dependency order, chained with && in one `sh -c`. nx 23 turns repeated
+ * --command= flags into the array the option takes.
+ */
+export function dvcReproCommand(p: CorpusProject): string[] {
+  const chain = reproOrder(dvcStages(p.read('dvc.yaml')))
+    .map((s) => s.cmd)
+    .join(' && ');
+  return ['--command=sh', '--command=-c', `--command=${chain}`];
+}
+
+type Schema = Record<string, unknown>;
+
+/**
+ * A JSON request body a client would write from the route's request schema
+ * alone (no documented example): every required property, each the first
+ * enum value, the default, or the smallest value its bounds allow.
+ */
+export function requestFromSchema(
+  doc: Json,
+  method: string,
+  path: string,
+): unknown {
+  const resolve = (s: Schema): Schema => {
+    const ref = s.$ref as string | undefined;
+    if (!ref) return s;
+    const name = ref.replace('#/components/schemas/', '');
+    return resolve(
+      (doc as { components: { schemas: Record<string, Schema> } }).components
+        .schemas[name],
+    );
+  };
+  const value = (raw: Schema): unknown => {
+    const s = resolve(raw);
+    if (s.default !== undefined) return s.default;
+    if (Array.isArray(s.enum)) return s.enum[0];
+    const options = (s.anyOf ?? s.oneOf) as Schema[] | undefined;
+    if (options)
+      return value(options.find((o) => o.type !== 'null') ?? options[0]);
+    const bound = (lo: unknown, xlo: unknown, hi: unknown, step: number) =>
+      typeof lo === 'number'
+        ? lo
+        : typeof xlo === 'number'
+          ? xlo + step
+          : typeof hi === 'number'
+            ? Math.min(hi, 1)
+            : 1;
+    switch (s.type) {
+      case 'object': {
+        const props = (s.properties ?? {}) as Record<string, Schema>;
+        const required = (s.required ?? []) as string[];
+        return Object.fromEntries(required.map((k) => [k, value(props[k])]));
+      }
+      case 'array':
+        return Array.from(
+          { length: Math.max(1, Number(s.minItems ?? 1)) },
+          () => value((s.items ?? {}) as Schema),
+        );
+      case 'integer':
+        return bound(s.minimum, s.exclusiveMinimum, s.maximum, 1);
+      case 'number':
+        return bound(s.minimum, s.exclusiveMinimum, s.maximum, 0.5);
+      case 'boolean':
+        return true;
+      case 'string':
+        return s.format === 'date'
+          ? '2025-01-01'
+          : 'x'.repeat(Math.max(6, Number(s.minLength ?? 0)));
+      default:
+        return null;
+    }
+  };
+  const op = (doc.paths as Record<string, Record<string, Schema>>)[path]?.[
+    method.toLowerCase()
+  ];
+  const media = (
+    op?.requestBody as { content?: Record<string, { schema: Schema }> }
+  )?.content?.['application/json'];
+  if (!media) throw new Error(`${method} ${path} takes no JSON body`);
+  return value(media.schema);
+}
+
+/** What a client saw from the pushed image: its OpenAPI document and one answer. */
+export interface Served {
+  doc: Json;
+  status: number;
+  body: unknown;
+  /** The response schema's required keys that the answer lacks. */
+  missing: string[];
+}
+
+/**
+ * Runs a recorded image the way a user would (`docker run -p`), reads its
+ * OpenAPI document, sends `method path` the body `request(doc)` returns, and
+ * removes the container whatever happens.
+ */
+export async function askRecorded(
+  p: CorpusProject,
+  image: string,
+  method: string,
+  path: string,
+  request: (doc: Json) => unknown,
+): Promise<Served> {
+  const rec = p.recorded().find((i) => i.image === image);
+  if (!rec) throw new Error(`no recorded ${image} image`);
+  const name = uniqueId(`${p.project}-client`);
+  docker(['run', '-d', '--name', name, '-p', '127.0.0.1::8000', rec.imageId]);
+  try {
+    const port = docker(['port', name, '8000']).stdout.trim().split(':').pop();
+    const base = `http://127.0.0.1:${port}`;
+    let doc: Json | undefined;
+    await until(async () => {
+      doc = await fetch(`${base}/openapi.json`, {
+        signal: AbortSignal.timeout(2000),
+      }).then(
+        (r) => (r.ok ? (r.json() as Promise<Json>) : undefined),
+        () => undefined,
+      );
+      return doc !== undefined;
+    }, 60_000);
+    if (!doc)
+      throw new Error(
+        `${image} never served /openapi.json:\n${docker(['logs', name], { allowFail: true }).all}`,
+      );
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request(doc)),
+    });
+    const body = (await res.json()) as Json;
+    const op = (doc.paths as Record<string, Record<string, Schema>>)[path][
+      method.toLowerCase()
+    ];
+    const responses = op.responses as Record<
+      string,
+      { content?: Record<string, { schema: Schema }> }
+    >;
+    const schema = responses['200']?.content?.['application/json']?.schema;
+    const required = schema?.$ref
+      ? (((doc as { components: { schemas: Record<string, Schema> } })
+          .components.schemas[
+          String(schema.$ref).replace('#/components/schemas/', '')
+        ].required ?? []) as string[])
+      : [];
+    return {
+      doc,
+      status: res.status,
+      body,
+      missing: required.filter((k) => !(k in body)),
+    };
+  } finally {
+    docker(['rm', '-f', name], { allowFail: true });
+  }
+}
+
+/**
+ * The command exited 0; when it did not, the failure shows the end of its
+ * output (what the user read), not only the exit status.
+ */
+export function expectSucceeded(r: Ran): void {
+  expect(r.status === 0 ? 'exit 0' : r.all.slice(-3000)).toBe('exit 0');
 }
