@@ -103,6 +103,8 @@ export interface ProjectInspection {
   healthPath?: string;
   /** A GET route of the app that looks like readiness (/ready, /readyz, /health/ready …). */
   readyPath?: string;
+  /** Folders (relative to the project root, no trailing /) each image's code creates or writes at run time: made writable by the runtime user. */
+  writableFolders?: { training: string[]; inference: string[] };
   training: TrainingEntry;
   /** Runtime files both images copy: config folders and files the code reads, plus options.runtimeFiles, minus options.excludeRuntimeFiles. */
   runtimeFiles: string[];
