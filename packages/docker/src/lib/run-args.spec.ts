@@ -2,6 +2,7 @@ import {
   healthcheckExecArgs,
   isRootUser,
   jobRunArgs,
+  readOnlyArgs,
   serviceRunArgs,
 } from './run-args';
 
@@ -59,6 +60,45 @@ describe('serviceRunArgs', () => {
       (_a, i) => args[i - 1] === '--publish' || args[i - 1] === '-p',
     );
     expect(published).toEqual(['127.0.0.1::8080']);
+  });
+});
+
+describe('readOnlyArgs', () => {
+  it.each<[string, string, string[], string[]]>([
+    [
+      'nothing declared: /tmp alone',
+      '/app',
+      [],
+      ['--read-only', '--tmpfs', '/tmp'],
+    ],
+    [
+      'folders under the working directory, as the label names them',
+      '/app',
+      ['logs/', 'data/cache/'],
+      [
+        '--read-only',
+        '--tmpfs',
+        '/tmp',
+        '--tmpfs',
+        '/app/logs',
+        '--tmpfs',
+        '/app/data/cache',
+      ],
+    ],
+    [
+      'an absolute folder as it is, /tmp once',
+      '/app',
+      ['/tmp/', '/var/cache/app'],
+      ['--read-only', '--tmpfs', '/tmp', '--tmpfs', '/var/cache/app'],
+    ],
+    [
+      'no working directory: the root',
+      '',
+      ['logs'],
+      ['--read-only', '--tmpfs', '/tmp', '--tmpfs', '/logs'],
+    ],
+  ])('%s', (_label, workingDir, writable, expected) => {
+    expect(readOnlyArgs(workingDir, writable)).toEqual(expected);
   });
 });
 

@@ -1,4 +1,5 @@
 /** The exact `docker run` / `docker exec` lines docker-test uses: pure, unit-tested. */
+import { posix } from 'node:path';
 import { ownerLabelArgs } from './container-session';
 
 function envArgs(env: Record<string, string>): string[] {
@@ -24,6 +25,21 @@ export function serviceRunArgs(
     ...envArgs(env),
     imageId,
   ];
+}
+
+/**
+ * A read-only root filesystem, as Kubernetes readOnlyRootFilesystem gives:
+ * a tmpfs over /tmp and over each folder the image declares writable
+ * (relative to its working directory, as its label names them).
+ */
+export function readOnlyArgs(workingDir: string, writable: string[]): string[] {
+  const dirs = [
+    '/tmp',
+    ...writable.map((w) =>
+      posix.resolve(workingDir || '/', w).replace(/(.)\/+$/, '$1'),
+    ),
+  ];
+  return ['--read-only', ...[...new Set(dirs)].flatMap((d) => ['--tmpfs', d])];
 }
 
 export function jobRunArgs(
