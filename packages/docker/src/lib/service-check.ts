@@ -127,7 +127,7 @@ export async function checkService(
         ...runFlags(session.engine),
         ...gpuFlags,
         ...(s.readOnlyRootFilesystem
-          ? readOnlyArgs(info.workingDir, writable)
+          ? readOnlyArgs(info.workingDir, writable, info.user)
           : []),
       ]),
       { timeoutMs: 60_000 },

@@ -377,7 +377,7 @@ describe('test service: testImages', () => {
         // As Kubernetes readOnlyRootFilesystem: the image declares no writable folder.
         '--read-only',
         '--tmpfs',
-        '/tmp',
+        '/tmp:mode=1777',
         '--publish',
         '127.0.0.1::8000',
         IMAGE_ID,
@@ -397,11 +397,11 @@ describe('test service: testImages', () => {
         [
           '--read-only',
           '--tmpfs',
-          '/tmp',
+          '/tmp:mode=1777',
           '--tmpfs',
-          '/app/logs',
+          '/app/logs:mode=1777,uid=10001,gid=10001',
           '--tmpfs',
-          '/app/data/cache',
+          '/app/data/cache:mode=1777,uid=10001,gid=10001',
         ],
       ],
       [
