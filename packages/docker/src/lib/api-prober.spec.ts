@@ -7,7 +7,9 @@ import {
   exerciseExample,
   fetchOpenApi,
   OpenApiDocument,
+  getRoutes,
   readinessPath,
+  servesGet,
   RouteExample,
   routeKey,
 } from './api-prober';
@@ -142,6 +144,45 @@ describe('routeKey', () => {
     ['Patch', '/', 'PATCH /'],
   ])('%s %s → %s', (method, path, key) => {
     expect(routeKey(method, path)).toBe(key);
+  });
+});
+
+describe('the GET routes a document lists', () => {
+  const doc: OpenApiDocument = {
+    openapi: '3.1.0',
+    paths: {
+      '/predict': { post: { responses: {} } },
+      '/predict/info': { get: { responses: {} } },
+      '/': { get: { responses: {} } },
+      '/items/{id}': { get: { responses: {} } },
+      '/shared': { $ref: '#/components/pathItems/shared' },
+    },
+    components: { pathItems: { shared: { get: { responses: {} } } } },
+  };
+
+  it('lists every GET route, sorted, {parameters} kept, POST-only routes left out', () => {
+    expect(getRoutes(doc)).toEqual([
+      '/',
+      '/items/{id}',
+      '/predict/info',
+      '/shared',
+    ]);
+    expect(getRoutes({ openapi: '3.1.0' })).toEqual([]);
+  });
+
+  it.each<[string, boolean]>([
+    ['/', true],
+    ['/predict/info', true],
+    ['/predict/info/', true],
+    ['/predict/info?verbose=1', true],
+    ['/items/42', true],
+    ['/shared', true],
+    ['/health', false],
+    ['/predict', false],
+    ['/items', false],
+    ['/items/42/more', false],
+  ])('%s served: %s', (path, served) => {
+    expect(servesGet(doc, path)).toBe(served);
   });
 });
 

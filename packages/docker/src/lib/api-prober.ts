@@ -394,6 +394,32 @@ function normalPath(p: string): string {
   return p.length > 1 ? p.replace(/\/+$/, '') : p;
 }
 
+/** The GET routes the document lists, as documented ({parameters} kept), sorted. */
+export function getRoutes(doc: OpenApiDocument): string[] {
+  const paths = obj(doc.paths);
+  if (!paths) return [];
+  return Object.entries(paths)
+    .filter(([, item]) => obj(deref(doc, item)?.get))
+    .map(([path]) => path)
+    .sort();
+}
+
+/**
+ * Whether the document lists a GET route answering `path` (its query left
+ * out; a {parameter} matches any one segment; a trailing / is ignored, as
+ * Starlette redirects it).
+ */
+export function servesGet(doc: OpenApiDocument, path: string): boolean {
+  const wanted = normalPath(path.split('?')[0]).split('/');
+  return getRoutes(doc).some((route) => {
+    const parts = normalPath(route).split('/');
+    return (
+      parts.length === wanted.length &&
+      parts.every((p, i) => /^\{[^}]+\}$/.test(p) || p === wanted[i])
+    );
+  });
+}
+
 export function readinessPath(
   doc: OpenApiDocument,
   livenessPath: string,

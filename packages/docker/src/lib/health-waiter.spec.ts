@@ -71,6 +71,60 @@ describe('health waiter', () => {
     });
   });
 
+  it.each<[string, number[], string | undefined, object]>([
+    [
+      'stops at the first answer the verdict calls conclusive, with that answer',
+      [404],
+      'the app serves no such route',
+      {
+        ok: false,
+        reason: 'the app serves no such route',
+        attempts: 1,
+        last: { status: 404, body: 'body' },
+      },
+    ],
+    [
+      'keeps polling past answers the verdict leaves open',
+      [404, 404, 200],
+      undefined,
+      { ok: true, status: 200, attempts: 3 },
+    ],
+  ])('%s', async (_label, statuses, verdict, expected) => {
+    const { url, server } = await serve(statuses);
+    servers.push(server);
+    const judged: number[] = [];
+    const outcome = await waitForHealthy({
+      url,
+      timeoutMs: 5000,
+      intervalMs: 10,
+      watch: async () => undefined,
+      conclusive: async (answer) => {
+        judged.push(answer.status);
+        return verdict;
+      },
+    });
+    expect(outcome).toMatchObject(expected);
+    // Only answers that were not healthy are judged.
+    expect(judged).toEqual(statuses.filter((st) => st !== 200));
+  });
+
+  it('keeps the last answer when the watcher stops the wait', async () => {
+    const { url, server } = await serve([503]);
+    servers.push(server);
+    let polls = 0;
+    const outcome = await waitForHealthy({
+      url,
+      timeoutMs: 5000,
+      intervalMs: 10,
+      watch: async () => (polls++ === 2 ? 'unhealthy' : undefined),
+    });
+    expect(outcome).toMatchObject({
+      ok: false,
+      reason: 'unhealthy',
+      last: { status: 503, body: 'body' },
+    });
+  });
+
   it('reports a connection that is accepted then dropped at once, not at its timeout', async () => {
     // What Docker's port proxy does while the app is not listening yet. The
     // request timeout is far beyond Jest's 5 s: waiting for it fails the test.

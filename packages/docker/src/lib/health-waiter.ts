@@ -5,9 +5,21 @@
  */
 import { get } from 'node:http';
 
+export interface Answer {
+  status: number;
+  body: string;
+}
+
 export type WaitOutcome =
   | { ok: true; status: number; elapsedMs: number; attempts: number }
-  | { ok: false; reason: string; elapsedMs: number; attempts: number };
+  | {
+      ok: false;
+      reason: string;
+      elapsedMs: number;
+      attempts: number;
+      /** The last answer the path gave, when it gave one. */
+      last?: Answer;
+    };
 
 export interface WaitOptions {
   url: string;
@@ -18,6 +30,17 @@ export interface WaitOptions {
   watch: () => Promise<string | undefined>;
   /** Status codes that count as healthy; default 200-299. */
   healthy?: (status: number) => boolean;
+  /**
+   * Given an answer that is not healthy, returns a reason why waiting longer
+   * cannot help (the app serves no such route), or undefined to keep polling.
+   */
+  conclusive?: (answer: Answer) => Promise<string | undefined>;
+}
+
+/** An answer as a failure names it: its status and the start of its body. */
+export function describeAnswer(a: Answer): string {
+  const said = a.body.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return said ? `HTTP ${a.status}: ${said}` : `HTTP ${a.status}`;
 }
 
 /**
@@ -60,34 +83,40 @@ export async function waitForHealthy(o: WaitOptions): Promise<WaitOutcome> {
   const healthy = o.healthy ?? ((s: number) => s >= 200 && s < 300);
   let attempts = 0;
   let last = 'no answer yet';
+  let answer: Answer | undefined;
+  const failed = (reason: string): WaitOutcome => ({
+    ok: false,
+    reason,
+    elapsedMs: Date.now() - started,
+    attempts,
+    ...(answer ? { last: answer } : {}),
+  });
   while (Date.now() - started < o.timeoutMs) {
     attempts++;
     const stop = await o.watch();
-    if (stop)
-      return {
-        ok: false,
-        reason: stop,
-        elapsedMs: Date.now() - started,
-        attempts,
-      };
+    if (stop) return failed(stop);
+    let got: Answer | undefined;
     try {
-      const { status, body } = await httpAnswer(
-        o.url,
-        o.requestTimeoutMs ?? 1000,
-      );
-      if (healthy(status))
-        return { ok: true, status, elapsedMs: Date.now() - started, attempts };
-      const said = body.replace(/\s+/g, ' ').trim().slice(0, 200);
-      last = said ? `HTTP ${status}: ${said}` : `HTTP ${status}`;
+      got = await httpAnswer(o.url, o.requestTimeoutMs ?? 1000);
     } catch (e) {
       last = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     }
+    if (got) {
+      if (healthy(got.status))
+        return {
+          ok: true,
+          status: got.status,
+          elapsedMs: Date.now() - started,
+          attempts,
+        };
+      answer = got;
+      last = describeAnswer(got);
+      const verdict = await o.conclusive?.(got);
+      if (verdict) return failed(verdict);
+    }
     await new Promise((r) => setTimeout(r, o.intervalMs));
   }
-  return {
-    ok: false,
-    reason: `no healthy answer from ${o.url} within ${(o.timeoutMs / 1000).toFixed(0)} s (last: ${last})`,
-    elapsedMs: Date.now() - started,
-    attempts,
-  };
+  return failed(
+    `no healthy answer from ${o.url} within ${(o.timeoutMs / 1000).toFixed(0)} s (last: ${last})`,
+  );
 }

@@ -131,5 +131,13 @@ export const HEALTH_PATH_LABEL = 'ml-docker.health-path';
  */
 export const READY_PATH_LABEL = 'ml-docker.ready-path';
 
+/**
+ * Label an inference image carries naming the folders its app writes (e.g.
+ * "logs/"), relative to its working directory: docker-test runs it with a
+ * read-only root filesystem and a tmpfs over each, as Kubernetes would with
+ * readOnlyRootFilesystem and an emptyDir per folder.
+ */
+export const WRITABLE_LABEL = 'ml-docker.writable';
+
 /** Label naming the variant an image is: "cpu", or "cuda<version>". */
 export const ACCELERATOR_LABEL = 'ml-docker.accelerator';

@@ -2,6 +2,7 @@ import {
   healthcheckExecArgs,
   isRootUser,
   jobRunArgs,
+  readOnlyArgs,
   serviceRunArgs,
 } from './run-args';
 
@@ -59,6 +60,56 @@ describe('serviceRunArgs', () => {
       (_a, i) => args[i - 1] === '--publish' || args[i - 1] === '-p',
     );
     expect(published).toEqual(['127.0.0.1::8080']);
+  });
+});
+
+describe('readOnlyArgs', () => {
+  const RO = ['--read-only', '--tmpfs', '/tmp:mode=1777'];
+  it.each<[string, string, string[], string, string[]]>([
+    ['nothing declared: /tmp alone', '/app', [], '10001:10001', RO],
+    [
+      'folders under the working directory, as the label names them, owned by the numeric user',
+      '/app',
+      ['logs/', 'data/cache/'],
+      '10001:10001',
+      [
+        ...RO,
+        '--tmpfs',
+        '/app/logs:mode=1777,uid=10001,gid=10001',
+        '--tmpfs',
+        '/app/data/cache:mode=1777,uid=10001,gid=10001',
+      ],
+    ],
+    [
+      'a user without a group: its uid alone',
+      '/app',
+      ['logs'],
+      '20000',
+      [...RO, '--tmpfs', '/app/logs:mode=1777,uid=20000'],
+    ],
+    [
+      'a user by name: world-writable, as an emptyDir',
+      '/app',
+      ['logs'],
+      'mluser',
+      [...RO, '--tmpfs', '/app/logs:mode=1777'],
+    ],
+    [
+      'an absolute folder as it is, /tmp once',
+      '/app',
+      ['/tmp/', '/var/cache/app', '/var/cache/app/'],
+      '',
+      [...RO, '--tmpfs', '/var/cache/app:mode=1777'],
+    ],
+    [
+      'no working directory: the root',
+      '',
+      ['logs'],
+      '10001:10001',
+      [...RO, '--tmpfs', '/logs:mode=1777,uid=10001,gid=10001'],
+    ],
+  ])('%s', (_label, workingDir, writable, user, expected) => {
+    expect(readOnlyArgs(workingDir, writable, user)).toEqual(expected);
   });
 });
 

@@ -21,6 +21,8 @@ describe('test options: normalizeOptions', () => {
         timeout: 120,
         pollInterval: 200,
         checkHealthcheck: true,
+        // As Kubernetes readOnlyRootFilesystem: only /tmp and the image's writable folders.
+        readOnlyRootFilesystem: true,
         env: {},
         smoke: [],
         openapiPath: '/openapi.json',
@@ -55,6 +57,7 @@ describe('test options: normalizeOptions', () => {
         timeout: 30,
         pollInterval: 50,
         checkHealthcheck: false,
+        readOnlyRootFilesystem: false,
         env: { MODEL_PATH: 'models/m.joblib' },
         smoke: [
           {

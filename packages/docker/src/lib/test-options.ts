@@ -74,6 +74,7 @@ export function normalizeOptions(o: TestExecutorSchema): NormalizedTestOptions {
       timeout: o.service?.timeout ?? 120,
       pollInterval: o.service?.pollInterval ?? 200,
       checkHealthcheck: o.service?.checkHealthcheck ?? true,
+      readOnlyRootFilesystem: o.service?.readOnlyRootFilesystem ?? true,
       env: o.service?.env ?? {},
       smoke: o.service?.smoke ?? [],
       openapiPath,

@@ -316,11 +316,23 @@ describe('test service: testImages', () => {
   describe('a service', () => {
     let server: Server;
     let port: number;
+    /** The app behind the port: status and body for a path (the n-th request for it, from 0). */
+    let app: (path: string, n: number) => [number, string];
+    let requests: string[];
 
     beforeEach(async () => {
+      app = (path) =>
+        path === '/health' ? [200, '{"status":"ok"}'] : [404, 'not found'];
+      requests = [];
       server = createServer((req, res) => {
-        res.statusCode = req.url === '/health' ? 200 : 404;
-        res.end(req.url === '/health' ? '{"status":"ok"}' : 'not found');
+        const path = req.url ?? '/';
+        const [status, body] = app(
+          path,
+          requests.filter((r) => r === path).length,
+        );
+        requests.push(path);
+        res.statusCode = status;
+        res.end(body);
       });
       await new Promise<void>((resolve) =>
         server.listen(0, '127.0.0.1', resolve),
@@ -362,6 +374,10 @@ describe('test service: testImages', () => {
         name,
         '--label',
         'ml-docker.owner=test',
+        // As Kubernetes readOnlyRootFilesystem: the image declares no writable folder.
+        '--read-only',
+        '--tmpfs',
+        '/tmp:mode=1777',
         '--publish',
         '127.0.0.1::8000',
         IMAGE_ID,
@@ -371,6 +387,175 @@ describe('test service: testImages', () => {
         expect.stringMatching(/^@ml\/docker: lib passed: healthy in \d+ ms/),
       );
       expect(calls('rm').map(([, a]) => a)).toEqual([['rm', '-f', '-v', name]]);
+    });
+
+    it.each<[string, Record<string, unknown>, TestExecutorSchema, string[]]>([
+      [
+        'its writable folders a tmpfs each, under its working directory',
+        { 'ml-docker.writable': 'logs/ data/cache/' },
+        {},
+        [
+          '--read-only',
+          '--tmpfs',
+          '/tmp:mode=1777',
+          '--tmpfs',
+          '/app/logs:mode=1777,uid=10001,gid=10001',
+          '--tmpfs',
+          '/app/data/cache:mode=1777,uid=10001,gid=10001',
+        ],
+      ],
+      [
+        'a writable root filesystem when readOnlyRootFilesystem is false',
+        { 'ml-docker.writable': 'logs/' },
+        { service: { readOnlyRootFilesystem: false } },
+        [],
+      ],
+    ])(
+      'runs the service read-only, %s',
+      async (_label, labels, options, flags) => {
+        engineWithImage(
+          { ...SERVICE, WorkingDir: '/app', Labels: labels },
+          (args) => {
+            if (args[0] === 'run') return ok('containerid');
+            if (args[0] === 'port') return ok(`127.0.0.1:${port}`);
+            if (args[0] === 'container') return ok(running);
+            return undefined;
+          },
+        );
+        await test({
+          ...options,
+          service: { pollInterval: 10, timeout: 5, ...options.service },
+        });
+        const args = calls('run')[0][1];
+        expect(
+          args.slice(
+            args.indexOf('ml-docker.owner=test') + 1,
+            args.indexOf('--publish'),
+          ),
+        ).toEqual(flags);
+      },
+    );
+
+    it('says which folder a read-only root filesystem refused, and what to do', async () => {
+      engineWithImage(
+        {
+          ...SERVICE,
+          WorkingDir: '/app',
+          Labels: { 'ml-docker.writable': 'logs/' },
+        },
+        (args) => {
+          if (args[0] === 'run') return ok('containerid');
+          if (args[0] === 'port') return exited(1);
+          if (args[0] === 'container')
+            return ok(
+              JSON.stringify({ Status: 'exited', Running: false, ExitCode: 1 }),
+            );
+          if (args[0] === 'logs')
+            return ok(
+              "OSError: [Errno 30] Read-only file system: '/app/cache'",
+            );
+          return undefined;
+        },
+      );
+      await expect(test()).rejects.toThrow(
+        'lib did not become healthy: the container exited with code 1. It wrote outside the folders it may write: docker-test runs it with a read-only root filesystem, as Kubernetes readOnlyRootFilesystem does, where only /tmp, logs/ are writable. Make that folder writable (the images generator does for the folders the code creates; by hand, a folder its user owns and LABEL ml-docker.writable="<folder>/"), or set service.readOnlyRootFilesystem to false.',
+      );
+    });
+
+    describe('a liveness path that is not healthy', () => {
+      const NOT_FOUND = '{"detail":"Not Found"}';
+      /** What FastAPI serves at /openapi.json for these GET routes (and a POST). */
+      const openapi = (...gets: string[]) =>
+        JSON.stringify({
+          openapi: '3.1.0',
+          paths: {
+            ...Object.fromEntries(
+              gets.map((p) => [p, { get: { responses: {} } }]),
+            ),
+            '/predict': { post: { responses: {} } },
+          },
+        });
+      const HINT =
+        'Probe a GET route the app answers with 2xx once it is up: regenerate the image with --healthPath=<path>, or set service.healthPath.';
+      let health: 'running' | 'unhealthy';
+      const failure = (options: TestExecutorSchema) =>
+        test(options).then(
+          () => 'passed',
+          (e: Error) => e.message,
+        );
+
+      beforeEach(() => {
+        health = 'running';
+        engineWithImage(SERVICE, (args) => {
+          if (args[0] === 'run') return ok('containerid');
+          if (args[0] === 'port') return ok(`127.0.0.1:${port}`);
+          if (args[0] === 'container')
+            return ok(
+              JSON.stringify({
+                Status: 'running',
+                Running: true,
+                ExitCode: 0,
+                ...(health === 'unhealthy'
+                  ? { Health: { Status: 'unhealthy' } }
+                  : {}),
+              }),
+            );
+          return undefined;
+        });
+      });
+
+      it('fails at the first 404 when the app documents no such route, naming the routes it serves', async () => {
+        app = (path) =>
+          path === '/openapi.json'
+            ? [200, openapi('/', '/predict/info')]
+            : [404, NOT_FOUND];
+        expect(
+          await failure({ service: { pollInterval: 10, timeout: 60 } }),
+        ).toBe(
+          `lib did not become healthy: GET /health answered HTTP 404: ${NOT_FOUND}, and the app's OpenAPI document lists no GET route for it, so it never will. GET routes the app serves: /, /predict/info. ${HINT}`,
+        );
+        expect(requests.filter((r) => r === '/health')).toHaveLength(1);
+      });
+
+      it('waits out 404s on a route the app documents: a server still loading', async () => {
+        app = (path, n) =>
+          path === '/openapi.json'
+            ? [200, openapi('/health', '/')]
+            : path === '/health'
+              ? n < 3
+                ? [404, NOT_FOUND]
+                : [200, '{"status":"ok"}']
+              : [404, NOT_FOUND];
+        await expect(
+          test({ service: { pollInterval: 10, timeout: 60 } }),
+        ).resolves.toBeUndefined();
+        expect(requests.filter((r) => r === '/health')).toHaveLength(4);
+      });
+
+      it('waits out 404s with no OpenAPI document to judge them by, then says what the path answered', async () => {
+        app = () => [404, NOT_FOUND];
+        expect(
+          await failure({ service: { pollInterval: 10, timeout: 1 } }),
+        ).toBe(
+          `lib did not become healthy: no healthy answer from http://127.0.0.1:${port}/health within 1 s (last: HTTP 404: ${NOT_FOUND}). Its GET routes could not be listed: it serves no OpenAPI document at /openapi.json. ${HINT}`,
+        );
+        expect(requests.filter((r) => r === '/health').length).toBeGreaterThan(
+          3,
+        );
+      });
+
+      it('names what the path last answered and the routes when Docker marks it unhealthy', async () => {
+        app = (path, n) => {
+          if (path === '/openapi.json') return [200, openapi('/health')];
+          if (n >= 2) health = 'unhealthy';
+          return [503, '{"status":"model not loaded"}'];
+        };
+        expect(
+          await failure({ service: { pollInterval: 10, timeout: 60 } }),
+        ).toBe(
+          'lib did not become healthy: Docker marked the container unhealthy. /health last answered HTTP 503: {"status":"model not loaded"}. GET routes the app serves: /health.',
+        );
+      });
     });
 
     it('fails with the exit code and the last log lines when the container exits at once, and removes it', async () => {

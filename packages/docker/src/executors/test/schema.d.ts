@@ -22,6 +22,12 @@ export interface ServiceTestOptions {
   pollInterval?: number;
   /** Also run the image's own HEALTHCHECK command once the app answers. */
   checkHealthcheck?: boolean;
+  /**
+   * Run the service with a read-only root filesystem, as Kubernetes
+   * readOnlyRootFilesystem does: only /tmp and the folders the image's
+   * ml-docker.writable label names are writable (a tmpfs each). Default true.
+   */
+  readOnlyRootFilesystem?: boolean;
   env?: Record<string, string>;
   smoke?: SmokeRequest[];
   /** Where the app serves its OpenAPI document (FastAPI: /openapi.json); false skips the API checks. */

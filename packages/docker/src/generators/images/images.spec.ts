@@ -25,6 +25,8 @@ import { needsBuildKit } from '../../lib/engine';
 import { UserFacingError } from '../../lib/errors';
 import { fullName } from '../../lib/image-ref';
 import { imageRepository } from '../../lib/project-images';
+import * as inspector from '../../lib/project-inspector';
+import { ProjectInspection } from '../../lib/project-inspector';
 import { imagesGenerator } from './images';
 import { ImagesGeneratorSchema } from './schema';
 
@@ -505,7 +507,7 @@ describe('images generator', () => {
 
     it('the training Dockerfile makes the folders a run writes, owned by the runtime user, and labels them', () => {
       expect(stageArgs(training, 'runtime', 'RUN')).toContain(
-        'mkdir -p data models && chown 10001:10001 data models',
+        'mkdir -p data models && chown 10001:10001 /app data models',
       );
       expect(labelValue(training, 'ml-docker.outputs')).toBe('models/');
     });
@@ -722,7 +724,10 @@ describe('images generator', () => {
       const tree = mlWorkspace({
         'src/serve/app.py': 'application = make_app()\n',
       });
-      await generate(tree, { appModule: 'src.serve.app:application' });
+      await generate(tree, {
+        appModule: 'src.serve.app:application',
+        healthPath: '/live',
+      });
       expect(cmdOf(read(tree, INFERENCE))[0][2]).toContain(
         'uvicorn src.serve.app:application ',
       );
@@ -733,7 +738,7 @@ describe('images generator', () => {
         'src/serve/app.py':
           'from fastapi import FastAPI\n\n\ndef create_app():\n    app = FastAPI()\n    return app\n',
       });
-      await generate(tree);
+      await generate(tree, { healthPath: '/live' });
       expect(cmdOf(read(tree, INFERENCE))[0][2]).toBe(
         'exec python -m uvicorn src.serve.app:create_app --factory --host 0.0.0.0 --port "${PORT:-8000}"',
       );
@@ -1133,6 +1138,163 @@ describe('images generator', () => {
     });
   });
 
+  describe('what inspection says the code writes, and the liveness path it found', () => {
+    /** Inspection as it is, with these fields set as the inspection would set them. */
+    function inspectionSays(fields: Partial<ProjectInspection>): void {
+      const real = inspector.inspectProject;
+      jest
+        .spyOn(inspector, 'inspectProject')
+        .mockImplementation((...args) => ({ ...real(...args), ...fields }));
+    }
+    const runsMaking = (text: string) =>
+      stageArgs(text, 'runtime', 'RUN').filter((r) => r.includes('mkdir'));
+
+    it.each<
+      [
+        string,
+        { training: string[]; inference: string[] },
+        string,
+        string[],
+        string | undefined,
+      ]
+    >([
+      [
+        'nothing beyond the outputs',
+        { training: [], inference: [] },
+        'mkdir -p data models && chown 10001:10001 /app data models',
+        [],
+        undefined,
+      ],
+      [
+        'metrics beside models, logs at import',
+        { training: ['metrics'], inference: ['logs'] },
+        'mkdir -p data models metrics && chown 10001:10001 /app data models metrics',
+        ['mkdir -p logs && chown 10001:10001 logs'],
+        'logs/',
+      ],
+      [
+        'nested folders, written with ./ and a trailing /, one twice',
+        {
+          training: ['data/processed/', 'models'],
+          inference: ['logs/', './logs', 'data/cache'],
+        },
+        'mkdir -p data models data/processed && chown 10001:10001 /app data models data/processed',
+        ['mkdir -p logs data/cache && chown 10001:10001 logs data/cache'],
+        'logs/ data/cache/',
+      ],
+    ])(
+      '%s: each image makes exactly those folders, owned by its user',
+      async (_label, writableFolders, trainingRun, inferenceRuns, label) => {
+        inspectionSays({
+          writableFolders: { ...writableFolders, where: {} },
+        });
+        const tree = mlWorkspace();
+        await generate(tree);
+        expect(runsMaking(read(tree, TRAINING))).toEqual([trainingRun]);
+        const inference = read(tree, INFERENCE);
+        expect(runsMaking(inference)).toEqual(inferenceRuns);
+        expect(labelValue(inference, 'ml-docker.writable')).toBe(label);
+        expect(labelValue(read(tree, TRAINING), 'ml-docker.writable')).toBe(
+          undefined,
+        );
+      },
+    );
+
+    it('makes the inference folders before the sources are copied, so editing code never reruns it', async () => {
+      inspectionSays({
+        writableFolders: { training: [], inference: ['logs'], where: {} },
+      });
+      const tree = mlWorkspace();
+      await generate(tree);
+      const runtime = stageOf(read(tree, INFERENCE), 'runtime').map(
+        (i) => `${i.keyword} ${i.args}`,
+      );
+      const mkdir = runtime.findIndex((l) => l.includes('mkdir -p logs'));
+      expect(mkdir).toBeGreaterThan(
+        runtime.findIndex((l) => l === 'WORKDIR /app'),
+      );
+      expect(mkdir).toBeLessThan(
+        runtime.findIndex((l) => l.startsWith('COPY')),
+      );
+    });
+
+    it.each([
+      ['a parent folder', '../etc'],
+      ['an absolute path', '/var/log/app'],
+      ['a space', 'my logs'],
+    ])('refuses a folder with %s, naming it', async (_label, folder) => {
+      inspectionSays({
+        writableFolders: { training: [], inference: [folder], where: {} },
+      });
+      expect(await refusal(mlWorkspace())).toBe(
+        `The inference code writes to the folder "${folder}", which the generated Dockerfile cannot make writable: it must be a path inside the project of letters, digits and . _ @ + - /. Rename the folder in the code, then rerun.`,
+      );
+    });
+
+    it.each<
+      [
+        string,
+        Partial<ProjectInspection>,
+        Partial<ImagesGeneratorSchema>,
+        string,
+      ]
+    >([
+      ['a liveness route', { healthPath: '/livez' }, {}, '/livez'],
+      [
+        'the OpenAPI document, its fallback',
+        { healthPath: '/openapi.json' },
+        {},
+        '/openapi.json',
+      ],
+      [
+        'a GET route without parameters, its fallback',
+        { healthPath: '/' },
+        {},
+        '/',
+      ],
+      [
+        '--healthPath over a fallback',
+        { healthPath: '/openapi.json' },
+        { healthPath: '/status' },
+        '/status',
+      ],
+      [
+        '--healthPath when inspection found none',
+        { healthPath: undefined },
+        { healthPath: '/status' },
+        '/status',
+      ],
+    ])(
+      'probes %s exactly, in the HEALTHCHECK and the label',
+      async (_label, fields, options, path) => {
+        inspectionSays(fields);
+        const tree = mlWorkspace();
+        await generate(tree, options);
+        const inference = read(tree, INFERENCE);
+        expect(labelValue(inference, 'ml-docker.health-path')).toBe(path);
+        expect(argsOf(inference, 'HEALTHCHECK')[0]).toContain(
+          `+ '${path}', timeout=10)`,
+        );
+        expect(inference).not.toContain("'/health'");
+      },
+    );
+
+    it('refuses an inference image with nothing to probe, naming --healthPath', async () => {
+      inspectionSays({ healthPath: undefined });
+      expect(await refusal(mlWorkspace())).toBe(
+        'src.serve.app:app serves no GET route the inference image can probe for liveness (no /health-like route, no GET route without parameters, no OpenAPI document): its HEALTHCHECK and docker-test need one. Add a route such as @app.get("/health"), or pass --healthPath=<path of a GET route the app answers with 2xx>.',
+      );
+    });
+
+    it('writes a training image alone without any liveness path', async () => {
+      inspectionSays({ healthPath: undefined });
+      const tree = mlWorkspace();
+      await generate(tree, { image: 'training' });
+      expect(tree.exists(TRAINING)).toBe(true);
+      expect(tree.exists(INFERENCE)).toBe(false);
+    });
+  });
+
   describe('a DVC pipeline', () => {
     let tree: Tree;
     let training: string;
@@ -1179,7 +1341,7 @@ describe('images generator', () => {
         'models/ metrics/',
       );
       expect(stageArgs(training, 'runtime', 'RUN')).toContain(
-        'mkdir -p data models metrics && chown 10001:10001 data models metrics',
+        'mkdir -p data models metrics && chown 10001:10001 /app data models metrics',
       );
     });
 

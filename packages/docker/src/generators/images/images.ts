@@ -18,7 +18,6 @@ import {
 } from './render';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 
-const DEFAULT_HEALTH_PATH = '/health';
 const PIPELINE_FILES = ['params.yaml', 'dvc.yaml', 'dvc.lock', '.dvc/config'];
 const SYSTEM_PACKAGE_FILES = ['apt.txt', 'packages.txt'];
 const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -105,6 +104,24 @@ function systemPackages(
   return { packages: [...new Set([...o.systemPackages, ...fromFiles])], from };
 }
 
+const FOLDER = /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._@+\-/]+$/;
+
+/** The folders an image's code writes, as the Dockerfile names them (relative, no trailing /). */
+function writableDirs(
+  folders: string[] | undefined,
+  image: ImageKind,
+): string[] {
+  const dirs = (folders ?? []).map((f) =>
+    f.replace(/^(\.\/)+/, '').replace(/\/+$/, ''),
+  );
+  for (const d of dirs)
+    if (!FOLDER.test(d))
+      fail(
+        `The ${image} code writes to the folder "${d}", which the generated Dockerfile cannot make writable: it must be a path inside the project of letters, digits and . _ @ + - /. Rename the folder in the code, then rerun.`,
+      );
+  return [...new Set(dirs)];
+}
+
 function folderOf(path: string): string {
   return path.includes('/') ? `${path.split('/')[0]}/` : path;
 }
@@ -138,10 +155,15 @@ export function templateData(
       if (!outputs.includes(`${dir}/`)) outputs.push(`${dir}/`);
   }
   const byKey = new Map(images.map((i) => [i.key, i]));
+  const outputDirs = (outputs.length ? outputs : ['models/']).map((p) =>
+    p.replace(/\/$/, ''),
+  );
   return {
     projectName: o.projectName,
     port: o.port,
-    healthPath: o.healthPath ?? inspection.healthPath ?? DEFAULT_HEALTH_PATH,
+    healthPath: images.some((i) => i.kind === 'inference')
+      ? healthPathOf(o, inspection)
+      : undefined,
     readyPath: inspection.readyPath,
     appModule: inspection.app,
     appFactory: inspection.appFactory ?? false,
@@ -186,14 +208,17 @@ export function templateData(
       : '[]',
     trainingDescription: trainingCommand?.join(' ') ?? '',
     outputs: outputs.length ? outputs : ['models/'],
-    outputDirs: [
+    trainingDirs: [
       ...new Set([
         'data',
-        ...(outputs.length ? outputs : ['models/']).map((p) =>
-          p.replace(/\/$/, ''),
-        ),
+        ...outputDirs,
+        ...writableDirs(inspection.writableFolders?.training, 'training'),
       ]),
     ],
+    inferenceDirs: writableDirs(
+      inspection.writableFolders?.inference,
+      'inference',
+    ),
     aptPackages: system.packages,
     trainingAptPackages: [
       ...new Set([
@@ -209,6 +234,24 @@ export function templateData(
     },
     acceleratorFor: (key: string) => byKey.get(key)?.accelerator ?? CPU,
   };
+}
+
+/**
+ * The liveness path the HEALTHCHECK and the health-path label name: the
+ * option, else what inspection found (a liveness route, or its fallback: the
+ * OpenAPI document or a GET route). Never a guess: a HEALTHCHECK on a path
+ * the app does not serve marks a working server unhealthy.
+ */
+function healthPathOf(
+  o: ValidatedOptions,
+  inspection: ProjectInspection,
+): string {
+  const path = o.healthPath ?? inspection.healthPath;
+  if (!path)
+    fail(
+      `${inspection.app ?? 'The app'} serves no GET route the inference image can probe for liveness (no /health-like route, no GET route without parameters, no OpenAPI document): its HEALTHCHECK and docker-test need one. Add a route such as @app.get("/health"), or pass --healthPath=<path of a GET route the app answers with 2xx>.`,
+    );
+  return path;
 }
 
 export function renderImageFiles(
