@@ -40,8 +40,9 @@ export function findApp(py: PythonProject, s: AppSearch): AppFinding {
   const mounted = new Set<string>();
   const warnings: string[] = [];
   for (const file of s.files) {
+    if (!MAYBE_APP.test(py.source(file))) continue;
     const mod = py.module(file);
-    if (!mod.module || !MAYBE_APP.test(mod.source)) continue;
+    if (!mod.module) continue;
     const isCtor = (node: Parameters<typeof calleeOf>[2]) =>
       FASTAPI_CTORS.has(calleeOf(py, mod, node) ?? '');
     for (const a of mod.assigns) {

@@ -21,6 +21,18 @@ export interface PythonSources {
   fileOfModule(module: string): string | undefined;
 }
 
+/** Expressions that can evaluate to a string; numbers, lists, lambdas… are not tried. */
+const MAYBE_STRING = new Set([
+  'String',
+  'ContinuedString',
+  'FormatString',
+  'VariableName',
+  'MemberExpression',
+  'BinaryExpression',
+  'CallExpression',
+  'ParenthesizedExpression',
+]);
+
 export interface StringValue {
   value: string;
   line: number;
@@ -43,6 +55,11 @@ export class PythonProject {
   };
 
   constructor(private readonly sources: PythonSources) {}
+
+  /** The file's text, without parsing it (to skip files that cannot matter). */
+  source(file: string): string {
+    return this.parsed.get(file)?.source ?? this.sources.read(file) ?? '';
+  }
 
   module(file: string): PyModule {
     let mod = this.parsed.get(file);
@@ -128,6 +145,7 @@ export class PythonProject {
       evenLiteral = false,
     ) => {
       if (!node || (node.name === 'String' && !evenLiteral)) return;
+      if (!MAYBE_STRING.has(node.name)) return;
       const v = this.evaluate(mod, node, scope);
       if (v.value !== undefined)
         out.push({

@@ -411,22 +411,41 @@ class ProjectFiles {
     return clean ? posix.join(this.root, clean) : this.root;
   }
 
+  // The tree does not change while a project is inspected: each question
+  // about a path is asked of it once (a disk stat each, on a real tree).
+  private readonly existsCache = new Map<string, boolean>();
+  private readonly fileCache = new Map<string, boolean>();
+  private readonly textCache = new Map<string, string | undefined>();
+
   exists(rel: string): boolean {
-    return this.tree.exists(this.abs(rel));
+    let hit = this.existsCache.get(rel);
+    if (hit === undefined) {
+      hit = this.tree.exists(this.abs(rel));
+      this.existsCache.set(rel, hit);
+    }
+    return hit;
   }
 
   isFile(rel: string): boolean {
-    return this.tree.exists(this.abs(rel)) && this.tree.isFile(this.abs(rel));
+    let hit = this.fileCache.get(rel);
+    if (hit === undefined) {
+      hit = this.exists(rel) && this.tree.isFile(this.abs(rel));
+      this.fileCache.set(rel, hit);
+    }
+    return hit;
   }
 
   isDir(rel: string): boolean {
-    return this.tree.exists(this.abs(rel)) && !this.tree.isFile(this.abs(rel));
+    return this.exists(rel) && !this.isFile(rel);
   }
 
   read(rel: string): string | undefined {
-    return this.isFile(rel)
+    if (this.textCache.has(rel)) return this.textCache.get(rel);
+    const text = this.isFile(rel)
       ? (this.tree.read(this.abs(rel), 'utf-8') ?? undefined)
       : undefined;
+    this.textCache.set(rel, text);
+    return text;
   }
 
   children(rel: string): string[] {

@@ -77,7 +77,7 @@ export interface PyModule {
   functions: PyFunction[];
   classes: PyClass[];
   /** Every string literal that is not a docstring, with its line (for path search). */
-  strings: Array<{ value: string; line: number; node: SyntaxNode }>;
+  strings: Array<{ value: string; line: number }>;
   hasMainGuard: boolean;
   text(node: SyntaxNode): string;
   lineOf(pos: number): number;
@@ -278,137 +278,168 @@ export function parsePython(
     return /^(__name__==(['"])__main__\2|(['"])__main__\3==__name__)$/.test(t);
   };
 
-  // Walks every node once, keeping the def/class scope a node sits in.
-  const visit = (
-    n: SyntaxNode,
-    scope: string,
-    fn: PyFunction | undefined,
-    cls: PyClass | undefined,
-  ) => {
-    switch (n.name) {
-      case 'ImportStatement':
-        importStatement(n);
-        return;
-      case 'FunctionDefinition': {
-        const name = n.getChild('VariableName');
-        const f: PyFunction = {
-          name: name ? text(name) : '',
-          line: lineOf(n.from),
-          scope,
-          returns: [],
-          returnType: (() => {
-            const t = n.getChild('TypeDef');
-            return t ? text(t).replace(/^\s*->\s*/, '') : undefined;
-          })(),
-        };
-        mod.functions.push(f);
-        const inner = scope ? `${scope}.${f.name}` : f.name;
-        for (const c of children(n))
-          if (c.name === 'ParamList') visitChildren(c, scope, fn, undefined);
-          else if (c.name === 'Body') visitChildren(c, inner, f, undefined);
-        return;
-      }
-      case 'ClassDefinition': {
-        const name = n.getChild('VariableName');
-        const bases = n.getChild('ArgList');
-        const c: PyClass = {
-          name: name ? text(name) : '',
-          line: lineOf(n.from),
-          scope,
-          bases: bases
-            ? argList(bases)
-                .args.map((b) => dotted(b))
-                .filter((b): b is string => !!b)
-            : [],
-          fields: new Map(),
-        };
-        mod.classes.push(c);
-        const body = n.getChild('Body');
-        if (body)
-          visitChildren(body, scope ? `${scope}.${c.name}` : c.name, fn, c);
-        return;
-      }
-      case 'DecoratedStatement': {
-        const def =
-          n.getChild('FunctionDefinition') ?? n.getChild('ClassDefinition');
-        const defName = def?.getChild('VariableName');
-        for (const d of n.getChildren('Decorator')) {
-          const list = d.getChild('ArgList');
-          const callee = source
-            .slice(d.from, list ? list.from : d.to)
-            .replace(/^@/, '')
-            .replace(/\s+/g, '');
-          mod.decorators.push({
-            callee,
-            call: list ? argList(list) : undefined,
-            line: lineOf(d.from),
+  // One pass over the tree with a cursor: SyntaxNode objects are made only
+  // for the statements and expressions kept, which keeps a large project's
+  // inspection fast. Frames track the def/class a node sits in (from its
+  // Body on: a def's decorators and defaults belong to the outer scope).
+  interface Frame {
+    scope: string;
+    fn?: PyFunction;
+    cls?: PyClass;
+    from: number;
+    to: number;
+  }
+  const frames: Frame[] = [{ scope: '', from: -1, to: -1 }];
+  let pending: { scope: string; fn?: PyFunction; cls?: PyClass } | undefined;
+  const top = () => frames[frames.length - 1];
+  const innerFn = () => {
+    for (let k = frames.length - 1; k >= 0; k--)
+      if (frames[k].fn) return frames[k].fn;
+    return undefined;
+  };
+  tree.iterate({
+    enter: (ref) => {
+      // Most nodes are tokens and plain expressions: a lookup by type id skips them cheaply.
+      if (!KEPT[ref.type.id]) return undefined;
+      const { scope, cls } = top();
+      switch (ref.name) {
+        case 'ImportStatement':
+          importStatement(ref.node);
+          return false;
+        case 'Body':
+          if (pending) {
+            frames.push({ ...pending, from: ref.from, to: ref.to });
+            pending = undefined;
+          }
+          return undefined;
+        case 'FunctionDefinition': {
+          const n = ref.node;
+          const name = n.getChild('VariableName');
+          const t = n.getChild('TypeDef');
+          const f: PyFunction = {
+            name: name ? text(name) : '',
+            line: lineOf(n.from),
             scope,
-            target: defName ? text(defName) : '',
-          });
-          if (list) visitChildren(list, scope, fn, cls);
+            returns: [],
+            returnType: t ? text(t).replace(/^\s*->\s*/, '') : undefined,
+          };
+          mod.functions.push(f);
+          pending = { scope: scope ? `${scope}.${f.name}` : f.name, fn: f };
+          return undefined;
         }
-        if (def) visit(def, scope, fn, cls);
-        return;
+        case 'ClassDefinition': {
+          const n = ref.node;
+          const name = n.getChild('VariableName');
+          const bases = n.getChild('ArgList');
+          const c: PyClass = {
+            name: name ? text(name) : '',
+            line: lineOf(n.from),
+            scope,
+            bases: bases
+              ? argList(bases)
+                  .args.map((b) => dotted(b))
+                  .filter((b): b is string => !!b)
+              : [],
+            fields: new Map(),
+          };
+          mod.classes.push(c);
+          pending = { scope: scope ? `${scope}.${c.name}` : c.name, cls: c };
+          return undefined;
+        }
+        case 'DecoratedStatement': {
+          const n = ref.node;
+          const def =
+            n.getChild('FunctionDefinition') ?? n.getChild('ClassDefinition');
+          const defName = def?.getChild('VariableName');
+          for (const d of n.getChildren('Decorator')) {
+            const list = d.getChild('ArgList');
+            mod.decorators.push({
+              callee: source
+                .slice(d.from, list ? list.from : d.to)
+                .replace(/^@/, '')
+                .replace(/\s+/g, ''),
+              call: list ? argList(list) : undefined,
+              line: lineOf(d.from),
+              scope,
+              target: defName ? text(defName) : '',
+            });
+          }
+          return undefined;
+        }
+        case 'AssignStatement':
+          assignStatement(ref.node, scope, cls);
+          return undefined;
+        case 'ReturnStatement': {
+          const value = ref.node.lastChild;
+          const fn = innerFn();
+          if (fn && value && value.name !== 'return') fn.returns.push(value);
+          return undefined;
+        }
+        case 'IfStatement':
+          if (!scope && isMainGuard(ref.node.firstChild?.nextSibling ?? null))
+            mod.hasMainGuard = true;
+          return undefined;
+        case 'CallExpression': {
+          const n = ref.node;
+          const callee = n.firstChild;
+          const member = callee?.name === 'MemberExpression' ? callee : null;
+          const prop = member?.lastChild;
+          mod.calls.push({
+            callee: dotted(callee),
+            method: prop?.name === 'PropertyName' ? text(prop) : undefined,
+            receiver: member?.firstChild ?? undefined,
+            node: n,
+            ...argList(n.getChild('ArgList')),
+            line: lineOf(n.from),
+            scope,
+          });
+          return undefined;
+        }
+        case 'ExpressionStatement': {
+          // A statement that is only a string is a docstring, not a path.
+          const only = ref.node.firstChild;
+          if (
+            only &&
+            !only.nextSibling &&
+            (only.name === 'String' || only.name === 'ContinuedString')
+          )
+            return false;
+          return undefined;
+        }
+        case 'String': {
+          const value = stringValue(source.slice(ref.from, ref.to));
+          if (value !== undefined)
+            mod.strings.push({ value, line: lineOf(ref.from) });
+          return false;
+        }
       }
-      case 'AssignStatement':
-        assignStatement(n, scope, cls);
-        break;
-      case 'ReturnStatement': {
-        const value = n.lastChild;
-        if (fn && value && value.name !== 'return') fn.returns.push(value);
-        break;
-      }
-      case 'IfStatement':
-        if (!scope && isMainGuard(n.firstChild?.nextSibling ?? null))
-          mod.hasMainGuard = true;
-        break;
-      case 'CallExpression': {
-        const callee = n.firstChild;
-        const list = n.getChild('ArgList');
-        const member = callee?.name === 'MemberExpression' ? callee : null;
-        const prop = member?.lastChild;
-        mod.calls.push({
-          callee: dotted(callee),
-          method: prop?.name === 'PropertyName' ? text(prop) : undefined,
-          receiver: member?.firstChild ?? undefined,
-          node: n,
-          ...argList(list),
-          line: lineOf(n.from),
-          scope,
-        });
-        break;
-      }
-      case 'ExpressionStatement': {
-        // A statement that is only a string is a docstring, not a path.
-        const only = n.firstChild;
-        if (
-          only &&
-          !only.nextSibling &&
-          (only.name === 'String' || only.name === 'ContinuedString')
-        )
-          return;
-        break;
-      }
-      case 'String': {
-        const value = stringValue(text(n));
-        if (value !== undefined)
-          mod.strings.push({ value, line: lineOf(n.from), node: n });
-        return;
-      }
-    }
-    visitChildren(n, scope, fn, cls);
-  };
-  const visitChildren = (
-    n: SyntaxNode,
-    scope: string,
-    fn: PyFunction | undefined,
-    cls: PyClass | undefined,
-  ) => {
-    for (let c = n.firstChild; c; c = c.nextSibling) visit(c, scope, fn, cls);
-  };
-  visitChildren(tree.topNode, '', undefined, undefined);
+      return undefined;
+    },
+    leave: (ref) => {
+      const f = top();
+      if (ref.name === 'Body' && f.from === ref.from && f.to === ref.to)
+        frames.pop();
+    },
+  });
   return mod;
 }
+
+const KEPT: boolean[] = (() => {
+  const names = new Set([
+    'ImportStatement',
+    'Body',
+    'FunctionDefinition',
+    'ClassDefinition',
+    'DecoratedStatement',
+    'AssignStatement',
+    'ReturnStatement',
+    'IfStatement',
+    'CallExpression',
+    'ExpressionStatement',
+    'String',
+  ]);
+  return parser.nodeSet.types.map((t) => names.has(t.name));
+})();
 
 function children(n: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
@@ -449,13 +480,12 @@ export type ModuleResolver = (module: string) => PyModule | undefined;
 export type Evaluated =
   { value: string } | { value?: undefined; reason: string; where: string };
 
-class Unresolved extends Error {
+// Not an Error: thrown often while evaluating, and a stack trace costs.
+class Unresolved {
   constructor(
     readonly reason: string,
     readonly where: string,
-  ) {
-    super(reason);
-  }
+  ) {}
 }
 
 /** Marks the unknown part of a partly known string (partial mode). */
