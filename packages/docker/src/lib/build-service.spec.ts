@@ -677,8 +677,8 @@ describe('build service', () => {
 
       it('passes a secret by variable name and the network, never the value', async () => {
         fake();
-        const warn = jest.spyOn(logger, 'warn').mockImplementation(() => {});
-        const info = jest.spyOn(logger, 'info').mockImplementation(() => {});
+        const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+        const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
         const record = await build({
           secrets: {
             'pip-index-url': { env: SECRET_ENV },
