@@ -240,6 +240,17 @@ describe('explainBuildFailure on real engine logs', () => {
     },
   );
 
+  it("reads a multi-stage Podman build's [stage/stages] STEP lines the same", () => {
+    const log = realLog('podman-secret-missing').replace(
+      /^STEP (\d+)\/(\d+): /gm,
+      '[1/2] STEP $1/$2: ',
+    );
+    expect(explainBuildFailure(log)).toBe(
+      explainBuildFailure(realLog('podman-secret-missing')),
+    );
+    expect(explainBuildFailure(log)).toMatch(/^step RUN \/opt\/venv/);
+  });
+
   it.each<[string, string[], boolean]>([
     ['every secret given', ['pip-index-url', 'netrc'], false],
     ['one of two given', ['pip-index-url'], false],

@@ -65,12 +65,12 @@ function buildkitFailure(lines: string[]): FailedStep | undefined {
 function podmanFailure(lines: string[]): FailedStep | undefined {
   const end = lines.findIndex((l) => /^Error: building at STEP /.test(l));
   if (end < 0) return undefined;
-  const start = lastIndex(lines.slice(0, end), (l) =>
-    /^STEP \d+\/\d+: /.test(l),
-  );
+  // A multi-stage build numbers its stages too: "[1/2] STEP 13/13: RUN …".
+  const stepLine = /^(\[\d+\/\d+\] )?STEP \d+\/\d+: /;
+  const start = lastIndex(lines.slice(0, end), (l) => stepLine.test(l));
   if (start < 0) return undefined;
   return {
-    step: lines[start].replace(/^STEP \d+\/\d+: /, ''),
+    step: lines[start].replace(stepLine, ''),
     output: lines.slice(start + 1, end),
     exitCode: lines[end].match(/exit status (\d+)\s*$/)?.[1],
   };
