@@ -164,6 +164,36 @@ export const FAILURE_MODES = {
       /failed at step \[[^\]]+\] COPY models\/.*"\/models" not found.* \(a file the Dockerfile copies is missing from the build context or excluded by \.dockerignore\)/,
     leaves: NO_IMAGE,
   },
+  'build.credential-build-arg': {
+    area: 'docker-build',
+    situation:
+      'a credential as a build arg: a URL with a user name or password (`PIP_EXTRA_INDEX_URL=https://ci-bot:<token>@…`), or a name ending in `TOKEN`, `PASSWORD`, `SECRET`, `KEY` or `CREDENTIALS` (the value is never repeated)',
+    message:
+      'Build arg … looks like a credential (…): build args stay readable in the image history and in the cache images pushed beside it. Pass it as a build secret instead, e.g. "secrets": { "pip-index-url": { "env": "…" } }, and remove it from buildArgs (see README "Private package index").',
+    pattern:
+      /Build arg \w+ looks like a credential \([^)]*\): build args stay readable in the image history and in the cache images pushed beside it\. Pass it as a build secret instead, e\.g\. "secrets": \{ "pip-index-url": \{ "env": "\w+" \} \}, and remove it from buildArgs \(see README "Private package index"\)\./,
+    leaves: NO_IMAGE,
+  },
+  'build.secret-missing': {
+    area: 'docker-build',
+    situation:
+      "a requirement only the private index has, and its secret not given (the `secrets` option's variable unset, or its file missing: the build goes on without it and says so)",
+    message:
+      'Build of <project>/<image> failed at step [builder n/m] RUN with-pip-secrets /opt/venv/bin/pip install …: ERROR: No matching distribution found for … (exit code: 1); the build secret pip-index-url or pip-extra-index-url or netrc was not given: if the package comes from a private index, add "secrets": { "pip-index-url": { "env": "PIP_INDEX_URL" } } to the build options (see README "Private package index"). Fix the Dockerfile or its inputs and rerun.',
+    pattern:
+      /Build of \S+\/\S+ failed at step (\[[^\]]+\] )?RUN with-pip-secrets \/opt\/venv\/bin\/pip install .*: ERROR: No matching distribution found for \S+ \(exit code: \d+\); the build secret pip-index-url or pip-extra-index-url or netrc was not given: if the package comes from a private index, add "secrets": \{ "pip-index-url": \{ "env": "PIP_INDEX_URL" \} \} to the build options \(see README "Private package index"\)\. Fix the Dockerfile or its inputs and rerun\./,
+    leaves: NO_IMAGE,
+  },
+  'build.secrets-on-classic': {
+    area: 'docker-build',
+    situation:
+      '`secrets` with `engine: classic` (the classic builder has no build secrets)',
+    message:
+      'The secrets option needs BuildKit or Podman, and … the classic builder cannot pass build secrets. Set engine to "auto" (with docker buildx installed, or a Docker client older than 23), or engine "podman".',
+    pattern:
+      /The secrets option needs BuildKit or Podman, and .*: the classic builder cannot pass build secrets\. Set engine to "auto" \(with docker buildx installed, or a Docker client older than 23\), or engine "podman"\./,
+    leaves: NO_IMAGE,
+  },
   'build.needs-buildkit': {
     area: 'docker-build',
     situation:
@@ -315,7 +345,8 @@ export const FAILURE_MODES = {
   },
   'test.gpu-required': {
     area: 'docker-test',
-    situation: '`requireGpu` set, a CUDA image, and an engine with no NVIDIA runtime or CDI device',
+    situation:
+      '`requireGpu` set, a CUDA image, and an engine with no NVIDIA runtime or CDI device',
     message:
       '… needs a GPU (requireGpu is set) but this engine has none: …. On a host with an NVIDIA GPU: install the NVIDIA Container Toolkit, then …; or unset requireGpu to build the image without running it.',
     pattern:

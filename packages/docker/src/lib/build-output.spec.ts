@@ -1,4 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { explainBuildFailure } from './build-output';
+
+/** Logs the engines here wrote (Docker 20.10's BuildKit and classic builder, Podman 4.3), unedited. */
+const realLog = (name: string) =>
+  readFileSync(
+    join(__dirname, '__fixtures__', 'build-logs', `${name}.log`),
+    'utf8',
+  );
 
 const buildkitFailingRun = `#0 building with "default" instance using docker driver
 
@@ -94,7 +103,7 @@ describe('explainBuildFailure', () => {
     [
       'a failing RUN in BuildKit plain progress',
       buildkitFailingRun,
-      'step [builder 5/5] RUN /opt/venv/bin/pip install -r requirements.txt: ERROR: failed to solve: process "/bin/sh -c /opt/venv/bin/pip install -r requirements.txt" did not complete successfully: exit code: 1',
+      'step [builder 5/5] RUN /opt/venv/bin/pip install -r requirements.txt: ERROR: No matching distribution found for nosuchpkg==9.9 (exit code: 1)',
     ],
     [
       'a COPY of a missing folder in BuildKit plain progress',
@@ -104,7 +113,7 @@ describe('explainBuildFailure', () => {
     [
       'a failing RUN in the classic builder',
       classicFailingRun,
-      "step RUN pip install nosuchpkg==9.9: The command '/bin/sh -c pip install nosuchpkg==9.9' returned a non-zero code: 1",
+      'step RUN pip install nosuchpkg==9.9: ERROR: No matching distribution found for nosuchpkg==9.9 (exit code: 1)',
     ],
     [
       'a COPY of a missing folder in the classic builder',
@@ -191,5 +200,118 @@ describe('explainBuildFailure', () => {
     expect(stepPart.endsWith('…')).toBe(true);
     expect(`error${reasonPart}`).toHaveLength(300);
     expect(reasonPart.endsWith('…')).toBe(true);
+  });
+});
+
+describe('explainBuildFailure on real engine logs', () => {
+  const BACKEND =
+    "pip._vendor.pyproject_hooks._impl.BackendUnavailable: Cannot import 'poetry.core.masonry.api' (exit code: 2)";
+  it.each([
+    [
+      'buildkit-backend-unavailable',
+      `step [6/6] RUN /opt/venv/bin/pip install .: ${BACKEND}`,
+    ],
+    [
+      'classic-backend-unavailable',
+      `step RUN /opt/venv/bin/pip install .: ${BACKEND}`,
+    ],
+    [
+      'podman-backend-unavailable',
+      `step RUN /opt/venv/bin/pip install .: ${BACKEND}`,
+    ],
+  ])(
+    '%s: the step, its last meaningful line (not only the exit code)',
+    (log, expected) => {
+      expect(explainBuildFailure(realLog(log))).toBe(expected);
+    },
+  );
+
+  const MISSING =
+    'ERROR: No matching distribution found for ml-private-utils (exit code: 1)';
+  it.each([
+    ['buildkit-secret-missing', '[3/3] RUN '],
+    ['podman-secret-missing', 'RUN '],
+  ])(
+    '%s: names the secret the step mounts and the build was not given, without the mount flags',
+    (log, stepPrefix) => {
+      expect(explainBuildFailure(realLog(log), [])).toBe(
+        `step ${stepPrefix}/opt/venv/bin/pip install ml-private-utils: ${MISSING}; the build secret pip-index-url or netrc was not given: if the package comes from a private index, add "secrets": { "pip-index-url": { "env": "PIP_INDEX_URL" } } to the build options (see README "Private package index")`,
+      );
+    },
+  );
+
+  it("reads a multi-stage Podman build's [stage/stages] STEP lines the same", () => {
+    const log = realLog('podman-secret-missing').replace(
+      /^STEP (\d+)\/(\d+): /gm,
+      '[1/2] STEP $1/$2: ',
+    );
+    expect(explainBuildFailure(log)).toBe(
+      explainBuildFailure(realLog('podman-secret-missing')),
+    );
+    expect(explainBuildFailure(log)).toMatch(/^step RUN \/opt\/venv/);
+  });
+
+  it.each<[string, string[], boolean]>([
+    ['every secret given', ['pip-index-url', 'netrc'], false],
+    ['one of two given', ['pip-index-url'], false],
+    ['none given', [], true],
+  ])(
+    'names the secrets only when the step got none of them: %s',
+    (_l, given, hinted) => {
+      const line = explainBuildFailure(
+        realLog('buildkit-secret-missing'),
+        given,
+      );
+      expect(line.includes('was not given')).toBe(hinted);
+    },
+  );
+
+  it('gives no secret hint when the step failed for another reason', () => {
+    const log = realLog('podman-secret-missing').replace(
+      /ERROR: No matching distribution found for ml-private-utils/,
+      'ModuleNotFoundError: No module named setuptools',
+    );
+    expect(explainBuildFailure(log)).toMatch(
+      /: ModuleNotFoundError: No module named setuptools \(exit code: 1\)$/,
+    );
+  });
+
+  it.each([
+    [
+      "pip's subprocess epilogue",
+      [
+        '  error: invalid command bdist_wheel',
+        '  [end of output]',
+        '',
+        'note: This error originates from a subprocess, and is likely not a problem with pip.',
+        'error: subprocess-exited-with-error',
+        '',
+        '× Building wheel did not run successfully.',
+        '│ exit code: 1',
+        '╰─> See above for output.',
+        '',
+        'note: This error originates from a subprocess, and is likely not a problem with pip.',
+      ],
+      '× Building wheel did not run successfully.',
+    ],
+    [
+      "pip's upgrade notice",
+      [
+        'ERROR: No matching distribution found for x',
+        '',
+        '[notice] A new release of pip is available: 24.0 -> 25.0',
+        '[notice] To update, run: pip install --upgrade pip',
+      ],
+      'ERROR: No matching distribution found for x',
+    ],
+  ])('skips lines that only close a failure: %s', (_l, out, cause) => {
+    const log = [
+      'STEP 2/2: RUN pip install x',
+      ...out,
+      'Error: building at STEP "RUN pip install x": while running runtime: exit status 1',
+    ].join('\n');
+    expect(explainBuildFailure(log)).toBe(
+      `step RUN pip install x: ${cause} (exit code: 1)`,
+    );
   });
 });

@@ -6,8 +6,10 @@
 import { ExecutorContext } from '@nx/devkit';
 import type { BuildExecutorSchema } from '../executors/build/schema';
 import { recordPath } from './build-record';
+import { assertNoCredentialArgs } from './build-secrets';
 import { declaredArgs } from './dockerfile';
 import { RequestedBuildMode } from './engine';
+import { fail } from './errors';
 import { commitTime, GitInfo } from './git';
 import { assertTag, contentTag } from './image-ref';
 import { projectInfo, taskHash } from './project-images';
@@ -34,6 +36,7 @@ export function normalizeOptions(
 ): NormalizedBuildOptions {
   const project = projectInfo(context);
   for (const tag of options.tags ?? []) assertTag(tag, 'the tags option');
+  assertNoCredentialArgs(options.buildArgs);
   const hash = taskHash(context);
   return {
     ...options,
@@ -80,6 +83,9 @@ export async function ociLabels(
   return labels;
 }
 
+/** pip's index settings: the generated Dockerfiles read them from build secrets (see build-secrets). */
+const INDEX_ARGS = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL'];
+
 /**
  * BASE_IMAGE, weakest first: the environment's default (ML_DOCKER_BASE_IMAGE),
  * the exact image a workspace dependency just built, the baseImage option,
@@ -98,6 +104,11 @@ export function buildArgsFor(
   Object.assign(args, dependencyArgs);
   if (opts.baseImage && declared.has('BASE_IMAGE'))
     args.BASE_IMAGE = opts.baseImage;
+  for (const name of INDEX_ARGS)
+    if (opts.buildArgs?.[name] !== undefined && !declared.has(name))
+      fail(
+        `Build arg ${name} is not read by this Dockerfile: the generated Dockerfiles take the package index from a build secret, never a build arg. Set "secrets": { "${name.toLowerCase().replace(/_/g, '-')}": { "env": "${name}" } } and remove it from buildArgs (see README "Private package index").`,
+      );
   Object.assign(args, opts.buildArgs ?? {});
   return args;
 }

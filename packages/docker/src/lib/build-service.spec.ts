@@ -660,9 +660,102 @@ describe('build service', () => {
         ),
       });
       await expect(build()).rejects.toThrow(
-        "Build of synth/training failed at step RUN pip install nosuchpkg==9.9: The command '/bin/sh -c pip install nosuchpkg==9.9' returned a non-zero code: 1. Fix the Dockerfile or its inputs and rerun.",
+        'Build of synth/training failed at step RUN pip install nosuchpkg==9.9: ERROR: No matching distribution found for nosuchpkg==9.9 (exit code: 1). Fix the Dockerfile or its inputs and rerun.',
       );
       expect(existsSync(recordFile())).toBe(false);
+    });
+
+    describe('build secrets', () => {
+      const SECRET_ENV = 'ML_DOCKER_SPEC_INDEX_URL';
+      const VALUE = 'https://ci-bot:s3cr3t-token@pypi.example.invalid/simple';
+      beforeEach(() => {
+        process.env[SECRET_ENV] = VALUE;
+      });
+      afterEach(() => {
+        delete process.env[SECRET_ENV];
+      });
+
+      it('passes a secret by variable name and the network, never the value', async () => {
+        fake();
+        const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+        const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+        const record = await build({
+          secrets: {
+            'pip-index-url': { env: SECRET_ENV },
+            netrc: { src: 'no/such/.netrc' },
+          },
+          network: 'host',
+        });
+        const args = buildCalls()[0][1];
+        expect(args).toEqual(
+          expect.arrayContaining([
+            '--secret',
+            `id=pip-index-url,env=${SECRET_ENV}`,
+            '--network',
+            'host',
+          ]),
+        );
+        expect(args.join(' ')).not.toContain('netrc');
+        expect(warn).toHaveBeenCalledWith(
+          `@ml/docker: build secret netrc: ${join(root, 'no/such/.netrc')} does not exist; building without it.`,
+        );
+        const everything = JSON.stringify([
+          runMock.mock.calls,
+          info.mock.calls,
+          warn.mock.calls,
+          record,
+          readFileSync(recordFile(), 'utf8'),
+        ]);
+        expect(everything).not.toContain('s3cr3t-token');
+      });
+
+      it('refuses secrets on the classic builder before building', async () => {
+        fake();
+        await expect(
+          build({ secrets: { 'pip-index-url': { env: SECRET_ENV } } }, CLASSIC),
+        ).rejects.toThrow(
+          /^The secrets option needs BuildKit or Podman, and .*the classic builder cannot pass build secrets\. Set engine to "auto"/,
+        );
+        expect(buildCalls()).toEqual([]);
+      });
+
+      it.each([
+        [
+          'a URL with credentials',
+          { PIP_EXTRA_INDEX_URL: VALUE },
+          'PIP_EXTRA_INDEX_URL',
+        ],
+        ['a token by name', { HF_TOKEN: 'hf_abc' }, 'HF_TOKEN'],
+      ])(
+        'refuses %s as a build arg before building, without echoing it',
+        async (_l, buildArgs, name) => {
+          fake();
+          const err = await build({ buildArgs }).catch((e: Error) => e);
+          expect((err as Error).message).toMatch(
+            new RegExp(
+              `^Build arg ${name} looks like a credential .*Pass it as a build secret instead`,
+            ),
+          );
+          expect((err as Error).message).not.toContain(
+            Object.values(buildArgs)[0],
+          );
+          expect(buildCalls()).toEqual([]);
+        },
+      );
+
+      it('refuses PIP_INDEX_URL as a build arg of a Dockerfile that does not read it', async () => {
+        fake();
+        await expect(
+          build({
+            buildArgs: {
+              PIP_INDEX_URL: 'https://mirror.example.invalid/simple',
+            },
+          }),
+        ).rejects.toThrow(
+          'Build arg PIP_INDEX_URL is not read by this Dockerfile: the generated Dockerfiles take the package index from a build secret, never a build arg. Set "secrets": { "pip-index-url": { "env": "PIP_INDEX_URL" } }',
+        );
+        expect(buildCalls()).toEqual([]);
+      });
     });
 
     it('refuses a project without Dockerfiles with the generator command', async () => {

@@ -16,6 +16,7 @@ import {
   writeJsonAtomic,
 } from './build-record';
 import { explainBuildFailure } from './build-output';
+import { BuildSecret, resolveSecrets } from './build-secrets';
 import {
   buildArgsFor,
   NormalizedBuildOptions,
@@ -75,6 +76,19 @@ export async function buildImages(req: BuildRequest): Promise<BuildRecord> {
     opts.builder,
   );
   logger.info(`@ml/docker: ${describeEngine(engine)}`);
+  if (
+    opts.secrets &&
+    Object.keys(opts.secrets).length &&
+    engine.mode === 'classic'
+  )
+    fail(
+      `The secrets option needs BuildKit or Podman, and ${describeEngine(engine)}: the classic builder cannot pass build secrets. Set engine to "auto" (with docker buildx installed, or a Docker client older than 23), or engine "podman".`,
+    );
+  const secrets = resolveSecrets(opts.secrets, context.root);
+  for (const a of secrets.absent)
+    logger.warn(
+      `@ml/docker: build secret ${a.id}: ${a.why}; building without it.`,
+    );
   const git = await gitInfo(context.root, project.root);
   if (opts.gitShaTag && git.dirty) {
     logger.info(
@@ -110,6 +124,7 @@ export async function buildImages(req: BuildRequest): Promise<BuildRecord> {
         tags,
         labels,
         buildArgs: buildArgsFor(text, opts, dependencyArgs),
+        secrets: secrets.given,
       }),
     );
   }
@@ -143,6 +158,7 @@ async function buildOne(
     tags: string[];
     labels: Record<string, string>;
     buildArgs: Record<string, string>;
+    secrets: BuildSecret[];
   },
 ): Promise<ImageRecord> {
   const { opts, engine, project, buildArgs } = ctx;
@@ -172,6 +188,8 @@ async function buildOne(
     platform: opts.platform,
     pull: opts.pull,
     noCache: opts.noCache,
+    secrets: ctx.secrets,
+    network: opts.network,
     insecureRegistries: talksOnlyToLoopback(
       text,
       buildArgs,
@@ -300,7 +318,10 @@ async function runBuild(
     });
     if (result.exitCode !== 0) {
       fail(
-        `Build of ${project.name}/${image.image} failed at ${explainBuildFailure(result.all || result.spawnError || '')}. Fix the Dockerfile or its inputs and rerun.`,
+        `Build of ${project.name}/${image.image} failed at ${explainBuildFailure(
+          result.all || result.spawnError || '',
+          (spec.secrets ?? []).map((s) => s.id),
+        )}. Fix the Dockerfile or its inputs and rerun.`,
       );
     }
     const id = readFileSync(iidFile, 'utf8').trim();

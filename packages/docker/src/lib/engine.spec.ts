@@ -124,6 +124,24 @@ describe('engine', () => {
       ],
       ['iidFile', { iidFile: '/tmp/x/iid' }, ['--iidfile', '/tmp/x/iid']],
       ['an empty target', { target: '' }, []],
+      [
+        'secrets, by variable name or file path (never the value)',
+        {
+          secrets: [
+            { id: 'pip-index-url', env: 'PIP_INDEX_URL' },
+            { id: 'netrc', src: '/home/me/.netrc' },
+          ],
+        },
+        [
+          '--secret',
+          'id=pip-index-url,env=PIP_INDEX_URL',
+          '--secret',
+          'id=netrc,src=/home/me/.netrc',
+        ],
+      ],
+      ['network host', { network: 'host' }, ['--network', 'host']],
+      ['network none', { network: 'none' }, ['--network', 'none']],
+      ['the default network', { network: 'default' }, []],
     ])(
       'passes %s between --file and the context, in every mode',
       (_field, extra, expected) => {

@@ -9,6 +9,7 @@
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { BuildExecutorSchema } from '../executors/build/schema';
+import type { BuildSecret } from './build-secrets';
 import { fail } from './errors';
 import { run, RunOptions, RunResult } from './process';
 
@@ -48,12 +49,15 @@ export interface BuildSpec extends Pick<
   | 'pull'
   | 'noCache'
   | 'cacheFrom'
+  | 'network'
 > {
   context: string;
   dockerfile: string;
   tags: string[];
   cacheTo?: string[];
   iidFile?: string;
+  /** Named by variable or file only: the value never is in the command line. */
+  secrets?: BuildSecret[];
   /** Podman: the registries this build talks to are all loopback ones (plain HTTP). */
   insecureRegistries?: boolean;
 }
@@ -78,6 +82,14 @@ function specArgs(spec: BuildSpec, pullFlag: string): string[] {
   if (spec.noCache) args.push('--no-cache');
   for (const ref of spec.cacheFrom ?? []) args.push('--cache-from', ref);
   for (const ref of spec.cacheTo ?? []) args.push('--cache-to', ref);
+  // BuildKit (Docker 20.10's client too) and Podman 4.3 read both env= and src=.
+  for (const s of spec.secrets ?? [])
+    args.push(
+      '--secret',
+      `id=${s.id},${s.env ? `env=${s.env}` : `src=${s.src}`}`,
+    );
+  if (spec.network && spec.network !== 'default')
+    args.push('--network', spec.network);
   return args;
 }
 

@@ -10,6 +10,10 @@ export interface BuildExecutorSchema {
   gitShaTag?: boolean;
   baseImage?: string;
   buildArgs?: Record<string, string>;
+  /** Build secrets by id: from an environment variable or a file; never in a command line, log, record or image. */
+  secrets?: Record<string, BuildSecretSource>;
+  /** Network of the RUN steps. */
+  network?: 'default' | 'host' | 'none';
   labels?: Record<string, string>;
   target?: string;
   platform?: string;
@@ -26,4 +30,9 @@ export interface BuildExecutorSchema {
   cache?: { type: 'registry' | 'gha' | 'local'; dest?: string; scope?: string };
   /** Folder for build-record.json, relative to the workspace root. */
   outputPath?: string;
+}
+
+export interface BuildSecretSource {
+  env?: string;
+  src?: string;
 }

@@ -65,9 +65,10 @@ describe('ci generator', () => {
       service_account: '${{ vars.GCP_SERVICE_ACCOUNT }}',
     });
     expect(text).not.toMatch(/credentials_json|private_key/);
-    // The only secret it reads is Nx's remote cache token, when one is set.
+    // The only secrets it reads are Nx's remote cache token and a private index, when set.
     expect(text.match(/secrets\.\w+/g)).toEqual([
       'secrets.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN',
+      'secrets.PIP_INDEX_URL',
     ]);
     expect(
       steps().some(
@@ -95,7 +96,11 @@ describe('ci generator', () => {
           options?: unknown;
         }
       )?.options,
-    ).toEqual({ repository: 'ml-images', cache: { type: 'registry' } });
+    ).toEqual({
+      repository: 'ml-images',
+      cache: { type: 'registry' },
+      secrets: { 'pip-index-url': { env: 'PIP_INDEX_URL' } },
+    });
   });
 
   it.each([
@@ -114,6 +119,56 @@ describe('ci generator', () => {
       ciGenerator(fresh, { skipFormat: true, ...options }),
     ).rejects.toThrow(message);
     expect(fresh.exists('.github/workflows/docker-images.yml')).toBe(false);
+  });
+
+  describe('a private Python index', () => {
+    const noBuildArgs = (t: string) => {
+      expect(t).not.toMatch(/buildArgs|--build-arg/);
+    };
+
+    it('takes it from the repository secret PIP_INDEX_URL into the build secret, never a build arg', () => {
+      expect(workflow.env.PIP_INDEX_URL).toBe('${{ secrets.PIP_INDEX_URL }}');
+      noBuildArgs(text);
+    });
+
+    it('logs pip into an Artifact Registry Python repository with an access token from the workload-identity login, masked', async () => {
+      const fresh = createTreeWithEmptyWorkspace();
+      await ciGenerator(fresh, {
+        gcpProject: 'deepmlhub-voiceoffers',
+        region: 'europe-west4',
+        pythonRepository: 'ml-python',
+        skipFormat: true,
+      });
+      const t = fresh.read('.github/workflows/docker-images.yml', 'utf-8')!;
+      const wf = parse(t) as Workflow;
+      const all = wf.jobs.images.steps;
+      const auth = all.findIndex((s) =>
+        s.uses?.startsWith('google-github-actions/auth'),
+      );
+      const login = all.findIndex((s) => s.run?.includes('print-access-token'));
+      const build = all.findIndex((s) => s.run?.includes('nx affected'));
+      expect(auth).toBeGreaterThan(-1);
+      expect(login).toBeGreaterThan(auth);
+      expect(build).toBeGreaterThan(login);
+      expect(all[login].run!.split('\n')).toEqual([
+        'token="$(gcloud auth print-access-token)"',
+        'echo "::add-mask::$token"',
+        'echo "PIP_INDEX_URL=https://oauth2accesstoken:${token}@europe-west4-python.pkg.dev/deepmlhub-voiceoffers/ml-python/simple/" >> "$GITHUB_ENV"',
+        '',
+      ]);
+      expect(wf.env.PIP_INDEX_URL).toBeUndefined();
+      noBuildArgs(t);
+    });
+
+    it('refuses a Python repository name with other characters', async () => {
+      await expect(
+        ciGenerator(createTreeWithEmptyWorkspace(), {
+          gcpProject: 'my-project',
+          pythonRepository: 'a b',
+          skipFormat: true,
+        }),
+      ).rejects.toThrow('--pythonRepository "a b" may hold only');
+    });
   });
 
   it('refuses to overwrite an existing workflow', async () => {

@@ -11,9 +11,18 @@ import { fail } from '../../lib/errors';
 import { configuredTargetNames, EXECUTORS } from '../../lib/names';
 import { CiGeneratorSchema } from './schema';
 
-export interface NormalizedCiSchema extends Required<CiGeneratorSchema> {
+export interface NormalizedCiSchema extends Required<
+  Omit<CiGeneratorSchema, 'pythonRepository'>
+> {
   registry: string;
+  /** The Artifact Registry Python index's URL, without credentials, when pythonRepository is set. */
+  pythonIndex?: string;
 }
+
+/** docker-build reads the private index from this variable as its build secret pip-index-url. */
+export const INDEX_SECRET = {
+  'pip-index-url': { env: 'PIP_INDEX_URL' },
+};
 
 const REGION = /^[a-z]+-[a-z]+\d+$/;
 const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
@@ -44,6 +53,9 @@ export function normalizeOptions(
     ['repository', repository],
     ['branch', branch],
     ['workflowName', workflowName],
+    ...(options.pythonRepository !== undefined
+      ? [['pythonRepository', options.pythonRepository]]
+      : []),
   ]) {
     if (!NAME.test(value))
       fail(`--${flag} "${value}" may hold only letters, digits and . _ -.`);
@@ -57,6 +69,9 @@ export function normalizeOptions(
     cache: options.cache ?? 'registry',
     skipFormat: options.skipFormat ?? false,
     registry: `${region}-docker.pkg.dev/${options.gcpProject}`,
+    pythonIndex: options.pythonRepository
+      ? `${region}-python.pkg.dev/${options.gcpProject}/${options.pythonRepository}/simple/`
+      : undefined,
   };
 }
 
@@ -70,6 +85,7 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
   const nxJson = readNxJson(tree) ?? {};
   generateFiles(tree, join(__dirname, 'files'), '.', {
     ...o,
+    pythonIndex: o.pythonIndex,
     targets: configuredTargetNames(nxJson),
     tmpl: '',
   });
@@ -79,7 +95,7 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
   const current = targetDefaults[EXECUTORS.build] ?? {};
   if (Array.isArray(current)) {
     logger.warn(
-      `nx.json has filtered targetDefaults for ${EXECUTORS.build}: set options.repository to "${o.repository}" and options.cache to { "type": "${o.cache}" } there yourself.`,
+      `nx.json has filtered targetDefaults for ${EXECUTORS.build}: set options.repository to "${o.repository}", options.cache to { "type": "${o.cache}" } and options.secrets to ${JSON.stringify(INDEX_SECRET)} there yourself.`,
     );
   } else {
     targetDefaults[EXECUTORS.build] = {
@@ -88,6 +104,7 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
         ...current.options,
         repository: o.repository,
         cache: { type: o.cache },
+        secrets: { ...current.options?.secrets, ...INDEX_SECRET },
       },
     };
     updateNxJson(tree, nxJson);

@@ -9,5 +9,7 @@ export interface CiGeneratorSchema {
   workflowName?: string;
   /** Where buildx keeps every stage's layers: the registry (default) or GitHub Actions' cache. */
   cache?: 'registry' | 'gha';
+  /** Artifact Registry Python repository (in the same project and region) that pip reads private packages from. */
+  pythonRepository?: string;
   skipFormat?: boolean;
 }

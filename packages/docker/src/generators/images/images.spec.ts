@@ -210,6 +210,17 @@ const stageArgs = (text: string, stage: string, keyword: string) =>
     .filter((i) => i.keyword === keyword)
     .map((i) => i.args);
 
+/** How every RUN that installs starts: the private index's secrets mounted, read by with-pip-secrets. */
+const PIP_SECRETS =
+  '--mount=type=secret,id=pip-index-url --mount=type=secret,id=pip-extra-index-url --mount=type=secret,id=netrc,target=/root/.netrc with-pip-secrets ';
+
+/** The builder's RUN steps, the pip secrets prefix taken off the installs that carry it. */
+const builderRuns = (text: string) =>
+  stageArgs(text, 'builder', 'RUN').map((r) => {
+    const flat = r.replace(/\s+/g, ' ');
+    return flat.startsWith(PIP_SECRETS) ? flat.slice(PIP_SECRETS.length) : r;
+  });
+
 /** The global ARGs: those before the first FROM. */
 function globalArgs(text: string): string[] {
   const all = instructions(text);
@@ -383,8 +394,11 @@ describe('images generator', () => {
         expect(stageArgs(text(), 'builder', 'COPY')).toEqual([
           'requirements.txt ./requirements.txt',
         ]);
-        expect(stageArgs(text(), 'builder', 'RUN').slice(-2)).toEqual([
+        const runs = builderRuns(text());
+        expect(runs[1]).toBe(
           'python3 -m venv --system-site-packages /opt/venv',
+        );
+        expect(runs.slice(-1)).toEqual([
           '/opt/venv/bin/pip install -r requirements.txt',
         ]);
         expect(stageArgs(text(), 'runtime', 'COPY')[0]).toBe(
@@ -397,12 +411,10 @@ describe('images generator', () => {
       ['training', () => training],
       ['inference', () => inference],
     ])(
-      'the %s Dockerfile lets pip be pointed elsewhere through build args',
+      'the %s Dockerfile lets pip be pointed at a wheelhouse or run offline through build args, never an index',
       (_kind, text) => {
         expect(stageArgs(text(), 'builder', 'ARG')).toEqual([
           'BUILD_PACKAGES=""',
-          'PIP_INDEX_URL',
-          'PIP_EXTRA_INDEX_URL',
           'PIP_FIND_LINKS',
           'PIP_NO_INDEX',
           'PIP_NO_DEPS',
@@ -426,9 +438,38 @@ describe('images generator', () => {
     it.each([
       ['training', () => training],
       ['inference', () => inference],
-    ])('the %s Dockerfile builds without BuildKit', (_kind, text) => {
-      expect(needsBuildKit(text())).toBeUndefined();
-    });
+    ])(
+      'the %s Dockerfile mounts the private index secrets into every pip install of requirements or the project, and nowhere else',
+      (_kind, text) => {
+        const runs = stageArgs(text(), 'builder', 'RUN').map((r) =>
+          r.replace(/\s+/g, ' '),
+        );
+        const installs = runs.filter((r) =>
+          /pip install (-r|\.|--no-deps)/.test(r),
+        );
+        expect(installs.length).toBeGreaterThan(0);
+        for (const r of installs) expect(r.startsWith(PIP_SECRETS)).toBe(true);
+        expect(runs.filter((r) => r.includes('--mount=type=secret'))).toEqual(
+          installs,
+        );
+        expect(stageArgs(text(), 'runtime', 'RUN').join(' ')).not.toContain(
+          'secret',
+        );
+      },
+    );
+
+    it.each([
+      ['training', () => training],
+      ['inference', () => inference],
+    ])(
+      'the %s Dockerfile needs BuildKit (or Podman) for its secret mounts only',
+      (_kind, text) => {
+        expect(needsBuildKit(text())).toBe('RUN --mount');
+        expect(
+          needsBuildKit(text().replace(/--mount=type=secret\S+/g, '')),
+        ).toBeUndefined();
+      },
+    );
 
     it.each([
       ['training', () => training],
@@ -1003,7 +1044,7 @@ describe('images generator', () => {
   describe('what to install', () => {
     const builderOf = (tree: Tree, file = TRAINING) => ({
       copies: stageArgs(read(tree, file), 'builder', 'COPY'),
-      runs: stageArgs(read(tree, file), 'builder', 'RUN').slice(2),
+      runs: builderRuns(read(tree, file)).slice(3),
     });
     const NO_SRC_PACKAGE: Record<string, null> = {
       'requirements.txt': null,
@@ -1543,7 +1584,7 @@ describe('images generator', () => {
         expect(stageArgs(files[f], 'builder', 'ARG')).toContain(
           'TORCH_INDEX_URL=https://download.pytorch.org/whl/cu124',
         );
-        const runs = stageArgs(files[f], 'builder', 'RUN');
+        const runs = builderRuns(files[f]);
         const torch = runs.indexOf(
           `if [ -n "$TORCH_INDEX_URL" ] && [ -z "$PIP_NO_INDEX" ]; then /opt/venv/bin/pip install --index-url "$TORCH_INDEX_URL" "torch==${variant.torch}"; fi`,
         );
@@ -2245,9 +2286,13 @@ describe('images generator', () => {
       );
 
       it.each([TRAINING, INFERENCE])(
-        '%s still builds without BuildKit',
+        '%s needs BuildKit for its secret mounts only',
         (file) => {
-          expect(needsBuildKit(read(tree, file))).toBeUndefined();
+          expect(
+            needsBuildKit(
+              read(tree, file).replace(/--mount=type=secret\S+/g, ''),
+            ),
+          ).toBeUndefined();
         },
       );
 
