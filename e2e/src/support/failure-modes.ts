@@ -199,9 +199,9 @@ export const FAILURE_MODES = {
     situation:
       '`engine: classic` with a Dockerfile that needs BuildKit (`RUN --mount`, `COPY --link`, heredocs)',
     message:
-      '… uses RUN --mount, which needs BuildKit, and the engine option asks for the classic builder. Set engine to "auto", or remove RUN --mount.',
+      '… uses RUN --mount, which needs BuildKit, and the engine option asks for the classic builder. Set engine to "auto", or use engine "podman". The Dockerfiles @ml/docker generates mount build secrets and need either; from a Dockerfile of your own you may remove RUN --mount instead.',
     pattern:
-      /\S+ uses RUN --mount, which needs BuildKit, and the engine option asks for the classic builder\. Set engine to "auto", or remove RUN --mount\./,
+      /\S+ uses RUN --mount, which needs BuildKit, and the engine option asks for the classic builder\. Set engine to "auto", or use engine "podman"\. The Dockerfiles @ml\/docker generates mount build secrets and need either; from a Dockerfile of your own you may remove RUN --mount instead\./,
     leaves: NO_IMAGE,
   },
   'build.invalid-tag': {

@@ -648,7 +648,7 @@ describe('build service', () => {
       );
       fake();
       await expect(build({ engine: 'classic' }, BUILDX)).rejects.toThrow(
-        'docker/training/Dockerfile uses RUN --mount, which needs BuildKit, and the engine option asks for the classic builder. Set engine to "auto", or remove RUN --mount.',
+        'docker/training/Dockerfile uses RUN --mount, which needs BuildKit, and the engine option asks for the classic builder. Set engine to "auto", or use engine "podman". The Dockerfiles @ml/docker generates mount build secrets and need either; from a Dockerfile of your own you may remove RUN --mount instead.',
       );
       expect(buildCalls()).toEqual([]);
     });
@@ -677,8 +677,12 @@ describe('build service', () => {
 
       it('passes a secret by variable name and the network, never the value', async () => {
         fake();
-        const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
-        const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+        const warn = jest
+          .spyOn(logger, 'warn')
+          .mockImplementation(() => undefined);
+        const info = jest
+          .spyOn(logger, 'info')
+          .mockImplementation(() => undefined);
         const record = await build({
           secrets: {
             'pip-index-url': { env: SECRET_ENV },

@@ -4,6 +4,7 @@
  * test and push executors when a record names an image that neither the
  * engine nor the registry has (a cache hit on a machine that never built it).
  */
+import { PLUGIN_NAME } from './names';
 import { ExecutorContext, logger, readTargetOptions } from '@nx/devkit';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -169,7 +170,7 @@ async function buildOne(
         ? 'the engine option asks for the classic builder. Set engine to "auto"'
         : 'this machine has only the classic builder. Install docker buildx (or use a Docker client older than 23 with DOCKER_BUILDKIT=1)';
     fail(
-      `${relative(project.absRoot, image.dockerfile)} uses ${feature}, which needs BuildKit, and ${remedy}, or remove ${feature}.`,
+      `${relative(project.absRoot, image.dockerfile)} uses ${feature}, which needs BuildKit, and ${remedy}, or use engine "podman". The Dockerfiles ${PLUGIN_NAME} generates mount build secrets and need either; from a Dockerfile of your own you may remove ${feature} instead.`,
     );
   }
   const cache = cachePlan(engine, image.repo, text, {
