@@ -6,8 +6,10 @@
 // reading BuildKit's own progress line "transferring context: X". BuildKit
 // only sends the paths a Dockerfile's COPY/ADD name, so the same pair is also
 // measured where that does not save you: the seed's `COPY . .` Dockerfile, and
-// the classic builder (which the plugin falls back to without BuildKit; it
-// sends the whole folder, "Sending build context to Docker daemon X").
+// the classic builder (it sends the whole folder, "Sending build context to
+// Docker daemon X", before it refuses the generated Dockerfiles' secret
+// mounts: the plugin no longer builds them there, the row shows what a
+// hand-run classic build would send).
 // Every build is stopped as soon as its context has been sent.
 //
 //   node bench/context-size.mjs
