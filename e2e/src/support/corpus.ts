@@ -224,6 +224,14 @@ export function summary(out: string): Record<string, string> {
   return lines;
 }
 
+/** The folders of the summary's "Writable" line ("logs/ (app/log.py:3), metrics/"), without where each is written. */
+export function writableFolders(said: Record<string, string>): string[] {
+  return (said['Writable'] ?? '')
+    .split(/, (?=[^()]*(?:\(|$))/)
+    .map((entry) => entry.replace(/ \(.*\)$/, ''))
+    .filter(Boolean);
+}
+
 /**
  * A Dockerfile's instructions, continuation lines joined and comments
  * dropped: `RUN apt-get update && apt-get install …` as one string.
