@@ -453,8 +453,10 @@ class ProjectFiles {
   isFile(rel: string): boolean {
     let hit = this.fileCache.get(rel);
     if (hit === undefined) {
-      hit = this.exists(rel) && this.tree.isFile(this.abs(rel));
+      // A file exists: one stat answers both questions.
+      hit = !this.surelyAbsent(rel) && this.tree.isFile(this.abs(rel));
       this.fileCache.set(rel, hit);
+      if (hit) this.existsCache.set(rel, true);
     }
     return hit;
   }
