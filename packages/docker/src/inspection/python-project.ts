@@ -43,6 +43,7 @@ export interface StringValue {
 export class PythonProject {
   private readonly parsed = new Map<string, PyModule>();
   private readonly values = new Map<string, StringValue[]>();
+  private readonly imported = new Map<string, string[]>();
   private readonly byModule = new Map<string, PyModule | null>();
   readonly resolve: ModuleResolver = (module) => {
     let hit = this.byModule.get(module);
@@ -85,6 +86,15 @@ export class PythonProject {
 
   /** Modules the file imports (absolute), incl. import_module("x") and "pkg.mod:app" strings handed to uvicorn. */
   importedModules(file: string): string[] {
+    let hit = this.imported.get(file);
+    if (!hit) {
+      hit = this.readImports(file);
+      this.imported.set(file, hit);
+    }
+    return hit;
+  }
+
+  private readImports(file: string): string[] {
     const mod = this.module(file);
     const out: string[] = [];
     for (const i of mod.imports) {

@@ -417,20 +417,46 @@ class ProjectFiles {
   private readonly fileCache = new Map<string, boolean>();
   private readonly textCache = new Map<string, string | undefined>();
 
+  private readonly childrenCache = new Map<string, string[]>();
+  /** Lower-cased names per listed folder: absence there answers exists() without a stat. */
+  private readonly namesCache = new Map<string, Set<string>>();
+
   exists(rel: string): boolean {
     let hit = this.existsCache.get(rel);
     if (hit === undefined) {
-      hit = this.tree.exists(this.abs(rel));
+      hit = !this.surelyAbsent(rel) && this.tree.exists(this.abs(rel));
       this.existsCache.set(rel, hit);
     }
     return hit;
   }
 
+  /**
+   * The code names many paths that do not exist (outputs, data): a folder is
+   * listed once and names missing from it are absent without a stat each.
+   * Names are compared lower-cased so a case-insensitive disk answers as
+   * before; a present name is still asked of the tree.
+   */
+  private surelyAbsent(rel: string): boolean {
+    if (!rel || !/^[\x21-\x7e]+$/.test(rel)) return false;
+    const parts = rel.split('/');
+    if (parts.some((p) => p === '' || p === '.' || p === '..')) return false;
+    const parent = parts.slice(0, -1).join('/');
+    if (parent && !this.exists(parent)) return true;
+    let names = this.namesCache.get(parent);
+    if (!names) {
+      names = new Set(this.children(parent).map((n) => n.toLowerCase()));
+      this.namesCache.set(parent, names);
+    }
+    return !names.has(parts[parts.length - 1].toLowerCase());
+  }
+
   isFile(rel: string): boolean {
     let hit = this.fileCache.get(rel);
     if (hit === undefined) {
-      hit = this.exists(rel) && this.tree.isFile(this.abs(rel));
+      // A file exists: one stat answers both questions.
+      hit = !this.surelyAbsent(rel) && this.tree.isFile(this.abs(rel));
       this.fileCache.set(rel, hit);
+      if (hit) this.existsCache.set(rel, true);
     }
     return hit;
   }
@@ -448,8 +474,13 @@ class ProjectFiles {
     return text;
   }
 
-  children(rel: string): string[] {
-    return this.tree.children(this.abs(rel)).sort();
+  children(rel: string): readonly string[] {
+    let hit = this.childrenCache.get(rel);
+    if (!hit) {
+      hit = this.tree.children(this.abs(rel)).sort();
+      this.childrenCache.set(rel, hit);
+    }
+    return hit;
   }
 
   /** Every file worth looking at, relative to the root, in a stable order. */
@@ -482,9 +513,16 @@ class ProjectFiles {
     return out;
   }
 
-  filesUnder(dir: string): string[] {
+  private readonly underCache = new Map<string, string[]>();
+
+  filesUnder(dir: string): readonly string[] {
     const prefix = dir.replace(/\/+$/, '') + '/';
-    return this.files().filter((f) => f.startsWith(prefix));
+    let hit = this.underCache.get(prefix);
+    if (!hit) {
+      hit = this.files().filter((f) => f.startsWith(prefix));
+      this.underCache.set(prefix, hit);
+    }
+    return hit;
   }
 }
 
@@ -1270,8 +1308,10 @@ class Inspector {
 
   // ---- layout -----------------------------------------------------------
 
+  private pyFileList?: string[];
   private pyFiles(): string[] {
-    return this.files.files().filter((p) => p.endsWith('.py'));
+    this.pyFileList ??= this.files.files().filter((p) => p.endsWith('.py'));
+    return this.pyFileList;
   }
 
   /** The code imports src.x, or a command runs python -m src.x. */
@@ -1340,10 +1380,12 @@ class Inspector {
     return undefined;
   }
 
+  private searchableList?: string[];
   private searchable(): string[] {
-    return this.pyFiles().filter(
+    this.searchableList ??= this.pyFiles().filter(
       (p) => !isNonSource(p) && !NON_SOURCE.has(topSegment(p)),
     );
+    return [...this.searchableList];
   }
 
   private unitOf(file: string): string {
@@ -1364,22 +1406,44 @@ class Inspector {
         units.push(unit);
     };
     for (const e of entries) add(this.unitOf(e));
-    for (let k = 0; k < units.length; k++) {
-      const unit = units[k];
-      const files = unit.endsWith('/')
-        ? this.files
-            .filesUnder(unit)
-            .filter((p) => p.endsWith('.py') && !isNonSource(p))
-        : [unit];
-      for (const file of files)
-        for (const imported of this.python.importedModules(file))
-          add(this.unitOfModule(imported));
-    }
+    for (let k = 0; k < units.length; k++)
+      for (const imported of this.unitImports(units[k])) add(imported);
     return units;
   }
 
+  // Each unit's imports are gathered once per run: closure() is asked for
+  // all entries, the app and training apart.
+  private readonly unitImportsCache = new Map<string, string[]>();
+  private unitImports(unit: string): string[] {
+    let hit = this.unitImportsCache.get(unit);
+    if (hit) return hit;
+    const files = unit.endsWith('/')
+      ? this.files
+          .filesUnder(unit)
+          .filter((p) => p.endsWith('.py') && !isNonSource(p))
+      : [unit];
+    const out = new Set<string>();
+    for (const file of files)
+      for (const imported of this.python.importedModules(file)) {
+        const u = this.unitOfModule(imported);
+        if (u) out.add(u);
+      }
+    hit = [...out];
+    this.unitImportsCache.set(unit, hit);
+    return hit;
+  }
+
+  private readonly unitOfTop = new Map<string, string | undefined>();
   private unitOfModule(module: string): string | undefined {
     const top = module.split('.')[0];
+    const key = `${this.importRoot}:${top}`;
+    if (this.unitOfTop.has(key)) return this.unitOfTop.get(key);
+    const unit = this.unitOfTopLevel(top);
+    this.unitOfTop.set(key, unit);
+    return unit;
+  }
+
+  private unitOfTopLevel(top: string): string | undefined {
     if (
       this.importRoot === 'src' &&
       (this.files.isDir(`src/${top}`) || this.files.isFile(`src/${top}.py`))
@@ -1615,30 +1679,51 @@ class Inspector {
     const missing: string[] = [];
     for (const file of files) {
       if (!file.endsWith('.py')) continue;
-      const values = this.python.stringValues(file);
-      const literals = values
-        .filter((v) => /^[\w.\-/]+$/.test(v.value) && /[/.]/.test(v.value))
-        .map((v) => v.value);
-      // A bare folder name counts where it is plainly a path: Path("checkpoints"), a default.
-      for (const v of values)
-        if (!v.literal && (MODEL_DIRS.has(v.value) || CONFIG_DIRS.has(v.value)))
-          literals.push(v.value);
-      for (const literal of literals) {
-        const fromRoot = normalizeRel(literal);
-        const fromFile = normalizeRel(posix.join(posix.dirname(file), literal));
-        const found = [fromRoot, fromFile].find(
-          (rel) => rel && this.files.exists(rel),
-        );
-        if (found) existing.push(found);
-        else if (
-          fromRoot &&
-          (/\/[^/]*\.\w+$|^[^/]*\.\w+$/.test(fromRoot) ||
-            MODEL_DIRS.has(fromRoot))
-        )
-          missing.push(fromRoot);
-      }
+      const found = this.pathLiteralsOf(file);
+      existing.push(...found.existing);
+      missing.push(...found.missing);
     }
     return { existing: uniq(existing), missing: uniq(missing) };
+  }
+
+  // Runtime files, the app's and training's model paths ask of the same files.
+  private readonly pathLiteralsCache = new Map<
+    string,
+    { existing: string[]; missing: string[] }
+  >();
+  private pathLiteralsOf(file: string): {
+    existing: string[];
+    missing: string[];
+  } {
+    const cached = this.pathLiteralsCache.get(file);
+    if (cached) return cached;
+    const existing: string[] = [];
+    const missing: string[] = [];
+    const values = this.python.stringValues(file);
+    const literals = values
+      .filter((v) => /^[\w.\-/]+$/.test(v.value) && /[/.]/.test(v.value))
+      .map((v) => v.value);
+    // A bare folder name counts where it is plainly a path: Path("checkpoints"), a default.
+    for (const v of values)
+      if (!v.literal && (MODEL_DIRS.has(v.value) || CONFIG_DIRS.has(v.value)))
+        literals.push(v.value);
+    for (const literal of literals) {
+      const fromRoot = normalizeRel(literal);
+      const fromFile = normalizeRel(posix.join(posix.dirname(file), literal));
+      const found = [fromRoot, fromFile].find(
+        (rel) => rel && this.files.exists(rel),
+      );
+      if (found) existing.push(found);
+      else if (
+        fromRoot &&
+        (/\/[^/]*\.\w+$|^[^/]*\.\w+$/.test(fromRoot) ||
+          MODEL_DIRS.has(fromRoot))
+      )
+        missing.push(fromRoot);
+    }
+    const found = { existing, missing };
+    this.pathLiteralsCache.set(file, found);
+    return found;
   }
 
   private writableFolders(
