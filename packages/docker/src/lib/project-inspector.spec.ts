@@ -1082,6 +1082,21 @@ describe('inspectProject', () => {
       ]);
     });
 
+    it('never copies what the code writes, even when a local run left it in the project', () => {
+      const i = inspect({
+        ...app,
+        'app.py':
+          'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/health")\ndef h():\n    return 1\n',
+        'train.py':
+          'import json\nfrom pathlib import Path\nMETRICS = "metrics/metrics.json"\ndef main():\n    Path("metrics").mkdir(exist_ok=True)\n    json.dump({"r2": 1}, open(METRICS, "w"))' +
+          MAIN_GUARD,
+        'metrics/metrics.json': '{"r2": 1}',
+        'params.yaml': 'a: 1\n',
+      });
+      expect(i.writableFolders.training).toEqual(['metrics']);
+      expect(i.runtimeFiles).toEqual(['params.yaml']);
+    });
+
     it('never copies a secret the code reads, and says so', () => {
       const i = inspect({
         ...app,

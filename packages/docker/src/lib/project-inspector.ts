@@ -732,12 +732,18 @@ class Inspector {
     const sourceFiles = this.filesOfUnits(
       uniq([...sources, ...install.installedUnits]),
     );
+    const writable = this.writableFolders(
+      appFinding.appFile,
+      training.entryFiles,
+      dvc,
+    );
     const runtime = this.runtimeFiles(
       sourceFiles,
       dvc,
       training.entry,
       sources,
       install.installedUnits,
+      [...writable.training, ...writable.inference],
     );
     const appFiles = appFinding.appFile
       ? this.filesOfUnits(this.closure([appFinding.appFile]))
@@ -746,11 +752,6 @@ class Inspector {
       uniq([...this.closure(training.entryFiles), ...training.forcedUnits]),
     );
     const models = this.modelPaths(appFiles, trainingFiles, dvc, sources);
-    const writable = this.writableFolders(
-      appFinding.appFile,
-      training.entryFiles,
-      dvc,
-    );
     if (this.files.truncated)
       this.warnings.push(
         `Stopped looking after ${MAX_FILES} files in ${this.where}: move large folders (data, outputs) out of the project or into .gitignore'd data/, then rerun if something was missed.`,
@@ -1781,6 +1782,7 @@ class Inspector {
     training: TrainingEntry,
     sources: string[],
     installedUnits: string[],
+    writtenFolders: string[],
   ): string[] {
     const f = this.files;
     const found: string[] = [];
@@ -1788,8 +1790,13 @@ class Inspector {
       [...sources, ...installedUnits].some((u) =>
         u.endsWith('/') ? rel.startsWith(u) : rel === u,
       );
+    // What the code writes (metrics/metrics.json after a local run) is an
+    // output, not an input: copying it would make the images depend on a
+    // file only this working tree has.
+    const written = (rel: string) =>
+      writtenFolders.some((w) => rel === w || rel.startsWith(`${w}/`));
     const consider = (rel: string, referenced: boolean) => {
-      if (!rel || covered(rel)) return;
+      if (!rel || covered(rel) || written(rel)) return;
       const top = topSegment(rel);
       if (SECRET.test(rel)) {
         if (referenced)
