@@ -1,4 +1,8 @@
-import { CreateNodesContextV2, CreateNodesResult } from '@nx/devkit';
+import {
+  CreateNodesContextV2,
+  CreateNodesResult,
+  ProjectConfiguration,
+} from '@nx/devkit';
 import {
   existsSync,
   mkdirSync,
@@ -75,25 +79,31 @@ describe('the createNodes cache', () => {
    * carries it can only have come from the file, not from the Dockerfiles.
    */
   function plant(options: MlDockerPluginOptions = {}) {
-    const cache = readCache(options);
-    for (const entry of Object.values<any>(cache))
-      for (const target of Object.values<any>(entry.targets))
-        target.metadata.description = PLANTED;
+    const cache: Record<
+      string,
+      Required<Pick<ProjectConfiguration, 'targets'>>
+    > = readCache(options);
+    for (const entry of Object.values(cache))
+      for (const target of Object.values(entry.targets))
+        target.metadata = { ...target.metadata, description: PLANTED };
     writeFileSync(cacheFile(options), JSON.stringify(cache));
   }
 
+  /** The inferred project, or a failure that says it is missing. */
+  function model(result: Record<string, CreateNodesResult>) {
+    const project = result[TRAINING]?.projects?.['apps/model'];
+    if (!project?.targets) throw new Error('apps/model was not inferred');
+    return { ...project, targets: project.targets };
+  }
+
   const descriptions = (result: Record<string, CreateNodesResult>) =>
-    Object.values(result[TRAINING].projects!['apps/model'].targets!).map(
-      (t) => t.metadata?.description,
-    );
+    Object.values(model(result).targets).map((t) => t.metadata?.description);
 
   it('writes one entry per project under .nx/workspace-data and returns the same nodes from it', async () => {
     const first = await nodes();
     expect(dirname(cacheFile())).toBe(join(root, '.nx', 'workspace-data'));
     expect(Object.keys(readCache())).toHaveLength(1);
-    expect(first[TRAINING].projects!['apps/model'].targets).toHaveProperty(
-      'docker-train',
-    );
+    expect(model(first).targets).toHaveProperty('docker-train');
 
     const second = await nodes();
 
@@ -154,9 +164,9 @@ describe('the createNodes cache', () => {
     const result = await nodes();
 
     expect(descriptions(result)).not.toContain(PLANTED);
-    expect(
-      result[TRAINING].projects!['apps/model'].namedInputs!.dockerContext,
-    ).toContain('!{projectRoot}/mlruns');
+    expect(model(result).namedInputs?.dockerContext).toContain(
+      '!{projectRoot}/mlruns',
+    );
   });
 
   it('keeps a file per set of options, so a changed option never reads the other', async () => {
@@ -166,7 +176,7 @@ describe('the createNodes cache', () => {
     const result = await nodes({ buildTargetName: 'image' });
 
     expect(cacheFile({ buildTargetName: 'image' })).not.toBe(cacheFile());
-    const targets = result[TRAINING].projects!['apps/model'].targets!;
+    const { targets } = model(result);
     expect(targets).toHaveProperty('image');
     expect(targets).not.toHaveProperty('docker-build');
     expect(descriptions(result)).not.toContain(PLANTED);
