@@ -46,14 +46,6 @@ export function nodesCachePath(workspaceRoot: string, options: object): string {
   );
 }
 
-/**
- * The key of one result: the plugin build that computes it (an upgrade or a
- * rebuild can change what is inferred from the same files) and the inputs.
- */
-export function nodesCacheKey(inputs: unknown): string {
-  return hashArray([FORMAT, pluginBuild(), JSON.stringify(inputs)]);
-}
-
 function pluginBuild(): string {
   try {
     const { version } = JSON.parse(
@@ -66,6 +58,12 @@ function pluginBuild(): string {
 }
 
 export interface NodesCache<T> {
+  /**
+   * The key of one result: a hash of its inputs and of the plugin build
+   * that computes it (an upgrade or a rebuild can infer differently from
+   * the same files).
+   */
+  key(inputs: unknown): string;
   get(key: string): T | undefined;
   set(key: string, value: T): void;
   /** Saves the entries this call used; a no-op when nothing changed. */
@@ -75,8 +73,12 @@ export interface NodesCache<T> {
 export function openNodesCache<T extends object>(file: string): NodesCache<T> {
   const previous = readEntries<T>(file);
   const used = new Map<string, T>();
+  const build = pluginBuild();
   let changed = false;
   return {
+    key(inputs) {
+      return hashArray([FORMAT, build, JSON.stringify(inputs)]);
+    },
     get(key) {
       const hit = previous.get(key);
       if (hit) used.set(key, hit);

@@ -41,7 +41,7 @@ import {
 } from '../lib/names';
 import { listDockerfiles } from '../lib/project-images';
 import { workspaceImageIndex } from '../lib/workspace-images';
-import { nodesCachePath, nodesCacheKey, openNodesCache } from './nodes-cache';
+import { nodesCachePath, openNodesCache } from './nodes-cache';
 
 export type { MlDockerPluginOptions } from '../lib/names';
 export { DOCKERFILE_GLOB } from '../lib/names';
@@ -66,7 +66,7 @@ export const createNodes: CreateNodes<MlDockerPluginOptions> = [
           const dockerfiles = readDockerfiles(absRoot);
           const dockerignore = readIfExists(join(absRoot, '.dockerignore'));
           // Everything the result is computed from, and nothing else.
-          const key = nodesCacheKey([
+          const key = cache.key([
             root,
             JSON.stringify(o),
             dockerignore ?? null,
