@@ -16,6 +16,7 @@ import {
   CreateNodes,
   createNodesFromFiles,
   DependencyType,
+  ProjectConfiguration,
   RawProjectGraphDependency,
   TargetConfiguration,
 } from '@nx/devkit';
@@ -40,40 +41,57 @@ import {
 } from '../lib/names';
 import { listDockerfiles } from '../lib/project-images';
 import { workspaceImageIndex } from '../lib/workspace-images';
+import { nodesCachePath, openNodesCache } from './nodes-cache';
 
 export type { MlDockerPluginOptions } from '../lib/names';
 export { DOCKERFILE_GLOB } from '../lib/names';
 
 export const createNodes: CreateNodes<MlDockerPluginOptions> = [
   DOCKERFILE_GLOB,
-  (files, options, context) =>
-    // One Dockerfile per project is enough: the targets cover all its images.
-    createNodesFromFiles(
-      (file, opts, ctx) => {
-        const root = dockerfileOwner(file)!.projectRoot;
-        const owned = ['project.json', 'package.json'].some((f) =>
-          existsSync(join(ctx.workspaceRoot, root, f)),
-        );
-        if (!owned) return {};
-        return {
-          projects: {
-            [root]: {
+  async (files, options, context) => {
+    const opts = options ?? {};
+    const cache = openNodesCache<Omit<ProjectConfiguration, 'root'>>(
+      nodesCachePath(context.workspaceRoot, opts),
+    );
+    try {
+      // One Dockerfile per project is enough: the targets cover all its images.
+      return await createNodesFromFiles(
+        (file, o, ctx) => {
+          const root = dockerfileOwner(file)!.projectRoot;
+          const absRoot = join(ctx.workspaceRoot, root);
+          const owned = ['project.json', 'package.json'].some((f) =>
+            existsSync(join(absRoot, f)),
+          );
+          if (!owned) return {};
+          const dockerfiles = readDockerfiles(absRoot);
+          const dockerignore = readIfExists(join(absRoot, '.dockerignore'));
+          // Everything the result is computed from, and nothing else.
+          const key = cache.key([
+            root,
+            JSON.stringify(o),
+            dockerignore ?? null,
+            [...dockerfiles],
+          ]);
+          let project = cache.get(key);
+          if (!project) {
+            project = {
               namedInputs: {
                 dockerContext: dockerContextInputs(ctx.workspaceRoot, root),
               },
-              targets: inferredTargets(
-                root,
-                opts,
-                trainingFlow(join(ctx.workspaceRoot, root)),
-              ),
-            },
-          },
-        };
-      },
-      firstPerProject(files),
-      options ?? {},
-      context,
-    ),
+              targets: inferredTargets(root, o, trainingFlowOf(dockerfiles)),
+            };
+            cache.set(key, project);
+          }
+          return { projects: { [root]: project } };
+        },
+        firstPerProject(files),
+        opts,
+        context,
+      );
+    } finally {
+      cache.write();
+    }
+  },
 ];
 
 function firstPerProject(files: readonly string[]): string[] {
@@ -97,17 +115,30 @@ export interface TrainingFlow {
 }
 
 export function trainingFlow(absProjectRoot: string): TrainingFlow | undefined {
+  return trainingFlowOf(readDockerfiles(absProjectRoot));
+}
+
+/** Each image's Dockerfile text, by image; an unreadable one fails when it builds. */
+function readDockerfiles(absProjectRoot: string): Map<string, string> {
   const texts = new Map<string, string>();
   for (const image of listDockerfiles(absProjectRoot)) {
-    try {
-      texts.set(
-        image,
-        readFileSync(join(absProjectRoot, dockerfileOf(image)), 'utf8'),
-      );
-    } catch {
-      // unreadable: it fails when it builds
-    }
+    const text = readIfExists(join(absProjectRoot, dockerfileOf(image)));
+    if (text !== undefined) texts.set(image, text);
   }
+  return texts;
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function trainingFlowOf(
+  texts: ReadonlyMap<string, string>,
+): TrainingFlow | undefined {
   const folder = (p: string) => p.replace(/^\.\//, '').replace(/\/*$/, '');
   // Parsing is most of the graph's cost over hundreds of projects: only a
   // text that names the label, or a folder, can be the one that matters.
