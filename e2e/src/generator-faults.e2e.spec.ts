@@ -39,7 +39,8 @@ function snapshot(root: string): Record<string, string> {
   return out;
 }
 
-const TRAIN_PY = 'def main():\n    print("training")\n\n\nif __name__ == "__main__":\n    main()\n';
+const TRAIN_PY =
+  'def main():\n    print("training")\n\n\nif __name__ == "__main__":\n    main()\n';
 
 describe('nx g @ml/docker:images refuses bad input and writes nothing', () => {
   const id = uniqueId('gf');
