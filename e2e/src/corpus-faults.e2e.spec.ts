@@ -141,6 +141,20 @@ describe('insurance-quote-api: the docs lie (the documented example is invalid),
     p.ws.commitAll('generated Docker files');
   });
 
+  it('docker-test on a liveness path the app does not serve fails at once, naming the GET routes it does; no container left', () => {
+    // The image is the one the next test runs: only the probe is pointed wrong.
+    const r = p.nxRun('docker-test', ['--service.healthPath=/nope']);
+    expectFailure(r, 'test.liveness-path-unserved');
+    const line = lineWith(r.all, 'did not become healthy');
+    expect(line).toContain(
+      'inference did not become healthy: GET /nope answered HTTP 404: {"detail":"Not Found"}',
+    );
+    expect(line).toContain('GET routes the app serves: /health.');
+    // Decided on the first 404, not when the service timeout ran out.
+    expect(line).not.toMatch(/within \d+ s/);
+    expect(p.containers()).toEqual([]);
+  });
+
   it("docker-test fails: the documented example is refused (422) by the app's own schema; no container left", () => {
     const r = p.nxRun('docker-test');
     expectFailure(r, 'test.documented-example-refused');
@@ -159,6 +173,44 @@ describe('insurance-quote-api: the docs lie (the documented example is invalid),
     expect(r.all).toContain('the documented example was refused with 422');
     expect(r.all).not.toMatch(/@ml\/docker: pushed /);
     expect(await tagsInRegistry(p)).toEqual([]);
+    expect(p.containers()).toEqual([]);
+  });
+});
+
+describe('shipment-eta-api: the app writes where inspection could not follow (a folder from ETA_CACHE_ROOT), under apps/logistics/', () => {
+  let p: CorpusProject;
+  beforeAll(() => {
+    p = corpusProject('shipment-eta-api', 'apps/logistics/shipment-eta-api');
+  });
+  afterAll(() => p?.dispose());
+
+  it('nx g @ml/docker:images writes the inference image and says it could not tell where the cache lands', () => {
+    const r = p.generate(['--image=inference']);
+    expect(r.status).toBe(0);
+    expect(r.all).toContain(
+      'Could not tell where these writes land: eta_api/main.py:',
+    );
+    expect(summary(r.all)).toMatchObject({
+      App: 'eta_api.main:app (health /health)',
+    });
+    expect(summary(r.all).Writable).toBeUndefined();
+    p.ws.commitAll('generated Docker files');
+  });
+
+  it('docker-test fails on the read-only root filesystem, naming the folders it may write and the fix; no container left', () => {
+    const r = p.nxRun('docker-test');
+    expectFailure(r, 'test.read-only-root');
+    expect(r.all).toContain("Read-only file system: '/app/route-cache'");
+    expect(lineWith(r.all, 'It wrote outside')).toContain(
+      'where only /tmp is writable',
+    );
+    expect(p.containers()).toEqual([]);
+  });
+
+  it('docker-test passes once the cache is pointed at a writable folder: the write was the only fault', () => {
+    const r = p.nxRun('docker-test', ['--service.env.ETA_CACHE_ROOT=/tmp']);
+    expect(r.all).toMatch(/inference passed/);
+    expect(r.status).toBe(0);
     expect(p.containers()).toEqual([]);
   });
 });

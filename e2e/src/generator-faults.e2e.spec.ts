@@ -39,13 +39,15 @@ function snapshot(root: string): Record<string, string> {
   return out;
 }
 
-const TRAIN_PY = 'def main():\n    print("training")\n\n\nif __name__ == "__main__":\n    main()\n';
+const TRAIN_PY =
+  'def main():\n    print("training")\n\n\nif __name__ == "__main__":\n    main()\n';
 
 describe('nx g @ml/docker:images refuses bad input and writes nothing', () => {
   const id = uniqueId('gf');
   const project = `py-${id}`;
   const bare = `bare-${id}`;
   const handmade = `hand-${id}`;
+  const unprobed = `unprobed-${id}`;
   const root = `ml/${project}`;
   let ws: Workspace;
 
@@ -104,7 +106,35 @@ describe('nx g @ml/docker:images refuses bad input and writes nothing', () => {
       `ml/${handmade}/docker/inference/Dockerfile`,
       'FROM python:3.10-slim\n# ours, written by hand\nCMD ["python", "-m", "src.serve.app"]\n',
     );
-    ws.commitAll('three python projects');
+    // An app with nothing to probe for liveness: no /health-like route, its
+    // OpenAPI document off, and its only GET route takes a parameter.
+    ws.write(
+      `ml/${unprobed}/project.json`,
+      JSON.stringify({ name: unprobed, root: `ml/${unprobed}` }),
+    );
+    ws.write(`ml/${unprobed}/requirements.txt`, 'fastapi\nuvicorn\n');
+    ws.write(`ml/${unprobed}/svc/__init__.py`, '');
+    ws.write(
+      `ml/${unprobed}/svc/main.py`,
+      [
+        'from fastapi import FastAPI',
+        '',
+        'app = FastAPI(openapi_url=None)',
+        '',
+        '',
+        '@app.get("/items/{item_id}")',
+        'def item(item_id: int):',
+        '    return {"id": item_id}',
+        '',
+        '',
+        '@app.post("/predict")',
+        'def predict(x: dict):',
+        '    return x',
+        '',
+      ].join('\n'),
+    );
+    ws.write(`ml/${unprobed}/train.py`, TRAIN_PY);
+    ws.commitAll('four python projects');
   });
 
   afterAll(() => ws?.dispose());
@@ -165,6 +195,12 @@ describe('nx g @ml/docker:images refuses bad input and writes nothing', () => {
         [p, '--baseImage=img:tag$(id)'],
         'generator.invalid-base-image',
         '--baseImage "img:tag$(id)"',
+      ],
+      [
+        'an app with no GET route to probe for liveness and no --healthPath',
+        [`--project=${unprobed}`],
+        'generator.no-liveness-path',
+        'svc.main:app serves no GET route',
       ],
     ];
 

@@ -123,6 +123,16 @@ export const FAILURE_MODES = {
       /No FastAPI app found in project "[^"]+" \(looked for app = FastAPI\(\.\.\.\) in its \.py files outside tests\/ and notebooks\/\)\. Pass --appModule=<module:attr>, or --image=training to generate only the training image\./,
     leaves: NOTHING,
   },
+  'generator.no-liveness-path': {
+    area: 'nx g @ml/docker:images',
+    situation:
+      'an inference image and no path to probe for liveness: no `/health`-like route, the OpenAPI document off (`FastAPI(openapi_url=None)`), no GET route without parameters, no `--healthPath`',
+    message:
+      '… serves no GET route the inference image can probe for liveness (no /health-like route, no GET route without parameters, no OpenAPI document): its HEALTHCHECK and docker-test need one. Add a route such as @app.get("/health"), or pass --healthPath=<path of a GET route the app answers with 2xx>.',
+    pattern:
+      /\S+ serves no GET route the inference image can probe for liveness \(no \/health-like route, no GET route without parameters, no OpenAPI document\): its HEALTHCHECK and docker-test need one\. Add a route such as @app\.get\("\/health"\), or pass --healthPath=<path of a GET route the app answers with 2xx>\./,
+    leaves: NOTHING,
+  },
   'build.no-engine': {
     area: 'docker-build',
     situation:
@@ -255,6 +265,26 @@ export const FAILURE_MODES = {
     message:
       '<image> did not become healthy: no healthy answer from … within N s (last: HTTP 500) …',
     pattern: /\S+ did not become healthy: no healthy answer .*last: HTTP 500/,
+    leaves: NO_CONTAINER,
+  },
+  'test.liveness-path-unserved': {
+    area: 'docker-test',
+    situation:
+      "the liveness path (`--healthPath`, or `service.healthPath`) answers 404 and the app's OpenAPI document lists no GET route for it: it fails at once, without waiting out the timeout",
+    message:
+      "<image> did not become healthy: GET … answered HTTP 404: …, and the app's OpenAPI document lists no GET route for it, so it never will. GET routes the app serves: …. Probe a GET route the app answers with 2xx once it is up: regenerate the image with --healthPath=<path>, or set service.healthPath.",
+    pattern:
+      /\S+ did not become healthy: GET \/\S* answered HTTP 404(: .*)?, and the app's OpenAPI document lists no GET route for it, so it never will\. GET routes the app serves: .+\. Probe a GET route the app answers with 2xx once it is up: regenerate the image with --healthPath=<path>, or set service\.healthPath\./,
+    leaves: NO_CONTAINER,
+  },
+  'test.read-only-root': {
+    area: 'docker-test',
+    situation:
+      'the app writes outside the folders it may write (a path inspection could not follow, e.g. built from an environment variable) and the read-only root filesystem refuses it ("Read-only file system" in its last log lines, printed just above)',
+    message:
+      '<image> did not become healthy: …. It wrote outside the folders it may write: docker-test runs it with a read-only root filesystem, as Kubernetes readOnlyRootFilesystem does, where only /tmp… writable. Make that folder writable (the images generator does for the folders the code creates; by hand, a folder its user owns and LABEL ml-docker.writable="<folder>/"), or set service.readOnlyRootFilesystem to false.',
+    pattern:
+      /Read-only file system[\s\S]*\S+ did not become healthy: .*\. It wrote outside the folders it may write: docker-test runs it with a read-only root filesystem, as Kubernetes readOnlyRootFilesystem does, where only \/tmp(, \S+)* (is|are) writable\. Make that folder writable \(the images generator does for the folders the code creates; by hand, a folder its user owns and LABEL ml-docker\.writable="<folder>\/"\), or set service\.readOnlyRootFilesystem to false\./,
     leaves: NO_CONTAINER,
   },
   'test.broken-healthcheck': {
