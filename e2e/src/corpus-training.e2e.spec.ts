@@ -19,6 +19,7 @@ import {
   runtimeStage,
   summary,
   UVICORN,
+  WITH_PIP_SECRETS,
 } from './support/corpus';
 import { expectFailure } from './support/failure-modes';
 
@@ -62,7 +63,9 @@ describe('loan-default-scoring: a DVC pipeline in a src/ package, under ml/credi
       'LABEL ml-docker.outputs="models/ reports/" ml-docker.accelerator="cpu"',
     );
     expect(training).toContain(
-      'RUN mkdir -p data models reports && chown 10001:10001 data models reports',
+      // The outputs, then each stage's outs as deep as known; /app is the
+      // training user's too.
+      'RUN mkdir -p data models reports data/processed data/raw && chown 10001:10001 /app data models reports data/processed data/raw',
     );
     const inference = runtimeStage(p.read('docker/inference/Dockerfile'));
     for (const f of ['configs/', 'params.yaml', 'models/', 'src/'])
@@ -216,7 +219,7 @@ describe('property-valuer: an installable src-layout package (PEP 621, no requir
       const all = instructions(p.read(`docker/${image}/Dockerfile`));
       expect(all).toContain('COPY pyproject.toml ./pyproject.toml');
       expect(all).toContain('COPY src/ ./src/');
-      expect(all).toContain('RUN /opt/venv/bin/pip install .');
+      expect(all).toContain(`${WITH_PIP_SECRETS} /opt/venv/bin/pip install .`);
     }
     expect(instructions(p.read('docker/training/Dockerfile'))).toContain(
       'CMD ["valuer-train"]',

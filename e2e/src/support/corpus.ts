@@ -224,6 +224,10 @@ export function summary(out: string): Record<string, string> {
   return lines;
 }
 
+/** How every generated pip install starts: the build secrets mounted, read by with-pip-secrets. */
+export const WITH_PIP_SECRETS =
+  'RUN --mount=type=secret,id=pip-index-url --mount=type=secret,id=pip-extra-index-url --mount=type=secret,id=netrc,target=/root/.netrc with-pip-secrets';
+
 /** The folders of the summary's "Writable" line ("logs/ (app/log.py:3), metrics/"), without where each is written. */
 export function writableFolders(said: Record<string, string>): string[] {
   return (said['Writable'] ?? '')

@@ -360,6 +360,22 @@ describe('writable folders', () => {
         where: { 'ml/artifacts': 'ml/train.py:3' },
       },
     ],
+    [
+      'beside a path read from config: its parent is not known, so neither is the folder',
+      {
+        ...REQS,
+        'main.py': app(),
+        'train.py': train(
+          'import json\nfrom pathlib import Path\ncfg = json.load(open("params.json"))\nmetrics_path = Path(cfg["metrics"])\nplots = metrics_path.parent / "plots"\nplots.mkdir(exist_ok=True)\nPath("reports").mkdir(exist_ok=True)\n',
+        ),
+        'params.json': '{"metrics": "reports/metrics.json"}',
+      },
+      {
+        training: ['reports'],
+        inference: [],
+        where: { reports: 'train.py:7' },
+      },
+    ],
   ])('%s', (_, files, expected) => {
     const i = inspect(files, { needsTraining: true });
     expect(i.writableFolders).toEqual(expected);

@@ -1033,5 +1033,7 @@ function joinPath(a: string, b: string): string {
 
 function parentOf(p: string): string {
   const d = posix.dirname(p);
+  // The parent of a path not known at all is not known either (not ".").
+  if ((d === '.' || d === '') && p.includes(UNKNOWN)) return UNKNOWN;
   return d === '' ? '.' : d;
 }
