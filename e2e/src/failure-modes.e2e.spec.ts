@@ -54,9 +54,10 @@ const IMAGES: Record<string, string> = {
     'WORKDIR /tmp',
     'CMD ["python3", "-m", "http.server", "8000"]',
   ),
+  // Serves from /srv: docker-test runs services read-only with a fresh /tmp.
   'serves-ok': dockerfile(
-    'WORKDIR /tmp',
-    'RUN printf \'{"status": "ok"}\' > /tmp/status.json',
+    'WORKDIR /srv',
+    'RUN printf \'{"status": "ok"}\' > /srv/status.json',
     'USER 10001:10001',
     'EXPOSE 8000',
     'CMD ["python3", "-m", "http.server", "8000"]',

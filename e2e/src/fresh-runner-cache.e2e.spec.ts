@@ -249,7 +249,7 @@ describe('a fresh dockerd (empty data root, over TCP) rebuilds synth from the pe
       expect(() =>
         assertBuilderFromCache(all, buildKitSteps, firstLayers, layers),
       ).toThrow(
-        /ran \[builder \d+\/\d+\] RUN \/opt\/venv\/bin\/pip install[\s\S]*the \/opt\/venv layer differs/,
+        /ran \[builder \d+\/\d+\] RUN .*with-pip-secrets \/opt\/venv\/bin\/pip install[\s\S]*the \/opt\/venv layer differs/,
       );
     },
     LONG,
