@@ -110,6 +110,8 @@ export function defaultOutputPath(projectRoot: string): string {
 
 export const BUILD_RECORD_FILE = 'build-record.json';
 export const PUSH_RECORD_FILE = 'push-record.json';
+/** What docker-test proved, beside the build record: promotion and deploy manifests read it. */
+export const TEST_RECORD_FILE = 'test-record.json';
 
 /** Label on every container the plugin starts, so a leak is easy to find: docker ps -a --filter label=ml-docker.owner */
 export const OWNER_LABEL = 'ml-docker.owner';
