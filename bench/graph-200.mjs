@@ -40,9 +40,9 @@ const DIST_FILES = [
   'package.json',
   'src/index.js',
   'src/plugins/plugin.js',
-  'src/lib/dockerfile.js',
-  'src/lib/workspace-images.js',
-  'src/lib/docker-context.js',
+  'src/dockerfile/dockerfile.js',
+  'src/record/workspace-images.js',
+  'src/build/docker-context.js',
 ];
 /** The plugin as installed in the workspace (a copy of dist/packages/docker). */
 const pluginMain = (ws) =>
@@ -456,7 +456,7 @@ function copyFromFlagNote(ws, found, expected, shapeOf) {
       .getFromFlag()
       ?.getValue() ?? 'null';
   return [
-    `missing edges come from shape(s) ${[...shapes].map((s) => `(${s})`).join(', ')}; dockerfile-ast ${version} (the plugin's parser), asked here: getFromFlag() of \`COPY --from=img /a /b\` is ${copy('--from=img')}, of \`COPY --from=img --chown=1:1 /a /b\` is ${copy('--from=img --chown=1:1')}, of \`COPY --chown=1:1 --from=img /a /b\` is ${copy('--chown=1:1 --from=img')} — packages/docker/src/lib/dockerfile.ts imageUses() reads copy.getFromFlag(), so a COPY --from=<image> with any other flag gives no edge (the generated Dockerfiles only COPY --from stages, which need none)`,
+    `missing edges come from shape(s) ${[...shapes].map((s) => `(${s})`).join(', ')}; dockerfile-ast ${version} (the plugin's parser), asked here: getFromFlag() of \`COPY --from=img /a /b\` is ${copy('--from=img')}, of \`COPY --from=img --chown=1:1 /a /b\` is ${copy('--from=img --chown=1:1')}, of \`COPY --chown=1:1 --from=img /a /b\` is ${copy('--chown=1:1 --from=img')} — packages/docker/src/dockerfile/dockerfile.ts imageUses() reads copy.getFromFlag(), so a COPY --from=<image> with any other flag gives no edge (the generated Dockerfiles only COPY --from stages, which need none)`,
   ];
 }
 

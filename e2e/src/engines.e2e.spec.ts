@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageRecord } from '../../packages/docker/src/lib/build-record';
+import type { ImageRecord } from '../../packages/docker/src/record/build-record';
 import {
   buildRecord,
   exampleMonorepo,

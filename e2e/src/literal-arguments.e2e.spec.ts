@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildRecord } from '../../packages/docker/src/lib/build-record';
+import type { BuildRecord } from '../../packages/docker/src/record/build-record';
 import { expectFailure } from './support/failure-modes';
 import { docker, imageIdOf, Ran, uniqueId } from './support/run';
 import { freshWorkspace, Workspace } from './support/workspace';

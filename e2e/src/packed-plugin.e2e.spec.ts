@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildRecord } from '../../packages/docker/src/lib/build-record';
+import type { BuildRecord } from '../../packages/docker/src/record/build-record';
 import {
   docker,
   ownedContainersOf,

@@ -17,7 +17,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OWNER_LABEL } from '../../../packages/docker/src/lib/names';
+import { OWNER_LABEL } from '../../../packages/docker/src/names/names';
 import {
   docker,
   REGISTRY,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type {
   BuildRecord,
   ImageRecord,
-} from '../../../packages/docker/src/lib/build-record';
+} from '../../../packages/docker/src/record/build-record';
 import { docker, imagesOf } from './run';
 import { freshWorkspace, Workspace } from './workspace';
 

@@ -3,7 +3,7 @@
  * factories (def create_app(): ... return app) and apps built by calling one,
  * leaving out apps mounted into another.
  */
-import { fail } from '../lib/errors';
+import { fail } from '../errors/errors';
 import { calleeOf, FASTAPI_CTORS, refOf } from './fastapi-names';
 import { PythonProject } from './python-project';
 import { qualify } from './readers/python';

@@ -1,6 +1,6 @@
 // Issue 16: strangers' FastAPI model servers, each misread by the regex reader.
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { UserFacingError } from '../lib/errors';
+import { UserFacingError } from '../errors/errors';
 import {
   inspectProject,
   InspectOptions,

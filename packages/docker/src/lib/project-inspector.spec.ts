@@ -1,6 +1,6 @@
 import { Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { UserFacingError } from './errors';
+import { UserFacingError } from '../errors/errors';
 import {
   inspectProject,
   InspectOptions,

@@ -7,8 +7,8 @@
  */
 import { Tree } from '@nx/devkit';
 import { posix } from 'node:path';
-import { fail } from './errors';
-import { Pyproject, readPyproject, TomlError } from './pyproject';
+import { fail } from '../errors/errors';
+import { Pyproject, readPyproject, TomlError } from '../inspection/pyproject';
 import { DvcStage, readDvcStages } from '../inspection/dvc';
 import { argvCommands } from '../inspection/readers/shell';
 import {

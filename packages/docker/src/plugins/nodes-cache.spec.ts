@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { MlDockerPluginOptions } from '../lib/names';
+import { MlDockerPluginOptions } from '../names/names';
 import { nodesCachePath, workspaceDataDir } from './nodes-cache';
 import { createNodes } from './plugin';
 

@@ -8,7 +8,7 @@ import {
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { recordPath } from '../lib/build-record';
+import { recordPath } from '../record/build-record';
 import {
   createDependencies,
   createNodes,

@@ -22,13 +22,13 @@ import {
 } from '@nx/devkit';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dockerContextInputs } from '../lib/docker-context';
+import { dockerContextInputs } from '../build/docker-context';
 import {
   contextSources,
   imageUses,
   labelValue,
   repositoryPathOf,
-} from '../lib/dockerfile';
+} from '../dockerfile/dockerfile';
 import {
   defaultOutputPath,
   DOCKERFILE_GLOB,
@@ -38,13 +38,13 @@ import {
   MlDockerPluginOptions,
   OUTPUTS_LABEL,
   targetNames,
-} from '../lib/names';
-import { listDockerfiles } from '../lib/project-images';
-import { workspaceImageIndex } from '../lib/workspace-images';
+} from '../names/names';
+import { listDockerfiles } from '../record/project-images';
+import { workspaceImageIndex } from '../record/workspace-images';
 import { nodesCachePath, openNodesCache } from './nodes-cache';
 
-export type { MlDockerPluginOptions } from '../lib/names';
-export { DOCKERFILE_GLOB } from '../lib/names';
+export type { MlDockerPluginOptions } from '../names/names';
+export { DOCKERFILE_GLOB } from '../names/names';
 
 export const createNodes: CreateNodes<MlDockerPluginOptions> = [
   DOCKERFILE_GLOB,

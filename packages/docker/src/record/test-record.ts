@@ -6,9 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeJsonAtomic } from '../lib/build-record';
-import { fail } from '../lib/errors';
-import { TEST_RECORD_FILE } from '../lib/names';
+import { writeJsonAtomic } from './build-record';
+import { fail } from '../errors/errors';
+import { TEST_RECORD_FILE } from '../names/names';
 
 export interface TestedService {
   /** The container port the service listened on. */

@@ -8,10 +8,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, RunResult } from '../../lib/process';
+import { run, RunResult } from '../../process/process';
 import buildExecutor from './build.impl';
 
-jest.mock('../../lib/process');
+jest.mock('../../process/process');
 
 const runMock = jest.mocked(run);
 

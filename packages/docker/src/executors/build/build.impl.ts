@@ -1,7 +1,7 @@
 import { ExecutorContext } from '@nx/devkit';
-import { buildImages } from '../../lib/build-service';
-import { detectEngine, engineKindFor } from '../../lib/engine';
-import { runExecutor } from '../../lib/executor-boundary';
+import { buildImages } from '../../build/build-service';
+import { detectEngine, engineKindFor } from '../../engine/detection';
+import { runExecutor } from '../../errors/executor-boundary';
 import { BuildExecutorSchema } from './schema';
 
 /** Builds the project's images and writes the build record (see lib/build-service). */

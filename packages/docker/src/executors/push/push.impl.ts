@@ -1,8 +1,8 @@
 import { ExecutorContext } from '@nx/devkit';
-import { detectEngine } from '../../lib/engine';
-import { runExecutor } from '../../lib/executor-boundary';
-import { pushImages } from '../../lib/push-service';
-import { engineOfRecord } from '../../lib/test-service';
+import { detectEngine } from '../../engine/detection';
+import { runExecutor } from '../../errors/executor-boundary';
+import { pushImages } from '../../registry/push-service';
+import { engineOfRecord } from '../../record/recorded-images';
 import { PushExecutorSchema } from './schema';
 
 /** Pushes every tag of the build record (see lib/push-service). */

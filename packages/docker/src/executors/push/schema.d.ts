@@ -1,8 +1,1 @@
-export interface PushExecutorSchema {
-  buildTarget?: string;
-  images?: string[];
-  /** Say what would be pushed; push nothing. */
-  dryRun?: boolean;
-  /** Attempts per tag for transient failures. */
-  retries?: number;
-}
+export type { PushOptions as PushExecutorSchema } from '../../registry/push-options';

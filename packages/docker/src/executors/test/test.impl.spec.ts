@@ -3,7 +3,7 @@ import { ExecutorContext, logger } from '@nx/devkit';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, runDetached, RunResult, runSync } from '../../lib/process';
+import { run, runDetached, RunResult, runSync } from '../../process/process';
 import testExecutor from './test.impl';
 
 /**
@@ -16,7 +16,7 @@ function deliver(signal: 'SIGINT' | 'SIGTERM'): void {
   EventEmitter.prototype.emit.call(process, signal, signal);
 }
 
-jest.mock('../../lib/process');
+jest.mock('../../process/process');
 
 const runMock = jest.mocked(run);
 const runSyncMock = jest.mocked(runSync);

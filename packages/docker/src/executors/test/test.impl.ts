@@ -1,6 +1,7 @@
 import { ExecutorContext } from '@nx/devkit';
-import { runContainerExecutor } from '../../lib/executor-boundary';
-import { engineOfRecord, testImages } from '../../lib/test-service';
+import { runContainerExecutor } from '../../errors/executor-boundary';
+import { testImages } from '../../containers/test-service';
+import { engineOfRecord } from '../../record/recorded-images';
 import { TestExecutorSchema } from './schema';
 
 /** Starts the built images and proves they work (see lib/test-service). */

@@ -1,7 +1,7 @@
 import { ExecutorContext } from '@nx/devkit';
-import { engineKindFor } from '../../lib/engine';
-import { runContainerExecutor } from '../../lib/executor-boundary';
-import { buildOptionsOf, train } from '../../lib/train-service';
+import { engineKindFor } from '../../engine/detection';
+import { runContainerExecutor } from '../../errors/executor-boundary';
+import { buildOptionsOf, train } from '../../containers/train-service';
 import { TrainExecutorSchema } from './schema';
 
 /** Trains in the training image and keeps what it writes (see lib/train-service). */

@@ -7,8 +7,8 @@ import {
   updateNxJson,
 } from '@nx/devkit';
 import { join } from 'node:path';
-import { fail } from '../../lib/errors';
-import { configuredTargetNames, EXECUTORS } from '../../lib/names';
+import { fail } from '../../errors/errors';
+import { configuredTargetNames, EXECUTORS } from '../../names/names';
 import { CiGeneratorSchema } from './schema';
 
 export interface NormalizedCiSchema extends Required<

@@ -19,12 +19,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveCudaVariant } from '../../lib/accelerator/accelerator';
-import { declaredArgs, imageUses, labelValue } from '../../lib/dockerfile';
-import { needsBuildKit } from '../../lib/engine';
-import { UserFacingError } from '../../lib/errors';
-import { fullName } from '../../lib/image-ref';
-import { imageRepository } from '../../lib/project-images';
+import { resolveCudaVariant } from '../../accelerator/accelerator';
+import { declaredArgs, imageUses, labelValue } from '../../dockerfile/dockerfile';
+import { needsBuildKit } from '../../engine/commands';
+import { UserFacingError } from '../../errors/errors';
+import { fullName } from '../../registry/image-ref';
+import { imageRepository } from '../../record/project-images';
 import * as inspector from '../../lib/project-inspector';
 import { ProjectInspection } from '../../lib/project-inspector';
 import { imagesGenerator } from './images';

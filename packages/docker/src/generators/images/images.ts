@@ -1,13 +1,13 @@
 import { formatFiles, logger, Tree } from '@nx/devkit';
 import { join } from 'node:path';
-import { resolveCudaVariant } from '../../lib/accelerator/accelerator';
-import { fail } from '../../lib/errors';
+import { resolveCudaVariant } from '../../accelerator/accelerator';
+import { fail } from '../../errors/errors';
 import {
   inspectProject,
   ProjectInspection,
   summarize,
 } from '../../lib/project-inspector';
-import { resolveSharedLibs, SharedLib } from '../../lib/shared-libs';
+import { resolveSharedLibs, SharedLib } from '../../build/shared-libs';
 import { registerPlugin } from '../init/init';
 import { validateOptions, ValidatedOptions } from './options';
 import {

@@ -1,6 +1,6 @@
 import { addProjectConfiguration, Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { UserFacingError } from '../../lib/errors';
+import { UserFacingError } from '../../errors/errors';
 import { projectRootOf, splitCommand, validateOptions } from './options';
 import { ImagesGeneratorSchema } from './schema';
 

@@ -8,8 +8,8 @@ import { readProjectConfiguration, Tree } from '@nx/devkit';
 import {
   Accelerator,
   parseAccelerator,
-} from '../../lib/accelerator/accelerator';
-import { fail } from '../../lib/errors';
+} from '../../accelerator/accelerator';
+import { fail } from '../../errors/errors';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 
 export interface ValidatedOptions {

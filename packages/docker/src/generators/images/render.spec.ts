@@ -3,7 +3,7 @@ import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserFacingError } from '../../lib/errors';
+import { UserFacingError } from '../../errors/errors';
 import { markGenerated } from './generated-marker';
 import {
   refuseConflicts,

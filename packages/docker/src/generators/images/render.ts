@@ -6,7 +6,7 @@
 import { joinPathFragments, Tree } from '@nx/devkit';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../../lib/errors';
+import { fail } from '../../errors/errors';
 import {
   generatedBy,
   markGenerated,

@@ -7,7 +7,7 @@ import {
   updateNxJson,
 } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { UserFacingError } from '../../lib/errors';
+import { UserFacingError } from '../../errors/errors';
 import initGenerator, { registerPlugin } from './init';
 import { InitGeneratorSchema } from './schema';
 

@@ -6,14 +6,14 @@ import {
   Tree,
   updateNxJson,
 } from '@nx/devkit';
-import { fail } from '../../lib/errors';
+import { fail } from '../../errors/errors';
 import {
   DOCKERFILE_GLOB,
   MlDockerPluginOptions,
   PLUGIN_NAME,
   pluginEntry,
   targetNames,
-} from '../../lib/names';
+} from '../../names/names';
 import { InitGeneratorSchema } from './schema';
 
 const NX_DOCKER = '@nx/docker';

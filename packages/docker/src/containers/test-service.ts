@@ -1,0 +1,97 @@
+/**
+ * The test service: every image of the build record, started the way it
+ * runs in production. Images that expose a port are services (lib/service-check),
+ * the others jobs (lib/job-run); artifact images with no command are skipped.
+ */
+import { ExecutorContext, logger } from '@nx/devkit';
+import type { TestOptions } from './test-options';
+import { rebuildWith } from '../build/build-service';
+import { ContainerSession } from './container-session';
+import { isLoopbackRegistry } from '../engine/commands';
+import { Engine } from '../engine/engine';
+import { inspectImage } from '../engine/image-inspection';
+import { fail } from '../errors/errors';
+import { ensureLocalImage } from '../record/image-availability';
+import { runJob } from './job-run';
+import { projectInfo } from '../record/project-images';
+import { recordedImages } from '../record/recorded-images';
+import { isRootUser } from './run-args';
+import { gpuDecision } from '../accelerator/gpu-runtime';
+import { engineGpuSupport, proveGpu } from '../accelerator/gpu-check';
+import { ACCELERATOR_LABEL } from '../names/names';
+import { checkService } from './service-check';
+import { normalizeOptions } from './test-options';
+
+export async function testImages(
+  options: TestOptions,
+  context: ExecutorContext,
+  session: ContainerSession,
+): Promise<void> {
+  const engine = session.engine;
+  const project = projectInfo(context);
+  const opts = normalizeOptions(options);
+  const { images } = recordedImages(
+    context,
+    project,
+    opts.buildTarget,
+    opts.images,
+  );
+  const keys = new Set(images.map((i) => i.image));
+  let support: Awaited<ReturnType<typeof engineGpuSupport>> | undefined;
+  for (const recorded of images) {
+    const image = await ensureLocalImage(
+      engine,
+      recorded,
+      { project: project.name, buildTarget: opts.buildTarget },
+      rebuildWith(context, opts.buildTarget, engine),
+    );
+    const info = (await inspectImage(engine, image.imageId))!;
+    if (info.cmd.length === 0 && info.entrypoint.length === 0) {
+      // A FROM scratch image that only carries files for others to COPY --from.
+      logger.info(
+        `@ml/docker: ${image.image} has no command: an artifact image, nothing to run`,
+      );
+      continue;
+    }
+    if (!opts.allowRoot && isRootUser(info.user)) {
+      fail(
+        `${image.image} runs as root (USER is "${info.user || 'unset'}"). Set USER to a numeric non-root UID in the Dockerfile (e.g. USER 10001:10001), or set allowRoot.`,
+      );
+    }
+    let gpuFlags: string[] = [];
+    const accelerator = info.labels[ACCELERATOR_LABEL] ?? 'cpu';
+    if (accelerator.startsWith('cuda')) {
+      support ??= await engineGpuSupport(engine);
+      const decision = gpuDecision({
+        isCudaImage: true,
+        support,
+        requireGpu: opts.requireGpu,
+        hasCpuVariant: keys.has(image.image.replace(/-cuda[^/]*$/, '')),
+        image: image.image,
+      });
+      logger.info(`@ml/docker: ${decision.message}`);
+      if (decision.run !== 'gpu') continue;
+      gpuFlags = await proveGpu(session, project.name, image, support);
+    }
+    if (info.exposedPorts.length > 0 || opts.service.port) {
+      assertReachable(engine);
+      await checkService(session, project, image, info, opts, gpuFlags);
+    } else
+      await runJob(session, project, image, info, opts, context.root, gpuFlags);
+  }
+}
+
+/**
+ * docker-test talks to a service through the port the engine publishes on
+ * 127.0.0.1 of the engine's host: an engine on another machine publishes
+ * where this one cannot reach.
+ */
+export function assertReachable(engine: Pick<Engine, 'host'>): void {
+  const m = /^(?:tcp|ssh|https?):\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^/:]+)/.exec(
+    engine.host,
+  );
+  if (m && !isLoopbackRegistry(m[1]))
+    fail(
+      `The engine is on another machine (${engine.host}): docker-test publishes a service's port on 127.0.0.1 of the engine's host, which this machine cannot reach. Run docker-test on that host, or reach the engine through a tunnel to 127.0.0.1 (e.g. ssh -L 2375:/var/run/docker.sock host, then DOCKER_HOST=tcp://127.0.0.1:2375).`,
+    );
+}
