@@ -1,4 +1,7 @@
 import type { NxJsonConfiguration } from '@nx/devkit';
+import { minimatch } from 'minimatch';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   BUILD_RECORD_FILE,
   configuredTargetNames,
@@ -12,95 +15,112 @@ import {
   pluginEntry,
   PUSH_RECORD_FILE,
   TargetNames,
+  TEST_RECORD_FILE,
   targetNames,
 } from './names';
 
+const OWNED: Array<[string, string, { projectRoot: string; image: string }]> = [
+  [
+    'a project at the workspace root',
+    'docker/x/Dockerfile',
+    { projectRoot: '.', image: 'x' },
+  ],
+  [
+    'a project at the workspace root, written with ./',
+    './docker/inference/Dockerfile',
+    { projectRoot: '.', image: 'inference' },
+  ],
+  [
+    'a nested project',
+    'apps/synth/docker/training/Dockerfile',
+    { projectRoot: 'apps/synth', image: 'training' },
+  ],
+  [
+    'a deeply nested project',
+    'examples/ml/churn/docker/inference-cuda12.4/Dockerfile',
+    { projectRoot: 'examples/ml/churn', image: 'inference-cuda12.4' },
+  ],
+  [
+    'a project one level down',
+    'synth/docker/base/Dockerfile',
+    { projectRoot: 'synth', image: 'base' },
+  ],
+  [
+    'a Windows path',
+    'apps\\synth\\docker\\training\\Dockerfile',
+    { projectRoot: 'apps/synth', image: 'training' },
+  ],
+  [
+    'a Windows path at the workspace root',
+    'docker\\x\\Dockerfile',
+    { projectRoot: '.', image: 'x' },
+  ],
+  [
+    'a project whose own folder is called docker',
+    'libs/docker/docker/base/Dockerfile',
+    { projectRoot: 'libs/docker', image: 'base' },
+  ],
+];
+
+const NOT_OWNED: Array<[string, string]> = [
+  ['a Dockerfile at the project root', 'apps/synth/Dockerfile'],
+  ['a Dockerfile directly in docker/', 'apps/synth/docker/Dockerfile'],
+  ['a Dockerfile nested deeper', 'apps/synth/docker/training/dev/Dockerfile'],
+  ['another file of an image folder', 'apps/synth/docker/training/app.py'],
+  ['a Dockerfile with a suffix', 'apps/synth/docker/training/Dockerfile.dev'],
+  ['a lowercase dockerfile', 'apps/synth/docker/training/dockerfile'],
+  [
+    'a folder that only ends in docker',
+    'apps/synth/mydocker/training/Dockerfile',
+  ],
+  ['a folder named docker-images', 'docker-images/x/Dockerfile'],
+  ['an empty path', ''],
+];
+
+function readJson(file: string) {
+  return JSON.parse(readFileSync(join(__dirname, '..', '..', file), 'utf8'));
+}
+
 describe('names', () => {
   describe('package and executors', () => {
-    it('names the package and its executors after it', () => {
-      expect(PLUGIN_NAME).toBe('@ml/docker');
-      expect(EXECUTORS.build).toBe('@ml/docker:build');
-      expect(EXECUTORS.test).toBe('@ml/docker:test');
-      expect(EXECUTORS.push).toBe('@ml/docker:push');
+    it('names the package as its package.json does', () => {
+      expect(PLUGIN_NAME).toBe(readJson('package.json').name);
     });
 
-    it('names the record files', () => {
-      expect(BUILD_RECORD_FILE).toBe('build-record.json');
-      expect(PUSH_RECORD_FILE).toBe('push-record.json');
+    it('names exactly the executors executors.json declares, after the package', () => {
+      const declared = Object.keys(readJson('executors.json').executors);
+      expect(Object.values(EXECUTORS).sort()).toEqual(
+        declared.map((e) => `${PLUGIN_NAME}:${e}`).sort(),
+      );
+    });
+
+    it('gives each record its own file', () => {
+      const files = [BUILD_RECORD_FILE, PUSH_RECORD_FILE, TEST_RECORD_FILE];
+      expect(new Set(files).size).toBe(files.length);
     });
   });
 
   describe('dockerfileOwner', () => {
-    it.each<[string, string, { projectRoot: string; image: string }]>([
-      [
-        'a project at the workspace root',
-        'docker/x/Dockerfile',
-        { projectRoot: '.', image: 'x' },
-      ],
-      [
-        'a project at the workspace root, written with ./',
-        './docker/inference/Dockerfile',
-        { projectRoot: '.', image: 'inference' },
-      ],
-      [
-        'a nested project',
-        'apps/synth/docker/training/Dockerfile',
-        { projectRoot: 'apps/synth', image: 'training' },
-      ],
-      [
-        'a deeply nested project',
-        'examples/ml/churn/docker/inference-cuda12.4/Dockerfile',
-        { projectRoot: 'examples/ml/churn', image: 'inference-cuda12.4' },
-      ],
-      [
-        'a project one level down',
-        'synth/docker/base/Dockerfile',
-        { projectRoot: 'synth', image: 'base' },
-      ],
-      [
-        'a Windows path',
-        'apps\\synth\\docker\\training\\Dockerfile',
-        { projectRoot: 'apps/synth', image: 'training' },
-      ],
-      [
-        'a Windows path at the workspace root',
-        'docker\\x\\Dockerfile',
-        { projectRoot: '.', image: 'x' },
-      ],
-      [
-        'a project whose own folder is called docker',
-        'libs/docker/docker/base/Dockerfile',
-        { projectRoot: 'libs/docker', image: 'base' },
-      ],
-    ])('gives %s its owner', (_label, file, owner) => {
+    it.each(OWNED)('gives %s its owner', (_label, file, owner) => {
       expect(dockerfileOwner(file)).toEqual(owner);
     });
 
-    it.each([
-      ['a Dockerfile at the project root', 'apps/synth/Dockerfile'],
-      ['a Dockerfile directly in docker/', 'apps/synth/docker/Dockerfile'],
-      [
-        'a Dockerfile nested deeper',
-        'apps/synth/docker/training/dev/Dockerfile',
-      ],
-      ['another file of an image folder', 'apps/synth/docker/training/app.py'],
-      [
-        'a Dockerfile with a suffix',
-        'apps/synth/docker/training/Dockerfile.dev',
-      ],
-      ['a lowercase dockerfile', 'apps/synth/docker/training/dockerfile'],
-      [
-        'a folder that only ends in docker',
-        'apps/synth/mydocker/training/Dockerfile',
-      ],
-      ['a folder named docker-images', 'docker-images/x/Dockerfile'],
-      ['an empty path', ''],
-    ])('owns nothing for %s', (_label, file) => {
+    it.each(NOT_OWNED)('owns nothing for %s', (_label, file) => {
       expect(dockerfileOwner(file)).toBeUndefined();
     });
 
-    it('agrees with the createNodes glob on the shape of the path', () => {
-      expect(DOCKERFILE_GLOB).toBe('**/docker/*/Dockerfile');
+    // Nx hands createNodes the files its glob matches, with forward slashes
+    // and no leading ./: for those, the glob and dockerfileOwner must agree.
+    it.each(
+      [...OWNED, ...NOT_OWNED]
+        .map(([label, file]): [string, string] => [label, file])
+        .filter(
+          ([, file]) => file && !file.includes('\\') && !file.startsWith('./'),
+        ),
+    )('agrees with the createNodes glob on %s', (_label, file) => {
+      expect(minimatch(file, DOCKERFILE_GLOB)).toBe(
+        dockerfileOwner(file) !== undefined,
+      );
     });
 
     it.each(['training', 'inference'])(

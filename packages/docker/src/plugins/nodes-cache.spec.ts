@@ -15,7 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MlDockerPluginOptions } from '../names/names';
-import { nodesCachePath, workspaceDataDir } from './nodes-cache';
+import { nodesCachePath, openFileCache, workspaceDataDir } from './nodes-cache';
 import { createNodes } from './plugin';
 
 const TRAINING = 'apps/model/docker/training/Dockerfile';
@@ -233,5 +233,30 @@ describe('the createNodes cache', () => {
     const expected = await nodesWithoutCache();
 
     expect(await nodes()).toEqual(expected);
+  });
+});
+
+describe('the per-file cache of createDependencies', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'ml-docker-edges-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps what a file said under its hash, and only for files that still exist with that hash', () => {
+    const file = join(dir, 'edges.hash');
+    const first = openFileCache<string[]>(file);
+    first.set('a/docker/x/Dockerfile', 'h1', ['img-a']);
+    first.set('b/docker/x/Dockerfile', 'h2', ['img-b']);
+    first.set('c/docker/x/Dockerfile', 'h3', ['img-c']);
+    first.write(
+      new Map([
+        ['a/docker/x/Dockerfile', 'h1'],
+        ['b/docker/x/Dockerfile', 'h2-changed'],
+      ]),
+    );
+    const second = openFileCache<string[]>(file);
+    expect(second.get('a/docker/x/Dockerfile', 'h1')).toEqual(['img-a']);
+    expect(second.get('a/docker/x/Dockerfile', 'other')).toBeUndefined();
+    expect(second.get('b/docker/x/Dockerfile', 'h2')).toBeUndefined();
+    expect(second.get('c/docker/x/Dockerfile', 'h3')).toBeUndefined();
   });
 });

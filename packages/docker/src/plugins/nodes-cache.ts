@@ -95,6 +95,52 @@ export function openNodesCache<T extends object>(file: string): NodesCache<T> {
   };
 }
 
+export function edgesCachePath(workspaceRoot: string, options: object): string {
+  return join(
+    workspaceDataDir(workspaceRoot),
+    `ml-docker-edges-${hashArray([JSON.stringify(options)])}.hash`,
+  );
+}
+
+/**
+ * What createDependencies read from each Dockerfile, by the file's path and
+ * the hash Nx gives it: Nx hands over every file when it recomputes the graph
+ * from scratch, and a parse per Dockerfile is most of that call's cost. An
+ * entry whose hash differs is simply not used.
+ */
+export interface FileCache<T> {
+  get(path: string, hash: string): T | undefined;
+  set(path: string, hash: string, value: T): void;
+  /** Saves the entries of the files that still exist with the hash they had. */
+  write(current: ReadonlyMap<string, string>): void;
+}
+
+export function openFileCache<T>(file: string): FileCache<T> {
+  type Entry = { hash: string; build: string; value: T };
+  const entries = readEntries<Entry>(file);
+  const build = pluginBuild();
+  let changed = false;
+  return {
+    get(path, hash) {
+      const e = entries.get(path);
+      return e && e.hash === hash && e.build === build ? e.value : undefined;
+    },
+    set(path, hash, value) {
+      entries.set(path, { hash, build, value });
+      changed = true;
+    },
+    write(current) {
+      for (const [path, e] of entries)
+        if (current.get(path) !== e.hash) {
+          entries.delete(path);
+          changed = true;
+        }
+      if (changed)
+        writeAtomically(file, JSON.stringify(Object.fromEntries(entries)));
+    },
+  };
+}
+
 // A missing, unreadable or corrupt file is an empty cache: it only costs
 // recomputing. NX_CACHE_PROJECT_GRAPH=false is Nx's switch for not trusting
 // cached graph data, which Nx's own plugins honour the same way.

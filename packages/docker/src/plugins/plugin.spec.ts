@@ -5,7 +5,15 @@ import {
   getOutputsForTargetAndConfiguration,
   ProjectConfiguration,
 } from '@nx/devkit';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { recordPath } from '../record/build-record';
@@ -414,11 +422,19 @@ describe('@ml/docker plugin', () => {
       });
     }
 
+    function contentHash(file: string): string {
+      const path = join(workspaceRoot, file);
+      return existsSync(path)
+        ? createHash('sha1').update(readFileSync(path)).digest('hex')
+        : 'missing';
+    }
+
     function dependencyContext(
       filesToProcess: Record<string, string[]> = { synth: [SYNTH_DOCKERFILE] },
     ): CreateDependenciesContext {
+      // The hash Nx gives a file changes with its content, as here.
       const files = (paths: string[]) =>
-        paths.map((file) => ({ file, hash: 'x' }));
+        paths.map((file) => ({ file, hash: contentHash(file) }));
       return {
         projects,
         nxJsonConfiguration: {},
@@ -587,6 +603,44 @@ describe('@ml/docker plugin', () => {
       expect(
         await createDependencies({ buildTargetName: 'image-build' }, ctx),
       ).toEqual([edge('ml-base')]);
+    });
+
+    describe('the edges cache', () => {
+      it('answers a second graph computation from the cache, without reading the Dockerfile', async () => {
+        workspace(`FROM ${ML_BASE}:latest\n`);
+        const ctx = dependencyContext();
+        expect(await createDependencies({}, ctx)).toEqual([edge('ml-base')]);
+        // Unreadable now: only the cached reading can give the edge.
+        rmSync(join(workspaceRoot, SYNTH_DOCKERFILE));
+        expect(await createDependencies({}, ctx)).toEqual([edge('ml-base')]);
+      });
+
+      it('reads a Dockerfile again when its hash changed', async () => {
+        workspace(`FROM ${ML_BASE}:latest\n`);
+        expect(await createDependencies({}, dependencyContext())).toEqual([
+          edge('ml-base'),
+        ]);
+        writeFileSync(
+          join(workspaceRoot, SYNTH_DOCKERFILE),
+          `FROM ${ML_COMMON}:latest\n`,
+        );
+        expect(await createDependencies({}, dependencyContext())).toEqual([
+          edge('ml-common'),
+        ]);
+      });
+
+      it('is not used when NX_CACHE_PROJECT_GRAPH=false', async () => {
+        workspace(`FROM ${ML_BASE}:latest\n`);
+        const ctx = dependencyContext();
+        await createDependencies({}, ctx);
+        writeFileSync(join(workspaceRoot, SYNTH_DOCKERFILE), 'FROM scratch\n');
+        process.env.NX_CACHE_PROJECT_GRAPH = 'false';
+        try {
+          expect(await createDependencies({}, ctx)).toEqual([]);
+        } finally {
+          delete process.env.NX_CACHE_PROJECT_GRAPH;
+        }
+      });
     });
 
     it('reads only the files to process', async () => {

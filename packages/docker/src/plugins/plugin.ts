@@ -41,7 +41,12 @@ import {
 } from '../names/names';
 import { listDockerfiles } from '../record/project-images';
 import { workspaceImageIndex } from '../record/workspace-images';
-import { nodesCachePath, openNodesCache } from './nodes-cache';
+import {
+  edgesCachePath,
+  nodesCachePath,
+  openFileCache,
+  openNodesCache,
+} from './nodes-cache';
 
 export type { MlDockerPluginOptions } from '../names/names';
 export { DOCKERFILE_GLOB } from '../names/names';
@@ -252,19 +257,27 @@ export const createDependencies: CreateDependencies<MlDockerPluginOptions> = (
   if (index.size === 0) return [];
   const deps: RawProjectGraphDependency[] = [];
   const seen = new Set<string>();
+  const cache = openFileCache<string[]>(
+    edgesCachePath(context.workspaceRoot, options ?? {}),
+  );
   for (const [project, files] of Object.entries(
     context.filesToProcess.projectFileMap,
   )) {
-    for (const { file } of files) {
+    for (const { file, hash } of files) {
       if (!dockerfileOwner(file)) continue;
-      let text: string;
-      try {
-        text = readFileSync(join(context.workspaceRoot, file), 'utf8');
-      } catch {
-        continue;
+      let refs = cache.get(file, hash);
+      if (!refs) {
+        let text: string;
+        try {
+          text = readFileSync(join(context.workspaceRoot, file), 'utf8');
+        } catch {
+          continue;
+        }
+        refs = imageUses(text).map((use) => use.ref);
+        cache.set(file, hash, refs);
       }
-      for (const use of imageUses(text)) {
-        const target = index.get(repositoryPathOf(use.ref));
+      for (const ref of refs) {
+        const target = index.get(repositoryPathOf(ref));
         if (!target || target.project === project) continue;
         const key = `${project}>${target.project}>${file}`;
         if (seen.has(key)) continue;
@@ -278,5 +291,17 @@ export const createDependencies: CreateDependencies<MlDockerPluginOptions> = (
       }
     }
   }
+  cache.write(dockerfileHashes(context.fileMap.projectFileMap));
   return deps;
 };
+
+/** Every Dockerfile the workspace has now, with its hash: what the edges cache may keep. */
+function dockerfileHashes(
+  projectFileMap: Record<string, Array<{ file: string; hash: string }>>,
+): Map<string, string> {
+  const hashes = new Map<string, string>();
+  for (const files of Object.values(projectFileMap))
+    for (const { file, hash } of files)
+      if (dockerfileOwner(file)) hashes.set(file, hash);
+  return hashes;
+}
