@@ -7,21 +7,15 @@ import { Engine } from '../engine/engine';
 import { UserFacingError } from '../errors/errors';
 import { engineGpuSupport, proveGpu } from './gpu-check';
 import { run, runDetached, RunResult } from '../process/process';
+import { fakeEngine } from '../testing/fakes';
 
 jest.mock('../process/process');
 
 const runMock = jest.mocked(run);
 const runDetachedMock = jest.mocked(runDetached);
 
-const DOCKER: Engine = {
-  kind: 'docker',
-  client: '/usr/bin/docker',
-  host: 'unix:///var/run/docker.sock',
-  mode: 'buildx',
-  clientVersion: '28.3.2',
-  serverVersion: '28.3.2',
-};
-const PODMAN: Engine = {
+const DOCKER = fakeEngine({ client: '/usr/bin/docker' });
+const PODMAN = fakeEngine({
   kind: 'podman',
   client: '/usr/bin/podman',
   host: 'podman',
@@ -29,7 +23,7 @@ const PODMAN: Engine = {
   clientVersion: '5.4.0',
   serverVersion: '5.4.0',
   ulimits: ['nofile=1048576:1048576', 'nproc=4194304:4194304'],
-};
+});
 const IMAGE = {
   image: 'inference-cuda',
   imageId:

@@ -11,6 +11,7 @@ import {
 import { UserFacingError } from '../errors/errors';
 import { GitInfo } from '../process/git';
 import { run, RunResult } from '../process/process';
+import { restoreEnvAfterEach } from '../testing/fakes';
 
 jest.mock('../process/process');
 
@@ -77,20 +78,13 @@ function taskGraphWith(id: string, hash: string): ExecutorContext['taskGraph'] {
 }
 
 describe('build plan', () => {
-  const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  restoreEnvAfterEach(ENV_KEYS);
   let context: ExecutorContext;
 
   beforeEach(() => {
     for (const k of ENV_KEYS) delete process.env[k];
     context = makeContext();
     runMock.mockReset();
-  });
-
-  afterEach(() => {
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
   });
 
   describe('normalizeOptions', () => {

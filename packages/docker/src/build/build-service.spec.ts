@@ -18,12 +18,18 @@ import * as availability from '../record/image-availability';
 import * as argCache from './podman-arg-cache';
 import { RegistryClient } from '../registry/registry-client';
 import { run, RunResult } from '../process/process';
+import {
+  CLIENT,
+  failed,
+  fakeEngine,
+  ok,
+  restoreEnvAfterEach,
+} from '../testing/fakes';
 
 jest.mock('../process/process');
 
 const runMock = jest.mocked(run);
 
-const CLIENT = '/opt/docker/bin/docker';
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 const IMAGE_ID =
   'sha256:1111111111111111111111111111111111111111111111111111111111111111';
@@ -49,39 +55,10 @@ const REPO = '127.0.0.1:5000/ml-images/synth-training';
 
 /** The engine as detectEngine found it; the build service is handed this value. */
 function engineOf(mode: BuildMode): Engine {
-  return {
-    kind: 'docker',
-    client: CLIENT,
-    host: 'unix:///var/run/docker.sock',
-    mode,
-    clientVersion: '28.3.2',
-    serverVersion: '28.3.2',
-  };
+  return fakeEngine({ mode });
 }
 const BUILDX = engineOf('buildx');
 const CLASSIC = engineOf('classic');
-
-function ok(stdout = '', stderr = ''): RunResult {
-  return {
-    command: '',
-    exitCode: 0,
-    stdout,
-    stderr,
-    all: [stdout, stderr].filter(Boolean).join('\n'),
-    timedOut: false,
-  };
-}
-
-function failed(all: string): RunResult {
-  return {
-    command: '',
-    exitCode: 1,
-    stdout: '',
-    stderr: all,
-    all,
-    timedOut: false,
-  };
-}
 
 const ENV_KEYS = [
   'NX_TASK_HASH',
@@ -91,7 +68,7 @@ const ENV_KEYS = [
 ] as const;
 
 describe('build service', () => {
-  const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  restoreEnvAfterEach(ENV_KEYS);
   let root: string;
   let context: ExecutorContext;
 
@@ -239,10 +216,6 @@ describe('build service', () => {
   });
 
   afterEach(() => {
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
     jest.restoreAllMocks();
     rmSync(root, { recursive: true, force: true });
   });

@@ -10,24 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageRecord } from '../record/build-record';
 import { dependencyImageArgs } from './dependency-images';
-import { Engine } from '../engine/engine';
 import { UserFacingError } from '../errors/errors';
 import * as availability from '../record/image-availability';
 import { run, RunResult } from '../process/process';
+import { CLIENT, fakeEngine } from '../testing/fakes';
 
 jest.mock('../process/process');
 
 const runMock = jest.mocked(run);
 
-const CLIENT = '/opt/docker/bin/docker';
-const ENGINE: Engine = {
-  kind: 'docker',
-  client: CLIENT,
-  host: 'unix:///var/run/docker.sock',
-  mode: 'buildx',
-  clientVersion: '28.3.2',
-  serverVersion: '28.3.2',
-};
+const ENGINE = fakeEngine();
 const ML_BASE = '127.0.0.1:5000/ml-images/ml-base';
 const ML_BASE_ID =
   'sha256:2222222222222222222222222222222222222222222222222222222222222222';

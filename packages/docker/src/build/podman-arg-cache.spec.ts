@@ -3,7 +3,6 @@
  * steps buildah never looks up in --cache-from) and the commands that take
  * them. The process layer and the registry client are stand-ins.
  */
-import { Engine } from '../engine/engine';
 import {
   isArgStep,
   seedArgSteps,
@@ -12,19 +11,20 @@ import {
 } from './podman-arg-cache';
 import { run, RunResult } from '../process/process';
 import { ImageConfig, RegistryClient } from '../registry/registry-client';
+import { fakeEngine } from '../testing/fakes';
 
 jest.mock('../process/process');
 
 const runMock = jest.mocked(run);
 
-const PODMAN: Engine = {
+const PODMAN = fakeEngine({
   kind: 'podman',
   client: '/usr/bin/podman',
   host: 'local store',
   mode: 'podman',
   clientVersion: '4.3.1',
   serverVersion: '4.3.1',
-};
+});
 
 function result(exitCode: number, stdout = ''): RunResult {
   return {

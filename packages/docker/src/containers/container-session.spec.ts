@@ -3,8 +3,8 @@ import {
   ContainerSession,
   ownerLabelArgs,
 } from './container-session';
-import { Engine } from '../engine/engine';
 import { run, runDetached, RunResult, runSync } from '../process/process';
+import { CLIENT, fakeEngine } from '../testing/fakes';
 
 jest.mock('../process/process');
 
@@ -12,15 +12,7 @@ const runMock = jest.mocked(run);
 const runSyncMock = jest.mocked(runSync);
 const runDetachedMock = jest.mocked(runDetached);
 
-const CLIENT = '/opt/docker/bin/docker';
-const ENGINE: Engine = {
-  kind: 'docker',
-  client: CLIENT,
-  host: 'unix:///var/run/docker.sock',
-  mode: 'buildx',
-  clientVersion: '28.3.2',
-  serverVersion: '28.3.2',
-};
+const ENGINE = fakeEngine();
 
 function result(exitCode: number, stdout = '', all = stdout): RunResult {
   return {

@@ -164,9 +164,7 @@ describe('test options: normalizeOptions', () => {
     expect(() => normalizeOptions(options as TestOptions)).toThrow(
       UserFacingError,
     );
-    expect(() => normalizeOptions(options as TestOptions)).toThrow(
-      message,
-    );
+    expect(() => normalizeOptions(options as TestOptions)).toThrow(message);
   });
 
   it('accepts artifact folders and files inside them', () => {

@@ -5,43 +5,20 @@ import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerSession } from './container-session';
-import { Engine } from '../engine/engine';
 import { run, runDetached, RunResult } from '../process/process';
 import { testImages } from './test-service';
 import type { TestOptions } from './test-options';
+import { CLIENT, exited, fakeEngine, ok } from '../testing/fakes';
 
 jest.mock('../process/process');
 
-const CLIENT = '/opt/docker/bin/docker';
-const ENGINE: Engine = {
-  kind: 'docker',
-  client: CLIENT,
-  host: 'unix:///var/run/docker.sock',
-  mode: 'buildx',
-  clientVersion: '28.3.2',
-  serverVersion: '28.3.2',
-};
+const ENGINE = fakeEngine();
 const IMAGE_ID =
   'sha256:3333333333333333333333333333333333333333333333333333333333333333';
 const NAME = '127.0.0.1:5000/ml-images/ml-common-lib';
 
 const runMock = jest.mocked(run);
 const runDetachedMock = jest.mocked(runDetached);
-
-const ok = (stdout = ''): RunResult => ({
-  command: '',
-  exitCode: 0,
-  stdout,
-  stderr: '',
-  all: stdout,
-  timedOut: false,
-});
-const exited = (exitCode: number, all = ''): RunResult => ({
-  ...ok(),
-  exitCode,
-  stderr: all,
-  all,
-});
 
 type Handler = (args: readonly string[]) => RunResult | undefined;
 

@@ -13,44 +13,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainOptions } from './train-options';
 import { ContainerSession } from './container-session';
-import { Engine } from '../engine/engine';
 import { UserFacingError } from '../errors/errors';
-import { run, runDetached, RunResult } from '../process/process';
+import { run, runDetached } from '../process/process';
 import { buildOptionsOf, train } from './train-service';
+import {
+  CLIENT,
+  exited,
+  fakeEngine,
+  ok,
+  restoreEnvAfterEach,
+} from '../testing/fakes';
 
 jest.mock('../process/process');
 
 const runMock = jest.mocked(run);
 const runDetachedMock = jest.mocked(runDetached);
 
-const CLIENT = '/opt/docker/bin/docker';
-const ENGINE: Engine = {
-  kind: 'docker',
-  client: CLIENT,
-  host: 'unix:///var/run/docker.sock',
-  mode: 'buildx',
-  clientVersion: '28.3.2',
-  serverVersion: '28.3.2',
-};
+const ENGINE = fakeEngine();
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 const IMAGE_ID =
   'sha256:1111111111111111111111111111111111111111111111111111111111111111';
 const REPO = 'registry.example.com/ml-images/synth-training';
-
-const ok = (stdout = ''): RunResult => ({
-  command: '',
-  exitCode: 0,
-  stdout,
-  stderr: '',
-  all: stdout,
-  timedOut: false,
-});
-const exited = (exitCode: number, all = ''): RunResult => ({
-  ...ok(),
-  exitCode,
-  stderr: all,
-  all,
-});
 
 const ENV_KEYS = [
   'NX_TASK_HASH',
@@ -60,7 +43,7 @@ const ENV_KEYS = [
 ] as const;
 
 describe('train service', () => {
-  const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  restoreEnvAfterEach(ENV_KEYS);
   let root: string;
   let context: ExecutorContext;
   let session: ContainerSession;
@@ -206,10 +189,6 @@ describe('train service', () => {
   });
 
   afterEach(() => {
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
     jest.restoreAllMocks();
     rmSync(root, { recursive: true, force: true });
   });

@@ -7,7 +7,7 @@ import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fail } from '../errors/errors';
 import { run, RunResult } from '../process/process';
-import { BuildMode, docker, Engine, EngineKind, firstLine } from './engine';
+import { BuildMode, Engine, EngineKind, firstLine } from './engine';
 
 /** `--ulimit` values from `ulimit -Hn`, `ulimit -Hu` and kernel.pid_max as a shell reports them. */
 export function podmanUlimits(

@@ -13,8 +13,23 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { buildCommand, BuildSpec, isLoopbackRegistry, registryFlags, runFlags } from './commands';
-import { describeEngine, detectEngine, engineKindFor, podmanClient, podmanUlimits, RequestedBuildMode, withBuildMode, withBuildxBuilder } from './detection';
+import {
+  buildCommand,
+  BuildSpec,
+  isLoopbackRegistry,
+  registryFlags,
+  runFlags,
+} from './commands';
+import {
+  describeEngine,
+  detectEngine,
+  engineKindFor,
+  podmanClient,
+  podmanUlimits,
+  RequestedBuildMode,
+  withBuildMode,
+  withBuildxBuilder,
+} from './detection';
 import { Engine, EngineKind } from './engine';
 import { inspectImage } from './image-inspection';
 import { UserFacingError } from '../errors/errors';

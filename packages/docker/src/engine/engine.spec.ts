@@ -9,7 +9,13 @@ import {
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { buildCommand, BuildSpec, needsBuildKit } from './commands';
-import { candidateClients, describeEngine, detectEngine, RequestedBuildMode, withBuildMode } from './detection';
+import {
+  candidateClients,
+  describeEngine,
+  detectEngine,
+  RequestedBuildMode,
+  withBuildMode,
+} from './detection';
 import { BuildMode, docker, Engine, firstLine } from './engine';
 import { inspectImage } from './image-inspection';
 import { UserFacingError } from '../errors/errors';

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, RunResult } from '../../process/process';
 import buildExecutor from './build.impl';
+import { CLIENT, failed, ok, restoreEnvAfterEach } from '../../testing/fakes';
 
 jest.mock('../../process/process');
 
 const runMock = jest.mocked(run);
 
-const CLIENT = '/opt/docker/bin/docker';
 const IMAGE_ID =
   'sha256:1111111111111111111111111111111111111111111111111111111111111111';
 const ENV_KEYS = [
@@ -28,24 +28,9 @@ const ENV_KEYS = [
   'PATH',
 ] as const;
 
-const ok = (stdout = ''): RunResult => ({
-  command: '',
-  exitCode: 0,
-  stdout,
-  stderr: '',
-  all: stdout,
-  timedOut: false,
-});
-const failed = (all: string): RunResult => ({
-  ...ok(),
-  exitCode: 1,
-  stderr: all,
-  all,
-});
-
 /** The build executor is an adapter: detect the engine, build, and turn errors into one line. */
 describe('build executor', () => {
-  const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  restoreEnvAfterEach(ENV_KEYS);
   let root: string;
   let context: ExecutorContext;
 
@@ -133,10 +118,6 @@ describe('build executor', () => {
   });
 
   afterEach(() => {
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
     jest.restoreAllMocks();
     rmSync(root, { recursive: true, force: true });
   });

@@ -11,12 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, RunResult } from '../../process/process';
 import pushExecutor from './push.impl';
+import {
+  CLIENT,
+  executorContext,
+  failed,
+  ok,
+  restoreEnvAfterEach,
+} from '../../testing/fakes';
 
 jest.mock('../../process/process');
 
 const runMock = jest.mocked(run);
 
-const CLIENT = '/opt/docker/bin/docker';
 const IMAGE_ID =
   'sha256:1111111111111111111111111111111111111111111111111111111111111111';
 const DIGEST =
@@ -29,24 +35,9 @@ const ENV_KEYS = [
   'DOCKER_CONFIG',
 ] as const;
 
-const ok = (stdout = ''): RunResult => ({
-  command: '',
-  exitCode: 0,
-  stdout,
-  stderr: '',
-  all: stdout,
-  timedOut: false,
-});
-const failed = (all: string): RunResult => ({
-  ...ok(),
-  exitCode: 1,
-  stderr: all,
-  all,
-});
-
 /** The push executor is an adapter: detect the engine, push, and turn errors into one line. */
 describe('push executor', () => {
-  const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  restoreEnvAfterEach(ENV_KEYS);
   const realFetch = global.fetch;
   let root: string;
   let context: ExecutorContext;
@@ -105,27 +96,15 @@ describe('push executor', () => {
     mkdirSync(join(root, 'empty-bin'));
     process.env.PATH = join(root, 'empty-bin');
     process.env.DOCKER_CONFIG = join(root, 'docker-config');
-    context = {
+    context = executorContext(
       root,
-      cwd: root,
-      isVerbose: false,
-      projectName: 'synth',
-      targetName: 'docker-push',
-      projectsConfigurations: {
-        version: 2,
-        projects: {
-          synth: {
-            root: 'apps/synth',
-            targets: {
-              'docker-build': { executor: '@ml/docker:build', options: {} },
-              'docker-push': { executor: '@ml/docker:push', options: {} },
-            },
-          },
-        },
+      { name: 'synth', root: 'apps/synth' },
+      {
+        'docker-build': { executor: '@ml/docker:build', options: {} },
+        'docker-push': { executor: '@ml/docker:push', options: {} },
       },
-      nxJsonConfiguration: {},
-      projectGraph: { nodes: {}, dependencies: {} },
-    };
+      'docker-push',
+    );
     runMock.mockReset();
     // The registry answers, and holds nothing yet.
     global.fetch = jest.fn(async (url: string | URL | Request) =>
@@ -140,10 +119,6 @@ describe('push executor', () => {
 
   afterEach(() => {
     global.fetch = realFetch;
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
     jest.restoreAllMocks();
     rmSync(root, { recursive: true, force: true });
   });

@@ -5,6 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runDetached, RunResult, runSync } from '../../process/process';
 import testExecutor from './test.impl';
+import {
+  CLIENT,
+  executorContext,
+  exited,
+  ok,
+  restoreEnvAfterEach,
+} from '../../testing/fakes';
 
 /**
  * Delivers a signal to this process's listeners, as Node does on Ctrl-C or a
@@ -22,24 +29,13 @@ const runMock = jest.mocked(run);
 const runSyncMock = jest.mocked(runSync);
 const runDetachedMock = jest.mocked(runDetached);
 
-const CLIENT = '/opt/docker/bin/docker';
 const IMAGE_ID =
   'sha256:3333333333333333333333333333333333333333333333333333333333333333';
 const ENV_KEYS = ['ML_DOCKER_CLIENT', 'ML_DOCKER_PODMAN', 'PATH'] as const;
 
-const ok = (stdout = ''): RunResult => ({
-  command: '',
-  exitCode: 0,
-  stdout,
-  stderr: '',
-  all: stdout,
-  timedOut: false,
-});
-const exited = (exitCode: number): RunResult => ({ ...ok(), exitCode });
-
 /** The test executor is an adapter: detect the engine, own the container session, turn errors into one line. */
 describe('test executor', () => {
-  const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  restoreEnvAfterEach(ENV_KEYS);
   let root: string;
   let context: ExecutorContext;
   let exit: jest.SpyInstance;
@@ -113,27 +109,15 @@ describe('test executor', () => {
     // No podman to fall back to: PATH is an empty folder.
     mkdirSync(join(root, 'empty-bin'));
     process.env.PATH = join(root, 'empty-bin');
-    context = {
+    context = executorContext(
       root,
-      cwd: root,
-      isVerbose: false,
-      projectName: 'synth',
-      targetName: 'docker-test',
-      projectsConfigurations: {
-        version: 2,
-        projects: {
-          synth: {
-            root: 'apps/synth',
-            targets: {
-              'docker-build': { executor: '@ml/docker:build', options: {} },
-              'docker-test': { executor: '@ml/docker:test', options: {} },
-            },
-          },
-        },
+      { name: 'synth', root: 'apps/synth' },
+      {
+        'docker-build': { executor: '@ml/docker:build', options: {} },
+        'docker-test': { executor: '@ml/docker:test', options: {} },
       },
-      nxJsonConfiguration: {},
-      projectGraph: { nodes: {}, dependencies: {} },
-    };
+      'docker-test',
+    );
     runMock.mockReset();
     runSyncMock.mockReset();
     runDetachedMock.mockReset();
@@ -146,10 +130,6 @@ describe('test executor', () => {
   });
 
   afterEach(() => {
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
     jest.restoreAllMocks();
     rmSync(root, { recursive: true, force: true });
   });
