@@ -1,7 +1,7 @@
 /**
  * The test service: every image of the build record, started the way it
- * runs in production. Images that expose a port are services (lib/service-check),
- * the others jobs (lib/job-run); artifact images with no command are skipped.
+ * runs in production. Images that expose a port are services (service-check.ts),
+ * the others jobs (job-run.ts); artifact images with no command are skipped.
  */
 import { ExecutorContext, logger } from '@nx/devkit';
 import type { TestOptions } from './test-options';

@@ -4,7 +4,7 @@ import { detectEngine, engineKindFor } from '../../engine/detection';
 import { runExecutor } from '../../errors/executor-boundary';
 import { BuildExecutorSchema } from './schema';
 
-/** Builds the project's images and writes the build record (see lib/build-service). */
+/** Builds the project's images and writes the build record (see build/build-service). */
 export default async function buildExecutor(
   options: BuildExecutorSchema,
   context: ExecutorContext,

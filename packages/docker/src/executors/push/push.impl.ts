@@ -5,7 +5,7 @@ import { pushImages } from '../../registry/push-service';
 import { engineOfRecord } from '../../record/recorded-images';
 import { PushExecutorSchema } from './schema';
 
-/** Pushes every tag of the build record (see lib/push-service). */
+/** Pushes every tag of the build record (see registry/push-service). */
 export default async function pushExecutor(
   options: PushExecutorSchema,
   context: ExecutorContext,

@@ -4,7 +4,7 @@ import { testImages } from '../../containers/test-service';
 import { engineOfRecord } from '../../record/recorded-images';
 import { TestExecutorSchema } from './schema';
 
-/** Starts the built images and proves they work (see lib/test-service). */
+/** Starts the built images and proves they work (see containers/test-service). */
 export default async function testExecutor(
   options: TestExecutorSchema,
   context: ExecutorContext,

@@ -4,7 +4,7 @@ import { runContainerExecutor } from '../../errors/executor-boundary';
 import { buildOptionsOf, train } from '../../containers/train-service';
 import { TrainExecutorSchema } from './schema';
 
-/** Trains in the training image and keeps what it writes (see lib/train-service). */
+/** Trains in the training image and keeps what it writes (see containers/train-service). */
 export default async function trainExecutor(
   options: TrainExecutorSchema,
   context: ExecutorContext,
