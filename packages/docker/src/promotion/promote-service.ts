@@ -128,11 +128,11 @@ export async function promoteImages(
     }
     if (!found.length)
       fail(
-        `${from.registry}/${src.path} holds none of ${image.image}'s tags (${candidates.join(', ')}): push it to "${from.name}" first (nx run ${project.name}:docker-push), then promote.`,
+        `${from.host}/${src.path} holds none of ${image.image}'s tags (${candidates.join(', ')}): push it to "${from.name}" first (nx run ${project.name}:docker-push), then promote.`,
       );
     // The first recorded tag (the content tag) names the build; a moved `latest` is not it.
     const manifest = found[0].manifest;
-    const ref = `${from.registry}/${src.path}@${manifest.digest}`;
+    const ref = `${from.host}/${src.path}@${manifest.digest}`;
     const configs = (await imageManifests(src, manifest)).map(
       (m) => m.config?.digest ?? '',
     );
@@ -168,7 +168,7 @@ export async function promoteImages(
       },
     );
     logger.info(
-      `@ml/docker: promoted ${from.registry}/${plan.from.path}@${plan.manifest.digest} to ${to.registry}/${plan.to.path} as ${plan.tags.join(', ')} (${describeStats(stats)})`,
+      `@ml/docker: promoted ${from.host}/${plan.from.path}@${plan.manifest.digest} to ${to.host}/${plan.to.path} as ${plan.tags.join(', ')} (${describeStats(stats)})`,
     );
     const promotion: Promotion = {
       image: plan.image,
