@@ -25,7 +25,7 @@ const MANIFEST_TYPES =
 
 describe('docker-promote from dev to prod', () => {
   const id = uniqueId('promo');
-  const project = `promo-${id}`;
+  const project = id;
   const root = `ml/${project}`;
   const devRepository = `e2e-${id}`;
   const user = 'ml-release';
@@ -172,7 +172,9 @@ describe('docker-promote from dev to prod', () => {
           .filter(ours)
           .sort();
       const before = localImages();
-      const since = Math.floor(Date.now() / 1000);
+      // The push that set up the suite is in the past, to the second the engine's events count.
+      await new Promise((r) => setTimeout(r, 1100));
+      const since = (Date.now() / 1000).toFixed(3);
       const r = promote(['--from=dev', '--to=prod']);
       const until = Math.ceil(Date.now() / 1000) + 1;
       expect(r.status).toBe(0);
@@ -195,7 +197,7 @@ describe('docker-promote from dev to prod', () => {
       const events = docker([
         'events',
         '--since',
-        String(since),
+        since,
         '--until',
         String(until),
         '--filter',
