@@ -149,6 +149,20 @@ export async function fetchManifest(
   };
 }
 
+/** An index's child, which the registry must hold: the index names it. */
+async function childManifest(
+  repo: Repository,
+  index: Manifest,
+  child: Descriptor,
+): Promise<Manifest> {
+  return (
+    (await fetchManifest(repo, child.digest)) ??
+    fail(
+      `${repo.path}@${index.digest} lists ${child.digest}, which registry ${repo.client.registry} does not hold. Push the image again, then promote.`,
+    )
+  );
+}
+
 /** Every image manifest a manifest stands for: itself, or an index's children. */
 export async function imageManifests(
   repo: Repository,
@@ -156,14 +170,13 @@ export async function imageManifests(
 ): Promise<Manifest[]> {
   if (!manifest.manifests.length) return [manifest];
   const children: Manifest[] = [];
-  for (const child of manifest.manifests) {
-    const m =
-      (await fetchManifest(repo, child.digest)) ??
-      fail(
-        `${repo.path}@${manifest.digest} lists ${child.digest}, which registry ${repo.client.registry} does not hold. Push the image again, then promote.`,
-      );
-    children.push(...(await imageManifests(repo, m)));
-  }
+  for (const child of manifest.manifests)
+    children.push(
+      ...(await imageManifests(
+        repo,
+        await childManifest(repo, manifest, child),
+      )),
+    );
   return children;
 }
 
@@ -343,12 +356,8 @@ async function copyTree(
 ): Promise<void> {
   for (const child of manifest.manifests) {
     const m = await withRetries(`${from.path}@${child.digest}`, options, () =>
-      fetchManifest(from, child.digest),
+      childManifest(from, manifest, child),
     );
-    if (!m)
-      fail(
-        `${from.path}@${manifest.digest} lists ${child.digest}, which registry ${from.client.registry} does not hold. Push the image again, then promote.`,
-      );
     await copyTree(from, to, m, stats, options);
   }
   const blobs = [

@@ -188,6 +188,36 @@ describe('docker-promote', () => {
     ]).toEqual([seeded.digest, '1.4.0']);
   });
 
+  it('promotes an index (a multi-platform push) when one of its images is the tested one', async () => {
+    const other = seedImage(dev, 'dev/synth-inference', [], [randomBytes(10)], {
+      architecture: 'arm64',
+    });
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [seeded, other].map((m) => ({
+          mediaType: m.mediaType,
+          digest: m.digest,
+          size: m.bytes.length,
+        })),
+      }),
+    );
+    const put = await fetch(
+      `http://${dev.host}/v2/dev/synth-inference/manifests/nx-abc`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+        body: index,
+      },
+    );
+    expect(put.status).toBe(201);
+    expect(await promote({ tags: ['1.0'] })).toEqual({ success: true });
+    const at = prod.manifests.get('acme-prod/ml/synth-inference')!;
+    expect(at.get('1.0')!.bytes.equals(index)).toBe(true);
+    expect(at.has(other.digest)).toBe(true);
+  });
+
   it('leaves out a source tag that moved to another digest', async () => {
     seedImage(dev, 'dev/synth-inference', ['latest'], [randomBytes(10)]);
     await promote({});
