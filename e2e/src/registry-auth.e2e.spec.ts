@@ -3,49 +3,25 @@
  * no credentials and wrong credentials each fail with the fix in the message,
  * the right ones push, and the password never appears in any output or record.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { AuthRegistry, startAuthRegistry } from './support/auth-registry';
 import { expectFailure } from './support/failure-modes';
-import { docker, run, statusOf, uniqueId, until } from './support/run';
+import { docker, uniqueId } from './support/run';
 import { freshWorkspace, Workspace } from './support/workspace';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 describe('pushing to a registry that requires authentication', () => {
   const id = uniqueId('auth');
   const project = `private-${id}`;
   const user = 'ml-ci';
   const password = `pw-${id}-never-printed`;
-  let dir: string;
-  let registry: ChildProcess;
+  let registry: AuthRegistry;
   let host: string;
   let ws: Workspace;
 
   /** A docker config directory holding exactly these credentials (or none). */
-  const dockerConfig = (credentials?: string) => {
-    const config = mkdtempSync(join(dir, 'docker-config-'));
-    const auths = credentials
-      ? { [host]: { auth: Buffer.from(credentials).toString('base64') } }
-      : {};
-    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths }));
-    return config;
-  };
+  const dockerConfig = (credentials?: string) =>
+    registry.dockerConfig(credentials ? { [host]: credentials } : {});
   const push = (config: string) =>
     ws.nx(['run', `${project}:docker-push`, '--excludeTaskDependencies'], {
       allowFail: true,
@@ -53,37 +29,8 @@ describe('pushing to a registry that requires authentication', () => {
     });
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ml-docker-auth-'));
-    const hash = run('python3', [
-      '-W',
-      'ignore',
-      '-c',
-      'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))',
-      password,
-    ]).stdout.trim();
-    writeFileSync(join(dir, 'htpasswd'), `${user}:${hash}\n`);
-    host = `127.0.0.1:${await freePort()}`;
-    writeFileSync(
-      join(dir, 'config.yml'),
-      [
-        'version: 0.1',
-        'log: { level: warn }',
-        `storage: { filesystem: { rootdirectory: ${join(dir, 'storage')} } }`,
-        `http: { addr: "${host}" }`,
-        `auth: { htpasswd: { realm: ml-docker-e2e, path: ${join(dir, 'htpasswd')} } }`,
-        '',
-      ].join('\n'),
-    );
-    registry = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
-      stdio: 'ignore',
-    });
-    // Up when it asks for a login.
-    expect(
-      await until(
-        async () => (await statusOf(`http://${host}/v2/`)) === 401,
-        15_000,
-      ),
-    ).toBe(true);
+    registry = await startAuthRegistry(user, password);
+    host = registry.host;
 
     ws = freshWorkspace();
     ws.imageProject(
@@ -107,14 +54,13 @@ describe('pushing to a registry that requires authentication', () => {
   });
 
   afterAll(() => {
-    registry?.kill('SIGTERM');
     const images = docker(['images', '--format', '{{.Repository}}:{{.Tag}}'])
       .stdout.split('\n')
       .filter((i) => i.startsWith(`${host}/`));
     for (const image of images)
       docker(['rmi', '-f', image], { allowFail: true });
     ws?.dispose();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    registry?.stop();
   });
 
   it.each([

@@ -10,7 +10,11 @@ import type { Ran } from './run';
 export interface FailureMode {
   /** The command that fails: nx g, or the target the executor backs. */
   area:
-    'nx g @ml/docker:images' | 'docker-build' | 'docker-test' | 'docker-push';
+    | 'nx g @ml/docker:images'
+    | 'docker-build'
+    | 'docker-test'
+    | 'docker-push'
+    | 'docker-promote';
   situation: string;
   /** How the one line reads, `…` for the parts that vary (the README column). */
   message: string;
@@ -26,6 +30,8 @@ const FAILED = 1;
 const NOTHING = 'nothing: no file written, nx.json untouched';
 const NO_CONTAINER = 'no container';
 const NO_IMAGE = 'no image, no build record';
+const PROMOTED_NOTHING =
+  'nothing copied or tagged at the destination, no promotion record';
 
 export const FAILURE_MODES = {
   'generator.unknown-project': {
@@ -410,6 +416,55 @@ export const FAILURE_MODES = {
       /Pushing \S+ failed after \d+ attempt\(s\): .*\. Check that the registry is up and has space, then rerun\./,
     leaves:
       'no tag in the registry, the last push record as it was; a rerun completes the push',
+  },
+  'promote.unknown-environment': {
+    area: 'docker-promote',
+    situation:
+      "`--from` or `--to` names no environment of the plugin options (nor the target's `environments`)",
+    message:
+      'Unknown environment "…" (--to). Known environments: …. Define it in nx.json\'s @ml/docker plugin options ("environments": {"…": {"registry": "<host>/<path>"}}) or in the target\'s environments option.',
+    pattern:
+      /Unknown environment "[^"]+" \(--(?:from|to)\)\. (?:Known environments: [^.]+\.|No environment is defined\.) Define it in nx\.json's @ml\/docker plugin options \("environments": \{"[^"]+": \{"registry": "<host>\/<path>"\}\}\) or in the target's environments option\./,
+    leaves: PROMOTED_NOTHING,
+  },
+  'promote.untested': {
+    area: 'docker-promote',
+    situation:
+      'the digest the source environment holds is not an image `docker-test` passed (built and pushed, never tested, or rebuilt since)',
+    message:
+      '…@sha256:… is not tested: its image sha256:… is not in the test record …/test-record.json. Run docker-test on it (nx run …:docker-test), push, then promote.',
+    pattern:
+      /\S+@sha256:[0-9a-f]{64} is not tested: its image sha256:[0-9a-f]{64} is not in the test record \S+\/test-record\.json\. Run docker-test on it \(nx run \S+:docker-test\), push, then promote\./,
+    leaves: PROMOTED_NOTHING,
+  },
+  'promote.auth-refused': {
+    area: 'docker-promote',
+    situation:
+      'the destination registry requires a login, with no or wrong credentials',
+    message:
+      'Registry … refused authentication (HTTP 401). Log in first: docker login … (for Artifact Registry: gcloud auth configure-docker …).',
+    pattern:
+      /Registry \S+ refused authentication \(HTTP 401\)\. Log in first: docker login \S+ \(for Artifact Registry: gcloud auth configure-docker \S+\)\./,
+    leaves: `${PROMOTED_NOTHING}, no secret in any output`,
+  },
+  'promote.registry-down': {
+    area: 'docker-promote',
+    situation: "the destination environment's registry does not answer",
+    message:
+      'Registry … is unreachable (ECONNREFUSED on …/v2/). Start it, or fix the registry of environment "…" (--to) in nx.json\'s @ml/docker plugin options or the target\'s environments option.',
+    pattern:
+      /Registry \S+ is unreachable \(ECONNREFUSED on \S+\/v2\/\)\. Start it, or fix the registry of environment "[^"]+" \(--to\) in nx\.json's @ml\/docker plugin options or the target's environments option\./,
+    leaves: PROMOTED_NOTHING,
+  },
+  'promote.cut-too-often': {
+    area: 'docker-promote',
+    situation: 'the copy cut on every attempt',
+    message:
+      'Promoting …@sha256:… failed after N attempt(s): …. Check that both registries are up, then rerun: nothing is tagged at the destination until the image is complete, and what arrived is kept.',
+    pattern:
+      /Promoting \S+ failed after \d+ attempt\(s\): .*\. Check that both registries are up, then rerun: nothing is tagged at the destination until the image is complete, and what arrived is kept\./,
+    leaves:
+      'no tag at the destination (the blobs that arrived stay); a rerun completes the copy',
   },
   'build.podman-missing': {
     area: 'docker-build',

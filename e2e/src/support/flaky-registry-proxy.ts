@@ -8,6 +8,8 @@ import { REGISTRY } from './run';
 export interface ProxyFaults {
   /** Port to listen on; 0 picks one (a later proxy can reuse it). */
   port?: number;
+  /** host:port of the registry behind it; the local registry unless told. */
+  upstream?: string;
   /** Drop the connection of the first N manifest uploads. */
   cutManifestPuts?: number;
   /** Drop a layer upload after this many bytes, for the first `blobCuts` uploads. */
@@ -35,7 +37,7 @@ export async function startFlakyProxy(
   faults: ProxyFaults,
 ): Promise<FlakyProxy> {
   const server = await startChildServer('flaky-registry-proxy.mjs', [
-    `--upstream=${REGISTRY}`,
+    `--upstream=${faults.upstream ?? REGISTRY}`,
     `--port=${faults.port ?? 0}`,
     `--cut-manifest-puts=${faults.cutManifestPuts ?? 0}`,
     `--cut-blob-after=${faults.cutBlobAfter ?? Infinity}`,

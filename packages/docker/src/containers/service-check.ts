@@ -26,10 +26,15 @@ import {
   waitForHealthy,
   WaitOutcome,
 } from './health-waiter';
-import { HEALTH_PATH_LABEL, READY_PATH_LABEL, WRITABLE_LABEL } from '../names/names';
+import {
+  HEALTH_PATH_LABEL,
+  READY_PATH_LABEL,
+  WRITABLE_LABEL,
+} from '../names/names';
 import { ProjectInfo } from '../record/project-images';
 import { healthcheckExecArgs, readOnlyArgs, serviceRunArgs } from './run-args';
 import { smokeRequest } from './smoke-request';
+import type { TestedService } from '../record/test-record';
 import { DEFAULT_HEALTH_PATH, NormalizedTestOptions } from './test-options';
 
 /**
@@ -106,7 +111,7 @@ export async function checkService(
   info: ImageInfo,
   opts: NormalizedTestOptions,
   gpuFlags: string[] = [],
-): Promise<void> {
+): Promise<TestedService> {
   const s = opts.service;
   const healthPath =
     s.healthPath ?? info.labels[HEALTH_PATH_LABEL] ?? DEFAULT_HEALTH_PATH;
@@ -261,6 +266,15 @@ export async function checkService(
     logger.info(
       `@ml/docker: ${image.image} passed: healthy in ${outcome.elapsedMs} ms, ready in ${readyMs} ms`,
     );
+    return {
+      port,
+      livenessPath: healthPath,
+      ...(readyPath ? { readinessPath: readyPath } : {}),
+      user: info.user,
+      writable,
+      timeToHealthyMs: outcome.elapsedMs,
+      timeToReadyMs: readyMs,
+    };
   } finally {
     await session.remove(name);
   }

@@ -9,6 +9,7 @@ import { run, runDetached, RunResult } from '../process/process';
 import { testImages } from './test-service';
 import type { TestOptions } from './test-options';
 import { CLIENT, exited, fakeEngine, ok } from '../testing/fakes';
+import { readTestRecord } from '../record/test-record';
 
 jest.mock('../process/process');
 
@@ -114,6 +115,8 @@ describe('test service: testImages', () => {
 
   const test = (options: TestOptions = {}) =>
     testImages(options, context, session);
+  const testRecordFile = () =>
+    join(root, 'dist/docker/libs/ml-common/test-record.json');
 
   it.each([
     ['no Cmd and no Entrypoint', {}],
@@ -266,6 +269,49 @@ describe('test service: testImages', () => {
       expect(calls('rm')).toEqual([
         [CLIENT, ['rm', '-f', '-v', name], { timeoutMs: 30_000 }],
       ]);
+      expect(readTestRecord(testRecordFile())).toEqual({
+        version: 1,
+        project: 'ml-common',
+        images: [
+          {
+            image: 'lib',
+            name: NAME,
+            imageId: IMAGE_ID,
+            passedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          },
+        ],
+      });
+    });
+
+    it('keeps the record of images this run did not test, and replaces the one it did', async () => {
+      const other = {
+        image: 'inference',
+        name: `${NAME}-inference`,
+        imageId: 'sha256:other',
+        passedAt: '2024-01-01T00:00:00.000Z',
+      };
+      writeFileSync(
+        testRecordFile(),
+        JSON.stringify({
+          version: 1,
+          project: 'ml-common',
+          images: [
+            other,
+            { ...other, image: 'lib', imageId: 'sha256:an-older-build' },
+          ],
+        }),
+      );
+      engineWithImage(JOB, jobRun(0, ['models/model.joblib']));
+      await test(options);
+      expect(
+        readTestRecord(testRecordFile())!.images.map((i) => [
+          i.image,
+          i.imageId,
+        ]),
+      ).toEqual([
+        ['inference', 'sha256:other'],
+        ['lib', IMAGE_ID],
+      ]);
     });
 
     it('fails with the exit code when the job fails, and still removes the container', async () => {
@@ -273,6 +319,8 @@ describe('test service: testImages', () => {
       await expect(test(options)).rejects.toThrow(
         /^lib exited with code 1 after \d+\.\d s\.$/,
       );
+      // Nothing is recorded as tested when an image failed.
+      expect(readTestRecord(testRecordFile())).toBeUndefined();
       expect(logger.info).toHaveBeenCalledWith(
         expect.stringContaining('Traceback: boom'),
       );
@@ -364,6 +412,19 @@ describe('test service: testImages', () => {
         expect.stringMatching(/^@ml\/docker: lib passed: healthy in \d+ ms/),
       );
       expect(calls('rm').map(([, a]) => a)).toEqual([['rm', '-f', '-v', name]]);
+      // What deploy manifests and promotion read: how it was probed and how long it took.
+      const service = readTestRecord(testRecordFile())!.images[0].service!;
+      expect(service).toEqual({
+        port: 8000,
+        livenessPath: '/health',
+        user: '10001:10001',
+        writable: [],
+        timeToHealthyMs: expect.any(Number),
+        timeToReadyMs: expect.any(Number),
+      });
+      expect(service.timeToReadyMs).toBeGreaterThanOrEqual(
+        service.timeToHealthyMs,
+      );
     });
 
     it.each<[string, Record<string, unknown>, TestOptions, string[]]>([

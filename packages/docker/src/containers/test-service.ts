@@ -21,6 +21,12 @@ import { engineGpuSupport, proveGpu } from '../accelerator/gpu-check';
 import { ACCELERATOR_LABEL } from '../names/names';
 import { checkService } from './service-check';
 import { normalizeOptions } from './test-options';
+import {
+  readTestRecord,
+  TestedImage,
+  testRecordPath,
+  writeTestRecord,
+} from '../record/test-record';
 
 export async function testImages(
   options: TestOptions,
@@ -30,7 +36,7 @@ export async function testImages(
   const engine = session.engine;
   const project = projectInfo(context);
   const opts = normalizeOptions(options);
-  const { images } = recordedImages(
+  const { recordPath, images } = recordedImages(
     context,
     project,
     opts.buildTarget,
@@ -38,6 +44,7 @@ export async function testImages(
   );
   const keys = new Set(images.map((i) => i.image));
   let support: Awaited<ReturnType<typeof engineGpuSupport>> | undefined;
+  const passed: TestedImage[] = [];
   for (const recorded of images) {
     const image = await ensureLocalImage(
       engine,
@@ -73,12 +80,53 @@ export async function testImages(
       if (decision.run !== 'gpu') continue;
       gpuFlags = await proveGpu(session, project.name, image, support);
     }
+    let service: TestedImage['service'];
     if (info.exposedPorts.length > 0 || opts.service.port) {
       assertReachable(engine);
-      await checkService(session, project, image, info, opts, gpuFlags);
+      service = await checkService(
+        session,
+        project,
+        image,
+        info,
+        opts,
+        gpuFlags,
+      );
     } else
       await runJob(session, project, image, info, opts, context.root, gpuFlags);
+    passed.push({
+      image: image.image,
+      name: image.name,
+      imageId: image.imageId,
+      passedAt: new Date().toISOString(),
+      ...(service ? { service } : {}),
+    });
   }
+  // Written once every image passed: a failed run leaves the last record as it was.
+  if (passed.length)
+    recordTested(testRecordPath(recordPath), project.name, passed);
+}
+
+/**
+ * Merges what this run proved into the record: images it did not test this
+ * time (`images` option, a skipped GPU image) keep their earlier entry.
+ */
+export function recordTested(
+  path: string,
+  project: string,
+  passed: TestedImage[],
+): void {
+  const previous = readTestRecord(path);
+  const keys = new Set(passed.map((p) => p.image));
+  writeTestRecord(path, {
+    version: 1,
+    project,
+    images: [
+      ...(previous?.project === project ? previous.images : []).filter(
+        (i) => !keys.has(i.image),
+      ),
+      ...passed,
+    ],
+  });
 }
 
 /**

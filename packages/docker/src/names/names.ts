@@ -14,6 +14,7 @@ export const EXECUTORS = {
   test: `${PLUGIN_NAME}:test`,
   push: `${PLUGIN_NAME}:push`,
   train: `${PLUGIN_NAME}:train`,
+  promote: `${PLUGIN_NAME}:promote`,
 } as const;
 
 export interface MlDockerPluginOptions {
@@ -21,6 +22,12 @@ export interface MlDockerPluginOptions {
   testTargetName?: string;
   pushTargetName?: string;
   trainTargetName?: string;
+  promoteTargetName?: string;
+  /**
+   * Where images live per stage, e.g. {"dev": {"registry": "europe-docker.pkg.dev/acme-dev/ml"}}:
+   * docker-promote copies between them by name.
+   */
+  environments?: Record<string, { registry: string }>;
 }
 
 export interface TargetNames {
@@ -29,6 +36,8 @@ export interface TargetNames {
   push: string;
   /** Runs the training image and keeps what it writes, before the inference image is built. */
   train: string;
+  /** Copies a tested digest from one environment's registry to another's. */
+  promote: string;
 }
 
 export const DEFAULT_TARGET_NAMES: TargetNames = {
@@ -36,6 +45,7 @@ export const DEFAULT_TARGET_NAMES: TargetNames = {
   test: 'docker-test',
   push: 'docker-push',
   train: 'docker-train',
+  promote: 'docker-promote',
 };
 
 export function targetNames(options: MlDockerPluginOptions = {}): TargetNames {
@@ -44,6 +54,7 @@ export function targetNames(options: MlDockerPluginOptions = {}): TargetNames {
     test: options.testTargetName ?? DEFAULT_TARGET_NAMES.test,
     push: options.pushTargetName ?? DEFAULT_TARGET_NAMES.push,
     train: options.trainTargetName ?? DEFAULT_TARGET_NAMES.train,
+    promote: options.promoteTargetName ?? DEFAULT_TARGET_NAMES.promote,
   };
 }
 
@@ -112,6 +123,8 @@ export const BUILD_RECORD_FILE = 'build-record.json';
 export const PUSH_RECORD_FILE = 'push-record.json';
 /** What docker-test proved, beside the build record: promotion and deploy manifests read it. */
 export const TEST_RECORD_FILE = 'test-record.json';
+/** Every promotion of the build record's images, beside it: which digest went where, when. */
+export const PROMOTION_RECORD_FILE = 'promotion-record.json';
 
 /** Label on every container the plugin starts, so a leak is easy to find: docker ps -a --filter label=ml-docker.owner */
 export const OWNER_LABEL = 'ml-docker.owner';

@@ -114,6 +114,16 @@ describe('@ml/docker plugin', () => {
                         'Push every tag; tags the registry already holds are skipped',
                     },
                   },
+                  // Depends on nothing: it must never build or rebuild what it promotes.
+                  'docker-promote': {
+                    executor: '@ml/docker:promote',
+                    options: { buildTarget: 'docker-build' },
+                    metadata: {
+                      technologies: ['docker'],
+                      description:
+                        'Copy the tested digests to another environment: nx run <project>:docker-promote --from=dev --to=prod',
+                    },
+                  },
                 },
               },
             },
@@ -278,6 +288,7 @@ describe('@ml/docker plugin', () => {
           buildTargetName: 'image-build',
           testTargetName: 'image-test',
           pushTargetName: 'image-push',
+          promoteTargetName: 'image-promote',
         },
         context,
       );
@@ -287,7 +298,13 @@ describe('@ml/docker plugin', () => {
         'image-build',
         'image-test',
         'image-push',
+        'image-promote',
       ]);
+      expect(targets['image-promote']).toMatchObject({
+        executor: '@ml/docker:promote',
+        options: { buildTarget: 'image-build' },
+      });
+      expect(targets['image-promote'].dependsOn).toBeUndefined();
       expect(targets['image-build'].dependsOn).toEqual(['^image-build']);
       expect(targets['image-test']).toMatchObject({
         executor: '@ml/docker:test',
@@ -309,6 +326,7 @@ describe('@ml/docker plugin', () => {
         'docker-build',
         'smoke',
         'docker-push',
+        'docker-promote',
       ]);
       expect(targets['docker-push'].dependsOn).toEqual(['smoke']);
     });
@@ -884,6 +902,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         'docker-build',
         'docker-test',
         'docker-push',
+        'docker-promote',
       ]);
       expect(targets['docker-train']).toEqual({
         executor: '@ml/docker:train',
@@ -947,6 +966,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         'image-build',
         'docker-test',
         'docker-push',
+        'docker-promote',
       ]);
       expect(targets['fit']).toMatchObject({
         dependsOn: ['^image-build'],
@@ -967,6 +987,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         'docker-build',
         'docker-test',
         'docker-push',
+        'docker-promote',
       ]);
       expect(targets['docker-build'].dependsOn).toEqual(['^docker-build']);
       expect(targets['docker-build'].inputs).toEqual(BUILD_INPUTS);

@@ -186,7 +186,7 @@ export function inferredTargets(
   options: MlDockerPluginOptions = {},
   training?: TrainingFlow,
 ): Record<string, TargetConfiguration> {
-  const { build, test, push, train } = targetNames(options);
+  const { build, test, push, train, promote } = targetNames(options);
   const trainTarget: Record<string, TargetConfiguration> = training
     ? {
         [train]: {
@@ -240,6 +240,16 @@ export function inferredTargets(
         technologies: ['docker'],
         description:
           'Push every tag; tags the registry already holds are skipped',
+      },
+    },
+    // No dependsOn: promotion moves what was pushed and tested, it never builds.
+    [promote]: {
+      executor: EXECUTORS.promote,
+      options: { buildTarget: build },
+      metadata: {
+        technologies: ['docker'],
+        description:
+          'Copy the tested digests to another environment: nx run <project>:docker-promote --from=dev --to=prod',
       },
     },
   };

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fail } from '../errors/errors';
+import { fail, UserFacingError } from '../errors/errors';
 import { splitRegistry } from './image-ref';
 import { run } from '../process/process';
 
@@ -23,7 +23,7 @@ export interface RemoteManifest {
   configDigest?: string;
 }
 
-const MANIFEST_TYPES = [
+export const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -42,6 +42,18 @@ export interface ImageConfig {
   rootfs?: { diff_ids?: string[] };
 }
 
+/** Nothing answered (refused, reset, timed out): worth a retry, unlike an answer. */
+export class RegistryUnreachableError extends UserFacingError {}
+
+export interface SendOptions {
+  method?: string;
+  accept?: string;
+  headers?: Record<string, string>;
+  /** A stream is sent once: a 401 on it is not retried, so authenticate first. */
+  body?: BodyInit | ReadableStream<Uint8Array>;
+  timeoutMs?: number;
+}
+
 /** Docker talks plain HTTP to loopback registries; everything else is HTTPS. */
 export function registryBaseUrl(host: string): string {
   const hostname = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
@@ -58,6 +70,10 @@ export class RegistryClient {
       dockerCredentials(registry),
     private readonly timeoutMs = 10_000,
   ) {}
+
+  /** The last sentence of the unreachable message: what the user changes to point elsewhere. */
+  unreachableFix =
+    'Start the registry, or point the registry option (or ML_DOCKER_REGISTRY) at one that runs.';
 
   get host(): string {
     return splitRegistry(this.registry).host;
@@ -134,7 +150,16 @@ export class RegistryClient {
     return (await blob.json()) as ImageConfig;
   }
 
-  private check(res: Response, what: string): void {
+  /**
+   * Any request of the distribution API, with the credentials attached;
+   * `path` may be a whole URL on this registry (an upload's Location).
+   */
+  send(path: string, opts: SendOptions = {}): Promise<Response> {
+    return this.request(path, opts);
+  }
+
+  /** Fails with the actionable line for a refused login or an error status. */
+  check(res: Response, what: string): void {
     if (res.status === 401 || res.status === 403) {
       fail(
         `Registry ${this.registry} refused authentication (HTTP ${res.status}). Log in first: docker login ${this.host} (for Artifact Registry: gcloud auth configure-docker ${this.host}).`,
@@ -148,27 +173,34 @@ export class RegistryClient {
 
   private async request(
     path: string,
-    opts: { accept?: string } = {},
+    opts: SendOptions = {},
     retried = false,
   ): Promise<Response> {
-    const url = `${registryBaseUrl(this.host)}${path}`;
-    const headers: Record<string, string> = {};
+    const url = /^https?:\/\//.test(path)
+      ? path
+      : `${registryBaseUrl(this.host)}${path}`;
+    const headers: Record<string, string> = { ...opts.headers };
     if (opts.accept) headers.accept = opts.accept;
     if (this.token) headers.authorization = this.token;
+    const streamed = opts.body instanceof ReadableStream;
     let res: Response;
     try {
       res = await fetch(url, {
+        method: opts.method,
         headers,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+        body: opts.body as BodyInit | undefined,
+        // Node's fetch sends a stream only half-duplex.
+        ...(streamed ? { duplex: 'half' } : {}),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
+      } as RequestInit);
     } catch (e) {
       const cause =
         (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
-      fail(
-        `Registry ${this.registry} is unreachable (${cause} on ${registryBaseUrl(this.host)}/v2/). Start the registry, or point the registry option (or ML_DOCKER_REGISTRY) at one that runs.`,
+      throw new RegistryUnreachableError(
+        `Registry ${this.registry} is unreachable (${cause} on ${registryBaseUrl(this.host)}/v2/). ${this.unreachableFix}`,
       );
     }
-    if (res.status === 401 && !retried) {
+    if (res.status === 401 && !retried && !streamed) {
       const challenge = res.headers.get('www-authenticate') ?? '';
       const creds = await this.credentials();
       if (creds) {

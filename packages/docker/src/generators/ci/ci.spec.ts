@@ -231,4 +231,136 @@ describe('ci generator', () => {
       ).rejects.toThrow('--cache must be registry or gha (got "local").');
     });
   });
+
+  describe('the release flow', () => {
+    interface ReleaseWorkflow {
+      on: Record<string, { branches?: string[]; tags?: string[] } | null>;
+      jobs: Record<string, { if?: string; steps: Step[] }>;
+    }
+    const generate = async (options: Record<string, string> = {}) => {
+      const t = createTreeWithEmptyWorkspace();
+      await ciGenerator(t, {
+        gcpProject: 'acme-dev',
+        prodRepository: 'ml-prod',
+        skipFormat: true,
+        ...options,
+      });
+      return {
+        tree: t,
+        wf: parse(
+          t.read('.github/workflows/docker-images.yml', 'utf-8')!,
+        ) as ReleaseWorkflow,
+      };
+    };
+
+    it('is absent unless a production repository is named', () => {
+      expect(Object.keys(workflow.jobs)).toEqual(['images']);
+      expect(workflow.on).not.toHaveProperty('workflow_dispatch');
+      expect(readNxJson(tree)?.plugins ?? []).toEqual([]);
+    });
+
+    it('pushes to dev on the branch, and promotes by digest to prod on a v* tag or a manual run', async () => {
+      const { wf } = await generate();
+      expect(wf.on.push).toEqual({ branches: ['main'], tags: ['v*'] });
+      expect(wf.on).toHaveProperty('workflow_dispatch');
+      // A tag push is no branch push: it must not push images again.
+      expect(wf.jobs.images.if).toBe(
+        "github.event_name == 'pull_request' || github.ref == 'refs/heads/main'",
+      );
+      const release = wf.jobs.release;
+      expect(release.if).toBe(
+        "startsWith(github.ref, 'refs/tags/v') || github.event_name == 'workflow_dispatch'",
+      );
+      const runs = release.steps.filter((s) => s.run).map((s) => s.run);
+      expect(runs.slice(-2)).toEqual([
+        'npx nx run-many -t docker-push',
+        'npx nx run-many -t docker-promote --from=dev --to=prod',
+      ]);
+      expect(
+        release.steps.findIndex((s) =>
+          s.uses?.startsWith('google-github-actions/auth'),
+        ),
+      ).toBeLessThan(
+        release.steps.findIndex((s) => s.run?.includes('docker-promote')),
+      );
+    });
+
+    it.each([
+      ['the same project', {}, 'acme-dev'],
+      ['its own project', { prodGcpProject: 'acme-prod' }, 'acme-prod'],
+    ])(
+      'names dev and prod in the plugin options, prod in %s',
+      async (_label, options, project) => {
+        const { tree: t } = await generate(options);
+        expect(readNxJson(t)?.plugins).toEqual([
+          {
+            plugin: '@ml/docker',
+            options: {
+              environments: {
+                dev: {
+                  registry: 'us-central1-docker.pkg.dev/acme-dev/ml-images',
+                },
+                prod: {
+                  registry: `us-central1-docker.pkg.dev/${project}/ml-prod`,
+                },
+              },
+            },
+          },
+        ]);
+      },
+    );
+
+    it("keeps the plugin's other options and environments", async () => {
+      const t = createTreeWithEmptyWorkspace();
+      t.write(
+        'nx.json',
+        JSON.stringify({
+          plugins: [
+            '@nx/js',
+            {
+              plugin: '@ml/docker',
+              options: {
+                testTargetName: 'smoke',
+                environments: { staging: { registry: 'r/s' } },
+              },
+            },
+          ],
+        }),
+      );
+      await ciGenerator(t, {
+        gcpProject: 'acme-dev',
+        prodRepository: 'ml-prod',
+        skipFormat: true,
+      });
+      const plugins = readNxJson(t)!.plugins!;
+      expect(plugins[0]).toBe('@nx/js');
+      expect(plugins[1]).toMatchObject({
+        options: {
+          testTargetName: 'smoke',
+          environments: {
+            staging: { registry: 'r/s' },
+            dev: expect.anything(),
+            prod: expect.anything(),
+          },
+        },
+      });
+      // The renamed test target is what the release job runs before promoting.
+      expect(t.read('.github/workflows/docker-images.yml', 'utf-8')).toContain(
+        'npx nx run-many -t docker-promote --from=dev --to=prod',
+      );
+    });
+
+    it.each([
+      [
+        { prodRepository: 'ml prod' },
+        '--prodRepository "ml prod" may hold only letters, digits and . _ -.',
+      ],
+      [
+        { prodGcpProject: 'X' },
+        '--prodGcpProject "X" is not a Google Cloud project ID',
+      ],
+    ])('refuses %j', async (options, message) => {
+      await expect(generate(options)).rejects.toThrow(message);
+    });
+  });
 });

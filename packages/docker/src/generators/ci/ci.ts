@@ -2,19 +2,30 @@ import {
   formatFiles,
   generateFiles,
   logger,
+  NxJsonConfiguration,
   readNxJson,
   Tree,
   updateNxJson,
 } from '@nx/devkit';
 import { join } from 'node:path';
 import { fail } from '../../errors/errors';
-import { configuredTargetNames, EXECUTORS } from '../../names/names';
+import {
+  configuredTargetNames,
+  EXECUTORS,
+  pluginEntry,
+  PLUGIN_NAME,
+} from '../../names/names';
 import { CiGeneratorSchema } from './schema';
 
 export interface NormalizedCiSchema extends Required<
-  Omit<CiGeneratorSchema, 'pythonRepository'>
+  Omit<
+    CiGeneratorSchema,
+    'pythonRepository' | 'prodRepository' | 'prodGcpProject'
+  >
 > {
   registry: string;
+  /** Where releases promote to (`<region>-docker.pkg.dev/<project>/<repository>`), when asked. */
+  prodRegistry?: string;
   /** The Artifact Registry Python index's URL, without credentials, when pythonRepository is set. */
   pythonIndex?: string;
 }
@@ -36,10 +47,16 @@ export function normalizeOptions(
     fail(
       `--region "${region}" is not a Google Cloud region such as us-central1.`,
     );
-  if (!options.gcpProject || !GCP_PROJECT.test(options.gcpProject)) {
-    fail(
-      `--gcpProject "${options.gcpProject ?? ''}" is not a Google Cloud project ID (6 to 30 lowercase letters, digits or hyphens).`,
-    );
+  for (const [flag, value] of [
+    ['gcpProject', options.gcpProject],
+    ...(options.prodGcpProject !== undefined
+      ? [['prodGcpProject', options.prodGcpProject]]
+      : []),
+  ] as const) {
+    if (!value || !GCP_PROJECT.test(value))
+      fail(
+        `--${flag} "${value ?? ''}" is not a Google Cloud project ID (6 to 30 lowercase letters, digits or hyphens).`,
+      );
   }
   const repository = options.repository ?? 'ml-images';
   if (
@@ -56,6 +73,9 @@ export function normalizeOptions(
     ...(options.pythonRepository !== undefined
       ? [['pythonRepository', options.pythonRepository]]
       : []),
+    ...(options.prodRepository !== undefined
+      ? [['prodRepository', options.prodRepository]]
+      : []),
   ]) {
     if (!NAME.test(value))
       fail(`--${flag} "${value}" may hold only letters, digits and . _ -.`);
@@ -69,6 +89,9 @@ export function normalizeOptions(
     cache: options.cache ?? 'registry',
     skipFormat: options.skipFormat ?? false,
     registry: `${region}-docker.pkg.dev/${options.gcpProject}`,
+    prodRegistry: options.prodRepository
+      ? `${region}-docker.pkg.dev/${options.prodGcpProject ?? options.gcpProject}/${options.prodRepository}`
+      : undefined,
     pythonIndex: options.pythonRepository
       ? `${region}-python.pkg.dev/${options.gcpProject}/${options.pythonRepository}/simple/`
       : undefined,
@@ -86,6 +109,7 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
   generateFiles(tree, join(__dirname, 'files'), '.', {
     ...o,
     pythonIndex: o.pythonIndex,
+    prodRegistry: o.prodRegistry,
     targets: configuredTargetNames(nxJson),
     tmpl: '',
   });
@@ -93,6 +117,7 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
   // option, set for every target of the build executor.
   const targetDefaults = (nxJson.targetDefaults ??= {});
   const current = targetDefaults[EXECUTORS.build] ?? {};
+  let changed = !!o.prodRegistry;
   if (Array.isArray(current)) {
     logger.warn(
       `nx.json has filtered targetDefaults for ${EXECUTORS.build}: set options.repository to "${o.repository}", options.cache to { "type": "${o.cache}" } and options.secrets to ${JSON.stringify(INDEX_SECRET)} there yourself.`,
@@ -107,9 +132,33 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema) {
         secrets: { ...current.options?.secrets, ...INDEX_SECRET },
       },
     };
-    updateNxJson(tree, nxJson);
+    changed = true;
   }
+  if (o.prodRegistry)
+    setEnvironments(nxJson, {
+      dev: { registry: `${o.registry}/${o.repository}` },
+      prod: { registry: o.prodRegistry },
+    });
+  if (changed) updateNxJson(tree, nxJson);
   if (!o.skipFormat) await formatFiles(tree);
+}
+
+/**
+ * The environments docker-promote copies between, in the plugin's options:
+ * the release job names them (--from=dev --to=prod). Others are kept.
+ */
+function setEnvironments(
+  nxJson: NxJsonConfiguration,
+  environments: Record<string, { registry: string }>,
+): void {
+  const entry = pluginEntry(nxJson);
+  const plugins = (nxJson.plugins ??= []);
+  const options = {
+    ...entry?.options,
+    environments: { ...entry?.options.environments, ...environments },
+  };
+  if (entry) plugins[entry.index] = { plugin: PLUGIN_NAME, options };
+  else plugins.push({ plugin: PLUGIN_NAME, options });
 }
 
 export default ciGenerator;

@@ -11,5 +11,9 @@ export interface CiGeneratorSchema {
   cache?: 'registry' | 'gha';
   /** Artifact Registry Python repository (in the same project and region) that pip reads private packages from. */
   pythonRepository?: string;
+  /** Artifact Registry repository for production: a tag v* or a manual run promotes the tested digests there. */
+  prodRepository?: string;
+  /** Google Cloud project of the production repository (default: gcpProject). */
+  prodGcpProject?: string;
   skipFormat?: boolean;
 }

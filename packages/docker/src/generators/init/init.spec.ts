@@ -219,16 +219,16 @@ describe('init generator', () => {
     it.each<[InitGeneratorSchema, string]>([
       [
         { buildTargetName: 'image', testTargetName: 'image' },
-        'The target names must differ (got image, image, docker-push, docker-train).',
+        'The target names must differ (got image, image, docker-push, docker-train, docker-promote).',
       ],
       [
         { buildTargetName: 'b', testTargetName: 't', pushTargetName: 'b' },
-        'The target names must differ (got b, t, b, docker-train).',
+        'The target names must differ (got b, t, b, docker-train, docker-promote).',
       ],
       [
         // Only one name given, clashing with another target's default.
         { testTargetName: 'docker-build' },
-        'The target names must differ (got docker-build, docker-build, docker-push, docker-train).',
+        'The target names must differ (got docker-build, docker-build, docker-push, docker-train, docker-promote).',
       ],
     ])(
       'refuses the same name for two targets (%j), writing nothing',
