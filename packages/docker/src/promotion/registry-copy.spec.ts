@@ -5,7 +5,7 @@ import {
   FakeRegistry,
   seedImage,
   startFakeRegistry,
-} from './__fixtures__/fake-registry';
+} from '../testing/fake-registry';
 import {
   copyImage,
   CopyOptions,

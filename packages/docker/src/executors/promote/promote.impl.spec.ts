@@ -15,7 +15,7 @@ import {
   FakeRegistry,
   seedImage,
   startFakeRegistry,
-} from '../../promotion/__fixtures__/fake-registry';
+} from '../../testing/fake-registry';
 import promoteExecutor from './promote.impl';
 import { PromoteExecutorSchema } from './schema';
 
