@@ -14,6 +14,14 @@ export const EXECUTORS = {
   test: `${PLUGIN_NAME}:test`,
   push: `${PLUGIN_NAME}:push`,
   train: `${PLUGIN_NAME}:train`,
+  deployManifests: `${PLUGIN_NAME}:deploy-manifests`,
+  checkManifests: `${PLUGIN_NAME}:check-manifests`,
+} as const;
+
+/** Targets a project with a deploy/ folder gets: pin the tested digest, check manifests against the image. */
+export const DEPLOY_TARGET_NAMES = {
+  pin: 'docker-deploy-manifests',
+  check: 'docker-check-manifests',
 } as const;
 
 export interface MlDockerPluginOptions {

@@ -54,6 +54,8 @@ export function refuseConflicts(
   tree: Tree,
   files: RenderedFile[],
   overwrite: boolean,
+  /** Another generator's name and what to say about a hand-written file it would replace. */
+  by: { generator: string; keep: string } = { generator: 'images', keep: '' },
 ): void {
   if (overwrite) return;
   for (const f of files) {
@@ -63,11 +65,13 @@ export function refuseConflicts(
     if (!generatedBy(before)) {
       const image = /(^|\/)docker\/([^/]+)\//.exec(f.path)?.[2];
       const other = image?.startsWith('training') ? 'inference' : 'training';
-      const keep = image
-        ? `Keep it (docker-build, docker-test and docker-push work with any docker/<image>/Dockerfile; generate only the other image with --image=${other})`
-        : 'Keep it';
+      const keep = by.keep
+        ? by.keep
+        : image
+          ? `Keep it (docker-build, docker-test and docker-push work with any docker/<image>/Dockerfile; generate only the other image with --image=${other})`
+          : 'Keep it';
       fail(
-        `${f.path} was written by hand, not by @ml/docker:images; it was left as it is and nothing was written. ${keep}, or replace it with --overwrite.`,
+        `${f.path} was written by hand, not by @ml/docker:${by.generator}; it was left as it is and nothing was written. ${keep}, or replace it with --overwrite.`,
       );
     }
     fail(

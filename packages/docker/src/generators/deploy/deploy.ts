@@ -1,0 +1,32 @@
+import { formatFiles, logger, Tree } from '@nx/devkit';
+import { planDeploy } from '../../deploy/generate';
+import { fail } from '../../lib/errors';
+import { refuseConflicts, writeFiles } from '../images/render';
+import { DeployGeneratorSchema } from './schema';
+
+const PLATFORMS = ['kubernetes', 'cloud-run'] as const;
+
+/** Writes the manifests planDeploy computes, under the same edited/hand-written rules as the Dockerfiles. */
+export async function deployGenerator(
+  tree: Tree,
+  options: DeployGeneratorSchema,
+) {
+  const platform = options.platform ?? 'kubernetes';
+  if (!PLATFORMS.includes(platform))
+    fail(`--platform must be kubernetes or cloud-run (got "${platform}").`);
+  const plan = planDeploy(tree, {
+    project: options.project,
+    platform,
+    image: options.image ?? 'inference',
+    hpa: options.hpa ?? true,
+  });
+  for (const line of plan.notes) logger.info(`@ml/docker: ${line}`);
+  refuseConflicts(tree, plan.files, options.overwrite ?? false, {
+    generator: 'deploy',
+    keep: 'Keep it (docker-check-manifests checks hand-written manifests against the image)',
+  });
+  writeFiles(tree, plan.files);
+  if (!options.skipFormat) await formatFiles(tree);
+}
+
+export default deployGenerator;
