@@ -10,6 +10,7 @@ import { readBuildRecord, recordPathOfTarget } from '../lib/build-record';
 import { fail } from '../lib/errors';
 import {
   DEFAULT_TARGET_NAMES,
+  DEPLOY_DIR,
   DEPLOY_TARGET_NAMES,
   dockerfileOf,
   PUSH_RECORD_FILE,
@@ -54,7 +55,7 @@ export function deployTargetOptions(
     buildTarget,
     pushTarget: options.pushTarget ?? DEFAULT_TARGET_NAMES.push,
     image: options.image ?? 'inference',
-    deployDir: options.deployDir ?? 'deploy',
+    deployDir: options.deployDir ?? DEPLOY_DIR,
   };
 }
 

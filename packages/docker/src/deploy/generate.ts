@@ -17,6 +17,7 @@ import { fullName } from '../lib/image-ref';
 import {
   configuredTargetNames,
   defaultOutputPath,
+  DEPLOY_DIR,
   dockerfileOf,
   EXECUTORS,
   PLUGIN_NAME,
@@ -35,7 +36,6 @@ import {
   Platform,
 } from './manifests';
 
-export const DEPLOY_DIR = 'deploy';
 /** Names that say a value is secret: never written into a ConfigMap or a service YAML. */
 const SECRET_NAME =
   /(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE)/i;

@@ -29,6 +29,14 @@ export interface ManifestDoc {
   doc: Record<string, unknown>;
 }
 
+/** The kinds kustomize's replicas field scales (a Service of the same name is left alone). */
+const SCALABLE = new Set([
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'ReplicationController',
+]);
+
 interface ImageOverride {
   name: string;
   newName?: string;
@@ -118,7 +126,7 @@ export function renderKustomization(dir: string, root: string): ManifestDoc[] {
     const metadata = (doc.metadata ??= {}) as Record<string, unknown>;
     if (kustomization.namespace) metadata.namespace = kustomization.namespace;
     const count = replicas.find((r) => r.name === metadata.name)?.count;
-    if (count !== undefined && doc.spec && doc.kind !== 'Pod')
+    if (count !== undefined && SCALABLE.has(String(doc.kind)) && doc.spec)
       (doc.spec as Record<string, unknown>).replicas = count;
     const pod = podSpecOf(doc);
     for (const c of [

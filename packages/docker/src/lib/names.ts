@@ -18,6 +18,9 @@ export const EXECUTORS = {
   checkManifests: `${PLUGIN_NAME}:check-manifests`,
 } as const;
 
+/** The folder of a project's deployment manifests, beside docker/. */
+export const DEPLOY_DIR = 'deploy';
+
 /** Targets a project with a deploy/ folder gets: pin the tested digest, check manifests against the image. */
 export const DEPLOY_TARGET_NAMES = {
   pin: 'docker-deploy-manifests',

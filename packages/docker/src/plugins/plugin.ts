@@ -31,6 +31,7 @@ import {
 } from '../lib/dockerfile';
 import {
   defaultOutputPath,
+  DEPLOY_DIR,
   DEPLOY_TARGET_NAMES,
   DOCKERFILE_GLOB,
   dockerfileOwner,
@@ -41,7 +42,6 @@ import {
   targetNames,
 } from '../lib/names';
 import { listDockerfiles } from '../lib/project-images';
-import { DEPLOY_DIR } from '../deploy/generate';
 import { workspaceImageIndex } from '../lib/workspace-images';
 import { nodesCachePath, openNodesCache } from './nodes-cache';
 

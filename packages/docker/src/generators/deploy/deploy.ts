@@ -1,6 +1,7 @@
 import { formatFiles, logger, Tree } from '@nx/devkit';
 import { planDeploy } from '../../deploy/generate';
 import { fail } from '../../lib/errors';
+import { markGenerated } from '../images/generated-marker';
 import { refuseConflicts, writeFiles } from '../images/render';
 import { DeployGeneratorSchema } from './schema';
 
@@ -26,7 +27,15 @@ export async function deployGenerator(
     keep: 'Keep it (docker-check-manifests checks hand-written manifests against the image)',
   });
   writeFiles(tree, plan.files);
-  if (!options.skipFormat) await formatFiles(tree);
+  if (options.skipFormat) return;
+  await formatFiles(tree);
+  // The workspace's prettier settings (quotes) may change what was written:
+  // the checksum is of the file as formatted, so a rerun sees it unedited.
+  for (const f of plan.files)
+    tree.write(
+      f.path,
+      markGenerated(f.path, tree.read(f.path, 'utf-8')!, 'deploy'),
+    );
 }
 
 export default deployGenerator;
