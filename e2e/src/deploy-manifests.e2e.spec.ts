@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { renderKustomization } from '../../packages/docker/src/deploy/kustomize';
+import { podmanUlimits } from '../../packages/docker/src/lib/engine';
 import { ensureBaseInRegistry, PodmanStore } from './support/engines';
 import { exampleMonorepo, removeImagesOf } from './support/example-monorepo';
 import { expectFailure } from './support/failure-modes';
@@ -161,18 +162,21 @@ describe('deployment manifests for synth, pinned, checked and run on podman kube
       // the k8s pause image, neither here offline, so a tiny one is built
       // from the offline base. kube play has no --ulimit: containers.conf
       // caps the limits at what this sandbox allows (see runFlags).
-      const hard = (flag: string) =>
-        run('sh', ['-c', `ulimit -H${flag}`]).stdout.trim();
-      const nproc = Math.min(
-        Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')),
-        Number(hard('u')) || Infinity,
+      const [nofile, nproc] = run('bash', [
+        '-c',
+        'ulimit -Hn; ulimit -Hu',
+      ]).stdout.split('\n');
+      const limits = podmanUlimits(
+        nofile,
+        nproc,
+        readFileSync('/proc/sys/kernel/pid_max', 'utf8'),
       );
       const conf = join(store.dir, 'containers.conf');
       writeFileSync(
         conf,
         [
           '[containers]',
-          `default_ulimits = ["nofile=${hard('n')}:${hard('n')}", "nproc=${nproc}:${nproc}"]`,
+          `default_ulimits = ${JSON.stringify(limits)}`,
           '[engine]',
           'infra_image = "localhost/ml-docker-e2e/pause:1"',
           '',

@@ -484,7 +484,7 @@ export const FAILURE_MODES = {
     message:
       "2 mismatches between the manifests and the image …: - …: Deployment/… container …: livenessProbe path /healthz is not served by the image (liveness /health, readiness /ready, from its labels). Probe /health. - …: runAsUser 1000, but the image's user is 10001:10001 (USER), which owns the folders it writes. Set runAsUser: 10001.",
     pattern:
-      /2 mismatches between the manifests and the image \S+:\n\s+- \S+: Deployment\/\S+ container \S+: livenessProbe path \/healthz is not served by the image \(liveness \/health, readiness \/ready, from its labels\)\. Probe \/health\.\n\s+- \S+: Deployment\/\S+ container \S+: runAsUser 1000, but the image's user is 10001:10001 \(USER\), which owns the folders it writes\. Set runAsUser: 10001\./,
+      /2 mismatches between the manifests and the image \S+:\n(?:\S+: )?\s+- \S+: Deployment\/\S+ container \S+: livenessProbe path \/healthz is not served by the image \(liveness \/health, readiness \/ready, from its labels\)\. Probe \/health\.\n(?:\S+: )?\s+- \S+: Deployment\/\S+ container \S+: runAsUser 1000, but the image's user is 10001:10001 \(USER\), which owns the folders it writes\. Set runAsUser: 10001\./,
     leaves: 'nothing changed',
   },
 } satisfies Record<string, FailureMode>;

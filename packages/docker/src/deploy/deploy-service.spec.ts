@@ -197,8 +197,11 @@ describe('pinManifests', () => {
 
   it.each([
     [
-      'no build record',
-      () => undefined,
+      'a push record but no build record',
+      () => {
+        writeRecords();
+        unlinkSync(records('build-record.json'));
+      },
       /No image "inference" in the build record .*build-record\.json, so nothing was pushed to pin\. Run nx run synth:docker-push \(it builds and tests first\), then rerun\./,
     ],
     [

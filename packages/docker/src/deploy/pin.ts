@@ -38,16 +38,16 @@ export interface RecordLocation {
 /** The digest docker-push recorded for one image of the build record. */
 export function testedDigest(at: RecordLocation, image: string): TestedDigest {
   const push = `nx run ${at.project}:${at.pushTarget}`;
+  const pushPath = join(at.buildRecordPath, '..', PUSH_RECORD_FILE);
+  if (!existsSync(pushPath))
+    fail(
+      `No push record at ${pushPath}: the image was never pushed, so there is no tested digest to pin. Run ${push}, then rerun.`,
+    );
   const build = readBuildRecord(at.buildRecordPath, at.project, at.buildTarget);
   const recorded = build?.images.find((i) => i.image === image);
   if (!recorded)
     fail(
       `No image "${image}" in the build record ${at.buildRecordPath}, so nothing was pushed to pin. Run ${push} (it builds and tests first), then rerun.`,
-    );
-  const pushPath = join(at.buildRecordPath, '..', PUSH_RECORD_FILE);
-  if (!existsSync(pushPath))
-    fail(
-      `No push record at ${pushPath}: the image was never pushed, so there is no tested digest to pin. Run ${push}, then rerun.`,
     );
   let pushed: PushRecord;
   try {
