@@ -13,7 +13,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { renderKustomization } from '../../packages/docker/src/deploy/kustomize';
+import {
+  readYamlDocs,
+  renderKustomization,
+} from '../../packages/docker/src/deploy/kustomize';
 import { podmanUlimits } from '../../packages/docker/src/lib/engine';
 import { ensureBaseInRegistry, PodmanStore } from './support/engines';
 import { exampleMonorepo, removeImagesOf } from './support/example-monorepo';
@@ -68,6 +71,12 @@ describe('deployment manifests for synth, pinned, checked and run on podman kube
     const c = deployment.spec.template.spec.containers[0];
     expect(c.readinessProbe.httpGet).toEqual({ path: '/ready', port: 8000 });
     expect(c.securityContext.runAsUser).toBe(10001);
+    ws.nx([
+      'g',
+      '@ml/docker:deploy',
+      '--project=synth',
+      '--platform=cloud-run',
+    ]);
     // ml-base builds a base image, not a service.
     expectFailure(
       ws.nx(['g', '@ml/docker:deploy', '--project=ml-base'], {
@@ -104,6 +113,7 @@ describe('deployment manifests for synth, pinned, checked and run on podman kube
     [, fullName, pinnedDigest] = m!;
     expect(m![3]).toContain('overlays/dev/kustomization.yaml');
     expect(m![3]).toContain('overlays/prod/kustomization.yaml');
+    expect(m![3]).toContain('cloud-run/service.yaml');
     const [, path] = fullName.match(/^[^/]+\/(.+)$/)!;
     expect((await registryManifest(path, 'latest')).digest).toBe(pinnedDigest);
     const overlay = parse(
@@ -112,6 +122,34 @@ describe('deployment manifests for synth, pinned, checked and run on podman kube
     expect(overlay.images).toEqual([
       { name: 'synth-inference', newName: fullName, digest: pinnedDigest },
     ]);
+  });
+
+  it('renders manifests valid against the Kubernetes API schema (both overlays) and Knative serving (Cloud Run), and the validator catches a wrong type', () => {
+    const docs = [
+      ...['dev', 'prod'].flatMap((o) =>
+        renderKustomization(
+          join(ws.root, DEPLOY, 'kubernetes/overlays', o),
+          ws.root,
+        ),
+      ),
+      ...readYamlDocs(join(ws.root, DEPLOY, 'cloud-run/service.yaml')),
+    ].map((d) => d.doc as any);
+    expect(docs.map((d) => `${d.apiVersion} ${d.kind}`).sort()).toEqual([
+      'apps/v1 Deployment',
+      'apps/v1 Deployment',
+      'autoscaling/v2 HorizontalPodAutoscaler',
+      'serving.knative.dev/v1 Service',
+      'v1 ConfigMap',
+      'v1 ConfigMap',
+      'v1 Service',
+      'v1 Service',
+    ]);
+    expect(schemaErrors(docs)).toEqual([]);
+    const broken = structuredClone(docs.find((d) => d.kind === 'Deployment'));
+    broken.spec.template.spec.containers[0].ports[0].containerPort = '8000';
+    expect(schemaErrors([broken]).join('\n')).toMatch(
+      /containerPort must be integer/,
+    );
   });
 
   it('passes its own manifests, catches drift in a hand-written one, and refuses to overwrite an edited manifest', () => {
@@ -206,11 +244,10 @@ describe('deployment manifests for synth, pinned, checked and run on podman kube
       store?.dispose();
     });
 
-    it('renders the dev overlay to manifests valid against the Kubernetes schema, pinned to the pushed digest', () => {
+    it('renders the dev overlay pinned to the pushed digest', () => {
       const docs = renderKustomization(join(ws.root, DEV), ws.root).map(
         (d) => d.doc as any,
       );
-      expect(schemaErrors(docs)).toEqual([]);
       const deployment = docs.find((d) => d.kind === 'Deployment');
       const c = deployment.spec.template.spec.containers[0];
       expect(c.image).toBe(`${fullName}@${pinnedDigest}`);
