@@ -14,7 +14,11 @@ export interface FailureMode {
     | 'docker-build'
     | 'docker-test'
     | 'docker-push'
-    | 'docker-promote';
+    | 'docker-promote'
+
+    | 'nx g @ml/docker:deploy'
+    | 'docker-deploy-manifests'
+    | 'docker-check-manifests';
   situation: string;
   /** How the one line reads, `…` for the parts that vary (the README column). */
   message: string;
@@ -495,6 +499,46 @@ export const FAILURE_MODES = {
     pattern:
       /Build of \S+\/\S+ failed at Error: failed pushing cache to \{\{\{"[^"]+" "[^"]+-buildcache"\} "[0-9a-f]+"\}\}: trying to reuse blob sha256:[0-9a-f]+ at destination: .*Fix the Dockerfile or its inputs and rerun\./,
     leaves: NO_IMAGE,
+  },
+  'deploy.no-serving-image': {
+    area: 'nx g @ml/docker:deploy',
+    situation:
+      'the project has no serving image (`docker/inference/Dockerfile`, or the one `--image` names)',
+    message:
+      '…/docker/inference/Dockerfile does not exist, so there is no image to deploy. Generate it first (nx g @ml/docker:images --project=…), or name the serving image with --image.',
+    pattern:
+      /\S+\/docker\/[^/\s]+\/Dockerfile does not exist, so there is no image to deploy\. Generate it first \(nx g @ml\/docker:images --project=\S+\), or name the serving image with --image\./,
+    leaves: 'nothing: no file written',
+  },
+  'deploy.edited-manifest': {
+    area: 'nx g @ml/docker:deploy',
+    situation:
+      'a generated manifest was edited since (rerun without `--overwrite`)',
+    message:
+      '…/deploy/kubernetes/base/deployment.yaml was edited since it was generated; it was left as it is and nothing was written. Rerun with --overwrite to replace it (your edits are lost), or merge the changes by hand.',
+    pattern:
+      /\S+\/deploy\/\S+\.yaml was edited since it was generated; it was left as it is and nothing was written\. Rerun with --overwrite to replace it \(your edits are lost\), or merge the changes by hand\./,
+    leaves: 'every file as it was',
+  },
+  'deploy.pin-without-push': {
+    area: 'docker-deploy-manifests',
+    situation:
+      'nothing was pushed (run with `--excludeTaskDependencies`, or the push record deleted)',
+    message:
+      'No push record at …/push-record.json: the image was never pushed, so there is no tested digest to pin. Run nx run …:docker-push, then rerun.',
+    pattern:
+      /No push record at \S+\/push-record\.json: the image was never pushed, so there is no tested digest to pin\. Run nx run \S+:docker-push, then rerun\./,
+    leaves: 'the manifests as they were',
+  },
+  'deploy.drift': {
+    area: 'docker-check-manifests',
+    situation:
+      'hand-written manifests disagree with the image (here `runAsUser: 1000` and a liveness probe on `/healthz`); the message has one line per mismatch',
+    message:
+      "2 mismatches between the manifests and the image …: - …: Deployment/… container …: livenessProbe path /healthz is not served by the image (liveness /health, readiness /ready, from its labels). Probe /health. - …: runAsUser 1000, but the image's user is 10001:10001 (USER), which owns the folders it writes. Set runAsUser: 10001.",
+    pattern:
+      /2 mismatches between the manifests and the image \S+:\n(?:\S+: )?\s+- \S+: Deployment\/\S+ container \S+: livenessProbe path \/healthz is not served by the image \(liveness \/health, readiness \/ready, from its labels\)\. Probe \/health\.\n(?:\S+: )?\s+- \S+: Deployment\/\S+ container \S+: runAsUser 1000, but the image's user is 10001:10001 \(USER\), which owns the folders it writes\. Set runAsUser: 10001\./,
+    leaves: 'nothing changed',
   },
 } satisfies Record<string, FailureMode>;
 

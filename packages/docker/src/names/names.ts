@@ -15,6 +15,17 @@ export const EXECUTORS = {
   push: `${PLUGIN_NAME}:push`,
   train: `${PLUGIN_NAME}:train`,
   promote: `${PLUGIN_NAME}:promote`,
+  deployManifests: `${PLUGIN_NAME}:deploy-manifests`,
+  checkManifests: `${PLUGIN_NAME}:check-manifests`,
+} as const;
+
+/** The folder of a project's deployment manifests, beside docker/. */
+export const DEPLOY_DIR = 'deploy';
+
+/** Targets a project with a deploy/ folder gets: pin the tested digest, check manifests against the image. */
+export const DEPLOY_TARGET_NAMES = {
+  pin: 'docker-deploy-manifests',
+  check: 'docker-check-manifests',
 } as const;
 
 export interface MlDockerPluginOptions {

@@ -132,6 +132,44 @@ describe('@ml/docker plugin', () => {
       ]);
     });
 
+    it.each([
+      ['without a deploy/ folder: no deploy targets', false, []],
+      [
+        'with a deploy/ folder: pin after docker-push, and check',
+        true,
+        ['docker-check-manifests', 'docker-deploy-manifests'],
+      ],
+    ])('%s', async (_, withDeploy, expected) => {
+      createFiles({
+        'examples/synth/project.json': '{}',
+        'examples/synth/docker/inference/Dockerfile': 'FROM python:3.13-slim',
+        ...(withDeploy
+          ? { 'examples/synth/deploy/cloud-run/service.yaml': 'kind: Service' }
+          : {}),
+      });
+      const [[, result]] = await createNodesFunction(
+        ['examples/synth/docker/inference/Dockerfile'],
+        {},
+        context,
+      );
+      const targets = result.projects!['examples/synth'].targets!;
+      expect(
+        Object.keys(targets)
+          .filter((t) => t.includes('manifests'))
+          .sort(),
+      ).toEqual(expected);
+      if (withDeploy) {
+        expect(targets['docker-deploy-manifests']).toMatchObject({
+          executor: '@ml/docker:deploy-manifests',
+          dependsOn: ['docker-push'],
+          options: { buildTarget: 'docker-build', pushTarget: 'docker-push' },
+        });
+        expect(targets['docker-check-manifests'].executor).toBe(
+          '@ml/docker:check-manifests',
+        );
+      }
+    });
+
     it('derives the dockerContext named input from the .dockerignore', async () => {
       createFiles({
         'examples/synth/project.json': '{}',

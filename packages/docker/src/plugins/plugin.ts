@@ -31,6 +31,8 @@ import {
 } from '../dockerfile/dockerfile';
 import {
   defaultOutputPath,
+  DEPLOY_DIR,
+  DEPLOY_TARGET_NAMES,
   DOCKERFILE_GLOB,
   dockerfileOwner,
   EXECUTORS,
@@ -70,12 +72,14 @@ export const createNodes: CreateNodes<MlDockerPluginOptions> = [
           if (!owned) return {};
           const dockerfiles = readDockerfiles(absRoot);
           const dockerignore = readIfExists(join(absRoot, '.dockerignore'));
+          const deploy = existsSync(join(absRoot, DEPLOY_DIR));
           // Everything the result is computed from, and nothing else.
           const key = cache.key([
             root,
             JSON.stringify(o),
             dockerignore ?? null,
             [...dockerfiles],
+            deploy,
           ]);
           let project = cache.get(key);
           if (!project) {
@@ -83,7 +87,12 @@ export const createNodes: CreateNodes<MlDockerPluginOptions> = [
               namedInputs: {
                 dockerContext: dockerContextInputs(ctx.workspaceRoot, root),
               },
-              targets: inferredTargets(root, o, trainingFlowOf(dockerfiles)),
+              targets: inferredTargets(
+                root,
+                o,
+                trainingFlowOf(dockerfiles),
+                deploy,
+              ),
             };
             cache.set(key, project);
           }
@@ -185,6 +194,8 @@ export function inferredTargets(
   projectRoot: string,
   options: MlDockerPluginOptions = {},
   training?: TrainingFlow,
+  /** The project has a deploy/ folder: pin and check its manifests. */
+  deploy = false,
 ): Record<string, TargetConfiguration> {
   const { build, test, push, train, promote } = targetNames(options);
   const trainTarget: Record<string, TargetConfiguration> = training
@@ -203,8 +214,32 @@ export function inferredTargets(
         },
       }
     : {};
+  const deployTargets: Record<string, TargetConfiguration> = deploy
+    ? {
+        [DEPLOY_TARGET_NAMES.pin]: {
+          executor: EXECUTORS.deployManifests,
+          dependsOn: [push],
+          options: { buildTarget: build, pushTarget: push },
+          metadata: {
+            technologies: ['docker'],
+            description:
+              'Pin the deploy/ manifests to the digest of the tested, pushed image',
+          },
+        },
+        [DEPLOY_TARGET_NAMES.check]: {
+          executor: EXECUTORS.checkManifests,
+          options: { buildTarget: build, pushTarget: push },
+          metadata: {
+            technologies: ['docker'],
+            description:
+              'Check deployment manifests against the image: probes, port, UID, digest',
+          },
+        },
+      }
+    : {};
   return {
     ...trainTarget,
+    ...deployTargets,
     [build]: {
       executor: EXECUTORS.build,
       cache: true,

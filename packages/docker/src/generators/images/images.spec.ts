@@ -20,7 +20,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveCudaVariant } from '../../accelerator/accelerator';
-import { declaredArgs, imageUses, labelValue } from '../../dockerfile/dockerfile';
+import {
+  declaredArgs,
+  imageUses,
+  labelValue,
+} from '../../dockerfile/dockerfile';
 import { needsBuildKit } from '../../engine/commands';
 import { UserFacingError } from '../../errors/errors';
 import { fullName } from '../../registry/image-ref';

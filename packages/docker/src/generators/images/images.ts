@@ -10,12 +10,12 @@ import {
 import { resolveSharedLibs, SharedLib } from '../../build/shared-libs';
 import { registerPlugin } from '../init/init';
 import { validateOptions, ValidatedOptions } from './options';
+import { renderFolder } from './render';
 import {
   refuseConflicts,
-  renderFolder,
   RenderedFile,
   writeFiles,
-} from './render';
+} from '../../generated-files/generated-files';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 
 const PIPELINE_FILES = ['params.yaml', 'dvc.yaml', 'dvc.lock', '.dvc/config'];

@@ -5,10 +5,7 @@
  * reference, a command line) so a bad option stops with one line.
  */
 import { readProjectConfiguration, Tree } from '@nx/devkit';
-import {
-  Accelerator,
-  parseAccelerator,
-} from '../../accelerator/accelerator';
+import { Accelerator, parseAccelerator } from '../../accelerator/accelerator';
 import { fail } from '../../errors/errors';
 import { ImageKind, ImagesGeneratorSchema } from './schema';
 

@@ -3,20 +3,11 @@
  * every conflict is known before anything is written: a refusal leaves the
  * workspace exactly as it was.
  */
-import { joinPathFragments, Tree } from '@nx/devkit';
+import { joinPathFragments } from '@nx/devkit';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../../errors/errors';
-import {
-  generatedBy,
-  markGenerated,
-  wasEditedByHand,
-} from './generated-marker';
-
-export interface RenderedFile {
-  path: string;
-  content: string;
-}
+import { markGenerated } from '../../generated-files/generated-marker';
+import type { RenderedFile } from '../../generated-files/generated-files';
 
 // ejs is what @nx/devkit's generateFiles uses; rendering to strings needs it directly.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,39 +34,4 @@ export function renderFolder(
       );
       return { path, content: markGenerated(path, text) };
     });
-}
-
-/**
- * Refuses, before anything is written, to replace a file the user edited or
- * wrote by hand, unless --overwrite: each case with its own message, since
- * the choices differ.
- */
-export function refuseConflicts(
-  tree: Tree,
-  files: RenderedFile[],
-  overwrite: boolean,
-): void {
-  if (overwrite) return;
-  for (const f of files) {
-    if (!tree.exists(f.path)) continue;
-    const before = tree.read(f.path, 'utf-8')!;
-    if (before === f.content || !wasEditedByHand(before)) continue;
-    if (!generatedBy(before)) {
-      const image = /(^|\/)docker\/([^/]+)\//.exec(f.path)?.[2];
-      const other = image?.startsWith('training') ? 'inference' : 'training';
-      const keep = image
-        ? `Keep it (docker-build, docker-test and docker-push work with any docker/<image>/Dockerfile; generate only the other image with --image=${other})`
-        : 'Keep it';
-      fail(
-        `${f.path} was written by hand, not by @ml/docker:images; it was left as it is and nothing was written. ${keep}, or replace it with --overwrite.`,
-      );
-    }
-    fail(
-      `${f.path} was edited since it was generated; it was left as it is and nothing was written. Rerun with --overwrite to replace it (your edits are lost), or merge the changes by hand.`,
-    );
-  }
-}
-
-export function writeFiles(tree: Tree, files: RenderedFile[]): void {
-  for (const f of files) tree.write(f.path, f.content);
 }

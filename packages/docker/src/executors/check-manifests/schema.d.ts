@@ -1,0 +1,5 @@
+import type { DeployManifestsExecutorSchema } from '../deploy-manifests/schema';
+
+export interface CheckManifestsExecutorSchema extends DeployManifestsExecutorSchema {
+  manifests?: string[];
+}

@@ -1,0 +1,6 @@
+export interface DeployManifestsExecutorSchema {
+  image?: string;
+  buildTarget?: string;
+  pushTarget?: string;
+  deployDir?: string;
+}
