@@ -6,7 +6,7 @@ import {
   InspectOptions,
   ProjectInspection,
   summarize,
-} from '../lib/project-inspector';
+} from './inspect-project';
 
 const ROOT = 'apps/srv';
 type Files = Record<string, string>;

@@ -25,8 +25,8 @@ import { needsBuildKit } from '../../lib/engine';
 import { UserFacingError } from '../../lib/errors';
 import { fullName } from '../../lib/image-ref';
 import { imageRepository } from '../../lib/project-images';
-import * as inspector from '../../lib/project-inspector';
-import { ProjectInspection } from '../../lib/project-inspector';
+import * as inspector from '../../inspection/inspect-project';
+import { ProjectInspection } from '../../inspection/inspect-project';
 import { imagesGenerator } from './images';
 import { ImagesGeneratorSchema } from './schema';
 

@@ -6,7 +6,7 @@ import {
   inspectProject,
   ProjectInspection,
   summarize,
-} from '../../lib/project-inspector';
+} from '../../inspection/inspect-project';
 import { resolveSharedLibs, SharedLib } from '../../lib/shared-libs';
 import { registerPlugin } from '../init/init';
 import { validateOptions, ValidatedOptions } from './options';

@@ -1,13 +1,13 @@
 import { Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { UserFacingError } from './errors';
+import { UserFacingError } from '../lib/errors';
 import {
   inspectProject,
   InspectOptions,
   ProjectInspection,
   pythonModuleOf,
   summarize,
-} from './project-inspector';
+} from './inspect-project';
 
 const ROOT = 'apps/ml';
 
