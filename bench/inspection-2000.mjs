@@ -99,7 +99,10 @@ function generate(dir) {
   return files.size;
 }
 
-/** Compiles project-inspector.ts of a source tree (the working copy, or a revision's) to out/. */
+// The entry moved from lib/project-inspector.ts to inspection/inspect-project.ts.
+const ENTRIES = ['inspection/inspect-project', 'lib/project-inspector'];
+
+/** Compiles the inspector of a source tree (the working copy, or a revision's) to out/. */
 function compile(label, rev) {
   const out = path.join(OUT, label);
   fs.rmSync(out, { recursive: true, force: true });
@@ -117,6 +120,8 @@ function compile(label, rev) {
     spawnSync('tar', ['-x', '-C', checkout], { input: archive.stdout });
     src = path.join(checkout, 'packages', 'docker', 'src');
   }
+  const entry = ENTRIES.find((e) => fs.existsSync(path.join(src, `${e}.ts`)));
+  if (!entry) throw new Error(`no inspector entry in ${src}`);
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = run(process.execPath, [
     tsc,
@@ -135,10 +140,10 @@ function compile(label, rev) {
     '--strict',
     '--types',
     'node',
-    path.join(src, 'lib', 'project-inspector.ts'),
+    path.join(src, `${entry}.ts`),
   ]);
   if (r.code !== 0) throw new Error(`tsc (${label}): ${r.stdout}${r.stderr}`);
-  return path.join(out, 'lib', 'project-inspector.js');
+  return path.join(out, `${entry}.js`);
 }
 
 /** One fresh Node process: loads the inspector, reads the project from disk, times inspectProject. */

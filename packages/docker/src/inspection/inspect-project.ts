@@ -142,7 +142,13 @@ export function inspectProject(
     training.entryFiles,
     dvc,
   );
-  const paths = new PathLiterals(ctx.files, python);
+  const appFiles = appFinding.appFile
+    ? modules.filesOfUnits(modules.closure([appFinding.appFile]))
+    : [];
+  const trainingFiles = modules.filesOfUnits(
+    uniq([...modules.closure(training.entryFiles), ...training.forcedUnits]),
+  );
+  const paths = new PathLiterals(ctx.files, modules, appFiles);
   const runtime = runtimeFiles(
     ctx,
     paths,
@@ -152,12 +158,6 @@ export function inspectProject(
     sources,
     install.installedUnits,
     [...writable.training, ...writable.inference],
-  );
-  const appFiles = appFinding.appFile
-    ? modules.filesOfUnits(modules.closure([appFinding.appFile]))
-    : [];
-  const trainingFiles = modules.filesOfUnits(
-    uniq([...modules.closure(training.entryFiles), ...training.forcedUnits]),
   );
   const models = modelPaths(
     ctx,

@@ -5,8 +5,9 @@
  */
 import { posix } from 'node:path';
 import { CONFIG_DIRS, MODEL_DIRS } from './path-kinds';
-import { normalizeRel, ProjectFiles, uniq } from './project-files';
+import { normalizeRel, ProjectFiles, topSegment, uniq } from './project-files';
 import { PythonProject } from './python-project';
+import { ProjectModules } from './sources';
 
 export interface NamedPaths {
   existing: string[];
@@ -14,10 +15,18 @@ export interface NamedPaths {
 }
 
 export class PathLiterals {
+  private readonly python: PythonProject;
+  private readonly appFiles: Set<string>;
+
+  /** appFiles: the files the app reaches (always read whole). */
   constructor(
     private readonly files: ProjectFiles,
-    private readonly python: PythonProject,
-  ) {}
+    private readonly modules: ProjectModules,
+    appFiles: string[],
+  ) {
+    this.python = modules.python;
+    this.appFiles = new Set(appFiles);
+  }
 
   /** What the .py files among files name, each path once. */
   of(files: string[]): NamedPaths {
@@ -36,6 +45,11 @@ export class PathLiterals {
   private ofFile(file: string): NamedPaths {
     const cached = this.cache.get(file);
     if (cached) return cached;
+    if (!this.mayMatter(file)) {
+      const none = { existing: [], missing: [] };
+      this.cache.set(file, none);
+      return none;
+    }
     const existing: string[] = [];
     const missing: string[] = [];
     const values = this.python.stringValues(file);
@@ -63,5 +77,40 @@ export class PathLiterals {
     const found = { existing, missing };
     this.cache.set(file, found);
     return found;
+  }
+
+  /**
+   * Runtime files and model paths only use a path whose first folder is at
+   * the project root (a root file or folder, a model or config folder name)
+   * or one the serving code names too; a path relative to the file stays in
+   * the file's own copied folder. A file importing nothing of the project
+   * builds its strings from its own literals, so when no literal starts
+   * with such a name (after a quote or a slash), none climbs (..) and none
+   * starts from __file__, the file names nothing that matters: it is not
+   * parsed for this (in a big project, most files are such).
+   */
+  private mayMatter(file: string): boolean {
+    if (this.appFiles.has(file)) return true;
+    const top = topSegment(file);
+    if (MODEL_DIRS.has(top) || CONFIG_DIRS.has(top)) return true;
+    const text = this.files.read(file) ?? '';
+    if (/\.\.[/\\'"}]/.test(text) || text.includes('__file__')) return true;
+    if (!this.modules.importsNothingOfProject(file)) return true;
+    return this.leadingNames().test(text);
+  }
+
+  private leadingNamesPattern?: RegExp;
+  private leadingNames(): RegExp {
+    if (this.leadingNamesPattern) return this.leadingNamesPattern;
+    const names = uniq([
+      ...this.files.children(''),
+      ...MODEL_DIRS,
+      ...CONFIG_DIRS,
+      ...this.of([...this.appFiles]).missing.map(topSegment),
+    ]).filter((n) => n !== '');
+    const escaped = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    // Case-blind: a case-insensitive disk finds Configs/ for "configs".
+    this.leadingNamesPattern = new RegExp(`["'/](?:${escaped.join('|')})`, 'i');
+    return this.leadingNamesPattern;
   }
 }

@@ -119,13 +119,40 @@ export class ProjectModules {
       : [unit];
     const out = new Set<string>();
     for (const file of files)
-      for (const imported of this.python.importedModules(file)) {
-        const u = this.unitOfModule(imported);
-        if (u) out.add(u);
-      }
+      if (!this.importsNothingOfProject(file))
+        for (const imported of this.python.importedModules(file)) {
+          const u = this.unitOfModule(imported);
+          if (u) out.add(u);
+        }
     hit = [...out];
     this.unitImportsCache.set(unit, hit);
     return hit;
+  }
+
+  /**
+   * A file that names none of the project's top-level modules and has no
+   * relative import imports nothing of the project (import statements,
+   * import_module("x"), "x.mod:app" strings all spell the name out), so the
+   * question of what it imports needs no parse. Most files of a big project
+   * import only the standard library and third-party packages.
+   */
+  importsNothingOfProject(file: string): boolean {
+    const text = this.files.read(file) ?? '';
+    return !/\bfrom\s+\./.test(text) && !this.projectNames().test(text);
+  }
+
+  private projectNamesPattern?: RegExp;
+  private projectNames(): RegExp {
+    if (this.projectNamesPattern) return this.projectNamesPattern;
+    const roots = this.importRoot === 'src' ? ['', 'src'] : [''];
+    const names = roots
+      .flatMap((r) => this.files.children(r))
+      .map((n) => n.replace(/\.py$/, ''))
+      .filter((n) => IDENTIFIER.test(n));
+    this.projectNamesPattern = names.length
+      ? new RegExp(`\\b(?:${uniq(names).join('|')})\\b`)
+      : /(?!)/;
+    return this.projectNamesPattern;
   }
 
   private readonly unitOfTop = new Map<string, string | undefined>();
