@@ -148,7 +148,7 @@ export class ProjectModules {
     const names = roots
       .flatMap((r) => this.files.children(r))
       .map((n) => n.replace(/\.py$/, ''))
-      .filter((n) => IDENTIFIER.test(n));
+      .filter((n) => IDENTIFIER.test(n) && this.unitOfTopLevel(n));
     this.projectNamesPattern = names.length
       ? new RegExp(`\\b(?:${uniq(names).join('|')})\\b`)
       : /(?!)/;
