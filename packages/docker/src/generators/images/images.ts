@@ -164,7 +164,7 @@ export function templateData(
     healthPath: images.some((i) => i.kind === 'inference')
       ? healthPathOf(o, inspection)
       : undefined,
-    readyPath: inspection.readyPath,
+    readyPath: o.readyPath ?? inspection.readyPath,
     appModule: inspection.app,
     appFactory: inspection.appFactory ?? false,
     user: o.user,
