@@ -1,5 +1,5 @@
 import { summarize } from './inspect-project';
-import { Files, inspect, MAIN_GUARD } from './__fixtures__/inspect';
+import { Files, inspect, MAIN_GUARD } from '../testing/inspect-project';
 
 describe('inspectProject', () => {
   describe('the FastAPI app', () => {

@@ -11,7 +11,7 @@ import {
   refusal,
   ROOT,
   treeWith,
-} from './__fixtures__/inspect';
+} from '../testing/inspect-project';
 
 // ---------------------------------------------------------------------------
 // Projects, each laid out the way a different team would.

@@ -1,6 +1,6 @@
 // Issue 16: strangers' FastAPI model servers, each misread by the regex reader.
 import { UserFacingError } from '../lib/errors';
-import { Files, inspect as inspectAt } from './__fixtures__/inspect';
+import { Files, inspect as inspectAt } from '../testing/inspect-project';
 import {
   InspectOptions,
   ProjectInspection,

@@ -1,6 +1,6 @@
 // Files that import nothing of the project are only evaluated when their
 // text could name a path a finding uses: each form below must still count.
-import { Files, inspect, MAIN_GUARD } from './__fixtures__/inspect';
+import { Files, inspect, MAIN_GUARD } from '../testing/inspect-project';
 
 const TRAIN: Files = {
   'requirements.txt': 'joblib\n',

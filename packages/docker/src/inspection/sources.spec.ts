@@ -1,5 +1,5 @@
 import { pythonModuleOf } from './sources';
-import { Files, inspect, MAIN_GUARD } from './__fixtures__/inspect';
+import { Files, inspect, MAIN_GUARD } from '../testing/inspect-project';
 
 describe('pythonModuleOf', () => {
   it.each<[string, string, string | undefined]>([

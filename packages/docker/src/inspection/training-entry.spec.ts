@@ -1,4 +1,4 @@
-import { Files, inspect, MAIN_GUARD } from './__fixtures__/inspect';
+import { Files, inspect, MAIN_GUARD } from '../testing/inspect-project';
 
 describe('inspectProject', () => {
   describe('the training entry', () => {

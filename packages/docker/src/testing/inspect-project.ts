@@ -4,12 +4,12 @@
  */
 import { Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { UserFacingError } from '../../lib/errors';
+import { UserFacingError } from '../lib/errors';
 import {
   inspectProject,
   InspectOptions,
   ProjectInspection,
-} from '../inspect-project';
+} from '../inspection/inspect-project';
 
 export const ROOT = 'apps/ml';
 
