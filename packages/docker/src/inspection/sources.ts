@@ -63,6 +63,17 @@ export class ProjectModules {
 
   /** The .py file a module lives in (or its package's __init__.py / __main__.py). */
   fileOfModule(module: string, main = false): string | undefined {
+    // Asked for every import of every file each time a question follows
+    // imports: third-party modules most of all, never in the project.
+    const key = main ? `${module}:main` : module;
+    if (this.fileOfModuleCache.has(key)) return this.fileOfModuleCache.get(key);
+    const file = this.findFileOfModule(module, main);
+    this.fileOfModuleCache.set(key, file);
+    return file;
+  }
+
+  private readonly fileOfModuleCache = new Map<string, string | undefined>();
+  private findFileOfModule(module: string, main: boolean): string | undefined {
     const path = module.split('.').join('/');
     const roots = this.importRoot === 'src' ? ['src/', ''] : [''];
     for (const root of roots)
