@@ -6,12 +6,14 @@
 // route sits at the end of the deepest include chain, so a fast number cannot
 // come from reading too little (the script checks the path found).
 //
-// Both the current source and a base revision (default: the commit before
-// inspection read Python through a syntax tree) are compiled with tsc into
-// tmp/bench-inspection/ and timed on the same project, each in a fresh Node
-// process per run (a generator runs once per command).
+// The current source and base revisions (default: 61106db, the regex reader
+// before inspection read Python through a syntax tree, and 0d74631, the
+// syntax-tree reader before it skipped the files a question cannot use) are
+// compiled with tsc into tmp/bench-inspection/ and timed on the same
+// project, each in a fresh Node process per run (a generator runs once per
+// command), taking turns run by run so a busy machine weighs on all alike.
 //
-//   node bench/inspection-2000.mjs [--runs=N] [--base=<git rev>]
+//   node bench/inspection-2000.mjs [--runs=N] [--base=<git rev>[,<git rev>…]]
 //   (N from 1 to 9, default 3)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,7 +34,7 @@ const FILES = 2000;
 const GOAL_MS = 1000;
 const ROUTERS = 40;
 const SUBROUTERS = 10;
-const BASE_REV = '61106db';
+const BASE_REVS = '61106db,0d74631';
 const OUT = path.join(ROOT, 'tmp', 'bench-inspection');
 const EXPECTED_HEALTH = '/api/v1/r39/s9/health';
 
@@ -99,7 +101,10 @@ function generate(dir) {
   return files.size;
 }
 
-/** Compiles project-inspector.ts of a source tree (the working copy, or a revision's) to out/. */
+// The entry moved from lib/project-inspector.ts to inspection/inspect-project.ts.
+const ENTRIES = ['inspection/inspect-project', 'lib/project-inspector'];
+
+/** Compiles the inspector of a source tree (the working copy, or a revision's) to out/. */
 function compile(label, rev) {
   const out = path.join(OUT, label);
   fs.rmSync(out, { recursive: true, force: true });
@@ -117,6 +122,8 @@ function compile(label, rev) {
     spawnSync('tar', ['-x', '-C', checkout], { input: archive.stdout });
     src = path.join(checkout, 'packages', 'docker', 'src');
   }
+  const entry = ENTRIES.find((e) => fs.existsSync(path.join(src, `${e}.ts`)));
+  if (!entry) throw new Error(`no inspector entry in ${src}`);
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = run(process.execPath, [
     tsc,
@@ -135,10 +142,10 @@ function compile(label, rev) {
     '--strict',
     '--types',
     'node',
-    path.join(src, 'lib', 'project-inspector.ts'),
+    path.join(src, `${entry}.ts`),
   ]);
   if (r.code !== 0) throw new Error(`tsc (${label}): ${r.stdout}${r.stderr}`);
-  return path.join(out, 'lib', 'project-inspector.js');
+  return path.join(out, `${entry}.js`);
 }
 
 /** One fresh Node process: loads the inspector, reads the project from disk, times inspectProject. */
@@ -163,49 +170,38 @@ function timeOnce(inspector, projectDir) {
 
 await main(async () => {
   const runs = Math.min(9, Math.max(1, Number(flag('runs', '3')) || 3));
-  const base = flag('base', BASE_REV);
+  const bases = flag('base', BASE_REVS).split(',').filter(Boolean);
   fs.mkdirSync(OUT, { recursive: true });
   const dir = makeTempDir('inspection-2000-');
   const project = path.join(dir, 'svc');
   const count = generate(project);
-  const current = compile('current');
-  let baseline;
-  try {
-    baseline = compile('base', base);
-  } catch (e) {
-    console.log(`(base ${base} not compiled: ${e.message.split('\n')[0]})`);
-  }
-  const measure = (inspector) => {
-    const results = Array.from({ length: runs }, () =>
-      timeOnce(inspector, project),
-    );
-    return {
-      ms: median(results.map((x) => x.ms)),
-      cpuMs: median(results.map((x) => x.cpuMs)),
-      last: results[results.length - 1],
-    };
-  };
-  const now = measure(current);
-  const before = baseline ? measure(baseline) : undefined;
-  const rows = [
-    [
-      `current (${count} files)`,
-      fmtMs(now.ms),
-      fmtMs(now.cpuMs),
-      now.last.healthPath ?? 'none',
-      before ? fmtRatio(now.ms, before.ms) : 'n/a',
-      before ? fmtRatio(now.cpuMs, before.cpuMs) : 'n/a',
-    ],
+  const inspectors = [
+    { label: `current (${count} files)`, js: compile('current') },
   ];
-  if (before)
-    rows.push([
-      `base ${base}`,
-      fmtMs(before.ms),
-      fmtMs(before.cpuMs),
-      before.last.healthPath ?? 'none',
-      '1',
-      '1',
-    ]);
+  bases.forEach((rev, k) => {
+    try {
+      inspectors.push({ label: `base ${rev}`, js: compile(`base-${k}`, rev) });
+    } catch (e) {
+      console.log(`(base ${rev} not compiled: ${e.message.split('\n')[0]})`);
+    }
+  });
+  const results = inspectors.map(() => []);
+  for (let r = 0; r < runs; r++)
+    inspectors.forEach((i, k) => results[k].push(timeOnce(i.js, project)));
+  const measured = results.map((rs) => ({
+    ms: median(rs.map((x) => x.ms)),
+    cpuMs: median(rs.map((x) => x.cpuMs)),
+    last: rs[rs.length - 1],
+  }));
+  const now = measured[0];
+  const rows = inspectors.map((i, k) => [
+    i.label,
+    fmtMs(measured[k].ms),
+    fmtMs(measured[k].cpuMs),
+    measured[k].last.healthPath ?? 'none',
+    k === 0 ? '1' : fmtRatio(now.ms, measured[k].ms),
+    k === 0 ? '1' : fmtRatio(now.cpuMs, measured[k].cpuMs),
+  ]);
   printReport({
     title: 'Project inspection, generated 2,000-file project',
     headers: [
@@ -213,8 +209,8 @@ await main(async () => {
       `inspectProject wall (median of ${runs})`,
       'CPU (median)',
       'health path found',
-      'wall ratio to base',
-      'CPU ratio to base',
+      'current ÷ this, wall',
+      'current ÷ this, CPU',
     ],
     rows,
     goals: [
@@ -236,8 +232,8 @@ await main(async () => {
     ],
     notes: [
       'CPU is process.cpuUsage() (user + system, all threads, garbage collection included) around inspectProject. Each run is a fresh Node process; the time excludes module loading and the file generation, and includes reading the files from disk through the devkit Tree (nx FsTree).',
-      'The base inspector reads Python line by line with regexes: its health path shows what it misses.',
+      'Base 61106db reads Python line by line with regexes: its health path shows what it misses. Base 0d74631 parses every .py file of the folders it copies.',
     ],
-    command: `node bench/inspection-2000.mjs --runs=${runs}${base !== BASE_REV ? ` --base=${base}` : ''}`,
+    command: `node bench/inspection-2000.mjs --runs=${runs}${bases.join(',') !== BASE_REVS ? ` --base=${bases.join(',')}` : ''}`,
   });
 });

@@ -1,26 +1,18 @@
 // Issue 16: strangers' FastAPI model servers, each misread by the regex reader.
-import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { UserFacingError } from '../errors/errors';
+import { Files, inspect as inspectAt } from '../testing/inspect-project';
 import {
-  inspectProject,
   InspectOptions,
   ProjectInspection,
   summarize,
-} from '../lib/project-inspector';
+} from './inspect-project';
 
-const ROOT = 'apps/srv';
-type Files = Record<string, string>;
-
-function inspect(files: Files, options: InspectOptions = {}) {
-  const tree = createTreeWithEmptyWorkspace();
-  for (const [path, content] of Object.entries(files))
-    tree.write(`${ROOT}/${path}`, content);
-  return inspectProject(tree, ROOT, {
-    projectName: 'srv',
-    needsTraining: false,
-    ...options,
-  });
-}
+const inspect = (files: Files, options: InspectOptions = {}) =>
+  inspectAt(
+    files,
+    { projectName: 'srv', needsTraining: false, ...options },
+    'apps/srv',
+  );
 
 const REQS = { 'requirements.txt': 'fastapi\nuvicorn\n' };
 const HEALTH = '\ndef health():\n    return {"ok": True}\n';

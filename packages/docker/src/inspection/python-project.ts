@@ -117,6 +117,18 @@ export class PythonProject {
 
   /** The project files the entries reach through imports, entries first. */
   reachable(entries: string[]): string[] {
+    const key = entries.join('\n');
+    let hit = this.reached.get(key);
+    if (!hit) {
+      hit = this.follow(entries);
+      this.reached.set(key, hit);
+    }
+    return [...hit];
+  }
+
+  // Routes and writable folders both follow the app's imports.
+  private readonly reached = new Map<string, string[]>();
+  private follow(entries: string[]): string[] {
     const seen = new Set<string>();
     const queue = [...entries];
     while (queue.length) {

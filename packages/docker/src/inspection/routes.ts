@@ -193,15 +193,23 @@ export function findRoutes(
     }
   }
 
+  // Each router's includes by child, and each router's full prefixes once:
+  // a big app has hundreds of routes under the same few routers.
+  const includedAs = new Map<string, typeof includes>();
+  for (const i of includes)
+    includedAs.set(i.child, [...(includedAs.get(i.child) ?? []), i]);
+  const prefixesOf = new Map<string, string[]>();
   const prefixes = (owner: string, seen: string[] = []): string[] => {
     if (owner === 'app') return [''];
     if (seen.includes(owner) || seen.length > 16) return [];
+    const top = seen.length === 0 ? prefixesOf.get(owner) : undefined;
+    if (top) return top;
     const own = routerPrefix.get(owner) ?? '';
-    return includes
-      .filter((i) => i.child === owner)
-      .flatMap((i) =>
-        prefixes(i.parent, [...seen, owner]).map((p) => p + i.prefix + own),
-      );
+    const found = (includedAs.get(owner) ?? []).flatMap((i) =>
+      prefixes(i.parent, [...seen, owner]).map((p) => p + i.prefix + own),
+    );
+    if (seen.length === 0) prefixesOf.set(owner, found);
+    return found;
   };
   const paths = [
     ...new Set(

@@ -5,6 +5,12 @@
  * (f"logs/{run}.log") leaves the known part (logs).
  */
 import { posix } from 'node:path';
+import { DvcStage } from './dvc';
+import { normalizeRel, uniq } from './project-files';
+import type {
+  InspectionContext,
+  ProjectInspection,
+} from './project-inspection';
 import { qualify, UNKNOWN } from './readers/python';
 import { PythonProject } from './python-project';
 import type { SyntaxNode } from '@lezer/common';
@@ -163,4 +169,51 @@ export function findWritableFolders(
 export function outermost(folders: string[]): string[] {
   const all = [...new Set(folders)].sort();
   return all.filter((f) => !all.some((o) => o !== f && f.startsWith(`${o}/`)));
+}
+
+/** The folders each image must make writable: what the code reaches writes, and dvc stage outs. */
+export function writableFoldersOf(
+  ctx: InspectionContext,
+  python: PythonProject,
+  appFile: string | undefined,
+  trainingEntries: string[],
+  stages: DvcStage[],
+): ProjectInspection['writableFolders'] {
+  const inference = appFile
+    ? findWritableFolders(python, python.reachable([appFile]))
+    : undefined;
+  const training = findWritableFolders(
+    python,
+    python.reachable(trainingEntries),
+  );
+  const where: Record<string, string> = {};
+  for (const found of [inference, training])
+    for (const [k, v] of found?.where ?? []) where[k] ??= v;
+  const trainingFolders = [...training.folders];
+  for (const s of stages)
+    for (const o of s.outs) {
+      const rel = normalizeRel(posix.join(s.wdir, o));
+      if (!rel) continue;
+      // An out is a folder, or a file dvc writes into its folder.
+      const dir =
+        ctx.files.isDir(rel) || !/\.\w+$/.test(rel) ? rel : posix.dirname(rel);
+      if (dir === '.' || dir === '') continue;
+      trainingFolders.push(dir);
+      where[dir] ??= `dvc.yaml stage ${s.name} outs`;
+    }
+  const unknown = uniq([...(inference?.unknown ?? []), ...training.unknown]);
+  if (unknown.length)
+    ctx.warnings.push(
+      `Could not tell where ${unknown.length === 1 ? 'this write lands' : 'these writes land'}: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}. The images run as a non-root user and only the folders found are writable: if they write inside the project, write under a folder named by a constant (e.g. OUTPUT_DIR = "outputs").`,
+    );
+  const root = uniq([...(inference?.rootWrites ?? []), ...training.rootWrites]);
+  if (root.length)
+    ctx.warnings.push(
+      `${root.slice(0, 5).join(', ')} write${root.length === 1 ? 's' : ''} a file into the project root, which the images' non-root user cannot write: write it under a folder (e.g. outputs/).`,
+    );
+  return {
+    training: outermost(trainingFolders),
+    inference: inference?.folders ?? [],
+    where,
+  };
 }

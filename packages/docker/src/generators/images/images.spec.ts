@@ -29,8 +29,8 @@ import { needsBuildKit } from '../../engine/commands';
 import { UserFacingError } from '../../errors/errors';
 import { fullName } from '../../registry/image-ref';
 import { imageRepository } from '../../record/project-images';
-import * as inspector from '../../lib/project-inspector';
-import { ProjectInspection } from '../../lib/project-inspector';
+import * as inspector from '../../inspection/inspect-project';
+import { ProjectInspection } from '../../inspection/inspect-project';
 import { imagesGenerator } from './images';
 import { ImagesGeneratorSchema } from './schema';
 
@@ -735,20 +735,37 @@ describe('images generator', () => {
       );
     });
 
-    it.each([
+    const READYZ =
+      '@app.get("/readyz", include_in_schema=False)\ndef readyz():\n    return {"ready": True}\n';
+    it.each<
+      [string, string, Partial<ImagesGeneratorSchema>, string | undefined]
+    >([
       [
         'a readiness route left out of the OpenAPI document',
-        '@app.get("/readyz", include_in_schema=False)\ndef readyz():\n    return {"ready": True}\n',
+        READYZ,
+        {},
         '/readyz',
       ],
-      ['no readiness route', '', undefined],
+      ['no readiness route', '', {}, undefined],
+      [
+        'readyPath where inspection found none',
+        '',
+        { readyPath: '/warm' },
+        '/warm',
+      ],
+      [
+        'readyPath over the route found',
+        READYZ,
+        { readyPath: '/ready/deep' },
+        '/ready/deep',
+      ],
     ])(
       'names %s in the ready-path label, where docker-test finds it',
-      async (_label, route, path) => {
+      async (_label, route, options, path) => {
         const tree = mlWorkspace({
           'src/serve/app.py': `${APP_PY}\n\n${route}`,
         });
-        await generate(tree, {});
+        await generate(tree, options);
         expect(labelValue(read(tree, INFERENCE), 'ml-docker.ready-path')).toBe(
           path,
         );

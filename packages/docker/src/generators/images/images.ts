@@ -6,7 +6,7 @@ import {
   inspectProject,
   ProjectInspection,
   summarize,
-} from '../../lib/project-inspector';
+} from '../../inspection/inspect-project';
 import { resolveSharedLibs, SharedLib } from '../../build/shared-libs';
 import { registerPlugin } from '../init/init';
 import { validateOptions, ValidatedOptions } from './options';
@@ -164,7 +164,7 @@ export function templateData(
     healthPath: images.some((i) => i.kind === 'inference')
       ? healthPathOf(o, inspection)
       : undefined,
-    readyPath: inspection.readyPath,
+    readyPath: o.readyPath ?? inspection.readyPath,
     appModule: inspection.app,
     appFactory: inspection.appFactory ?? false,
     user: o.user,

@@ -176,6 +176,7 @@ describe('validateOptions', () => {
       { healthPath: '/api/v1/health-z_~.x' },
     ],
     ['healthPath /', { healthPath: '/' }, { healthPath: '/' }],
+    ['readyPath', { readyPath: '/ready/deep' }, { readyPath: '/ready/deep' }],
     [
       'appModule',
       { appModule: 'pkg.serve.app:create_app' },
@@ -272,12 +273,14 @@ describe('validateOptions', () => {
         `--port must be an integer from 1 to 65535 (got ${port}).`,
       ],
     ),
-    ...['health', '/he alth', '/$(x)', "/h'+'x", '/a?b=1', ''].map(
-      (healthPath): [string, Partial<ImagesGeneratorSchema>, string] => [
-        `healthPath ${JSON.stringify(healthPath)}`,
-        { healthPath },
-        `--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "${healthPath}").`,
-      ],
+    ...(['healthPath', 'readyPath'] as const).flatMap((option) =>
+      ['health', '/he alth', '/$(x)', "/h'+'x", '/a?b=1', ''].map(
+        (path): [string, Partial<ImagesGeneratorSchema>, string] => [
+          `${option} ${JSON.stringify(path)}`,
+          { [option]: path },
+          `--${option} must start with / and hold only letters, digits and . _ ~ - / (got "${path}").`,
+        ],
+      ),
     ),
     ...[
       'src/model/train',

@@ -20,6 +20,7 @@ export interface ValidatedOptions {
   pythonVersion: string;
   port: number;
   healthPath?: string;
+  readyPath?: string;
   appModule?: string;
   trainingModule?: string;
   trainingCommand?: string[];
@@ -106,13 +107,14 @@ export function validateOptions(
   const port = options.port ?? 8000;
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     fail(`--port must be an integer from 1 to 65535 (got ${port}).`);
-  if (
-    options.healthPath !== undefined &&
-    !HEALTH_PATH.test(options.healthPath)
-  ) {
-    fail(
-      `--healthPath must start with / and hold only letters, digits and . _ ~ - / (got "${options.healthPath}").`,
-    );
+  // Both are written into the Dockerfile (the HEALTHCHECK's Python string,
+  // the labels): nothing in them may need quoting.
+  for (const option of ['healthPath', 'readyPath'] as const) {
+    const path = options[option];
+    if (path !== undefined && !HEALTH_PATH.test(path))
+      fail(
+        `--${option} must start with / and hold only letters, digits and . _ ~ - / (got "${path}").`,
+      );
   }
   if (
     options.trainingModule !== undefined &&
@@ -165,6 +167,7 @@ export function validateOptions(
     pythonVersion,
     port,
     healthPath: options.healthPath,
+    readyPath: options.readyPath,
     appModule: options.appModule,
     trainingModule: options.trainingModule,
     trainingCommand:

@@ -10,6 +10,8 @@ export interface ImagesGeneratorSchema {
   port?: number;
   /** Liveness path; found in the app's routes when not given, else /health. */
   healthPath?: string;
+  /** Readiness path; found in the app's routes when not given, else none. */
+  readyPath?: string;
   /** Module path of the FastAPI app, e.g. src.serve.app:app; found when the project has exactly one. */
   appModule?: string;
   /** Python module the training image runs; found when not given. */
