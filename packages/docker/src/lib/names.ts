@@ -14,7 +14,11 @@ export const EXECUTORS = {
   test: `${PLUGIN_NAME}:test`,
   push: `${PLUGIN_NAME}:push`,
   train: `${PLUGIN_NAME}:train`,
+  releasePublish: `${PLUGIN_NAME}:release-publish`,
 } as const;
+
+/** The target `nx release publish` runs on every project of the release; Nx fixes its name. */
+export const RELEASE_PUBLISH_TARGET = 'nx-release-publish';
 
 export interface MlDockerPluginOptions {
   buildTargetName?: string;
@@ -112,6 +116,17 @@ export const BUILD_RECORD_FILE = 'build-record.json';
 export const PUSH_RECORD_FILE = 'push-record.json';
 /** What docker-test proved, beside the build record: promotion and deploy manifests read it. */
 export const TEST_RECORD_FILE = 'test-record.json';
+
+/**
+ * The version `nx release version` chose for a project's images, read by a
+ * later `nx release publish`. Outside the build target's output folder: a
+ * cache restore of docker-build replaces that folder and would drop it.
+ */
+export function releaseRecordPath(projectRoot: string): string {
+  const root =
+    projectRoot === '.' || projectRoot === '' ? '.workspace-root' : projectRoot;
+  return posix.join('dist', 'docker-release', root, 'release-record.json');
+}
 
 /** Label on every container the plugin starts, so a leak is easy to find: docker ps -a --filter label=ml-docker.owner */
 export const OWNER_LABEL = 'ml-docker.owner';
