@@ -4,6 +4,7 @@
  * failures, and writing the push record beside the build record.
  */
 import { ExecutorContext, logger } from '@nx/devkit';
+import { readFileSync } from 'node:fs';
 import type { PushExecutorSchema } from '../executors/push/schema';
 import { ImageRecord, pushRecordPath, writeJsonAtomic } from './build-record';
 import { rebuildWith } from './build-service';
@@ -62,8 +63,17 @@ export interface PushedTag {
   uploaded: boolean;
 }
 
+export interface PushOptions extends PushExecutorSchema {
+  /**
+   * Push each recorded image under these tags instead of its recorded ones
+   * (tagging it locally first), without its cache images: what a release
+   * publishes. The push record then keeps the earlier pushes beside these.
+   */
+  tags?: string[];
+}
+
 export async function pushImages(
-  options: PushExecutorSchema,
+  options: PushOptions,
   context: ExecutorContext,
   engine: Engine,
 ): Promise<PushedTag[]> {
@@ -97,21 +107,32 @@ export async function pushImages(
         );
     const path = pathInRegistry(image.name, image.registry);
     // The image's tags, then its per-stage cache images (never tagged latest).
-    const pushes = [
-      ...image.tags.map((tag) => ({
-        tag,
-        imageId: image.imageId,
-        cache: false,
-      })),
-      ...(image.cache?.stages ?? []).map((s) => ({
-        tag: s.ref.slice(s.ref.lastIndexOf(':') + 1),
-        imageId: s.imageId,
-        cache: true,
-      })),
-    ];
+    const pushes = options.tags
+      ? options.tags.map((tag) => ({
+          tag,
+          imageId: image.imageId,
+          cache: false,
+        }))
+      : [
+          ...image.tags.map((tag) => ({
+            tag,
+            imageId: image.imageId,
+            cache: false,
+          })),
+          ...(image.cache?.stages ?? []).map((s) => ({
+            tag: s.ref.slice(s.ref.lastIndexOf(':') + 1),
+            imageId: s.imageId,
+            cache: true,
+          })),
+        ];
     for (const { tag, imageId, cache } of pushes) {
       const ref = `${image.name}:${tag}`;
       const remote = await client.manifest(path, tag);
+      if (options.tags && remote && remote.configDigest !== imageId)
+        // A released version names one image for good: rollbacks and changelogs rely on it.
+        fail(
+          `${ref} is already in the registry as another image (${remote.digest}): a released version is never moved. Release a new version (nx release), or delete the tag in the registry if it was a mistake.`,
+        );
       if (remote?.configDigest === imageId) {
         logger.info(
           `@ml/docker: ${ref} already in the registry (${remote.digest}); nothing uploaded`,
@@ -121,10 +142,11 @@ export async function pushImages(
       }
       if (options.dryRun) {
         logger.info(
-          `@ml/docker: [dry run] would push ${ref} (image ${imageId.slice(0, 19)})`,
+          `@ml/docker: [dry run] would ${options.tags ? 'tag and ' : ''}push ${ref} (image ${imageId.slice(0, 19)})`,
         );
         continue;
       }
+      if (options.tags) await tagImage(engine, imageId, ref);
       if (cache && !(await inspectImage(engine, imageId))) {
         // A cache hit restored the record on a machine that never built the stage.
         logger.info(
@@ -141,14 +163,37 @@ export async function pushImages(
     }
   }
   if (!options.dryRun) {
-    writeJsonAtomic(pushRecordPath(recordPath), {
+    const path = pushRecordPath(recordPath);
+    writeJsonAtomic(path, {
       version: 1,
       project: project.name,
       pushedAt: new Date().toISOString(),
-      tags: results,
+      tags: options.tags
+        ? [...earlierPushes(path, results), ...results]
+        : results,
     });
   }
   return results;
+}
+
+/** The push record's entries for refs not pushed again now (a release adds to docker-push's record). */
+function earlierPushes(path: string, now: PushedTag[]): PushedTag[] {
+  try {
+    const record = JSON.parse(readFileSync(path, 'utf8')) as {
+      tags?: PushedTag[];
+    };
+    return (record.tags ?? []).filter((t) => !now.some((n) => n.ref === t.ref));
+  } catch {
+    return [];
+  }
+}
+
+async function tagImage(engine: Engine, imageId: string, ref: string) {
+  const r = await docker(engine, ['tag', imageId, ref]);
+  if (r.exitCode !== 0)
+    fail(
+      `Could not tag image ${imageId.slice(0, 19)} as ${ref}: ${firstLine(r.all || r.spawnError || '')}. Rebuild it (nx run-many -t docker-build --skip-nx-cache), then rerun.`,
+    );
 }
 
 async function pushWithRetry(
