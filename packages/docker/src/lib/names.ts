@@ -17,6 +17,14 @@ export const EXECUTORS = {
   releasePublish: `${PLUGIN_NAME}:release-publish`,
 } as const;
 
+/**
+ * The technology every inferred target declares. Not "docker": nx release
+ * hands every project with a "docker" target to @nx/docker's image
+ * versioning whenever release.docker is configured anywhere in the
+ * workspace, which would tag our projects a second time under another name.
+ */
+export const TECHNOLOGY = 'ml-docker';
+
 /** The target `nx release publish` runs on every project of the release; Nx fixes its name. */
 export const RELEASE_PUBLISH_TARGET = 'nx-release-publish';
 

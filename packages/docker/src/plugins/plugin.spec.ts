@@ -81,7 +81,7 @@ describe('@ml/docker plugin', () => {
                     options: { outputPath: 'dist/docker/examples/synth' },
                     outputs: ['{options.outputPath}'],
                     metadata: {
-                      technologies: ['docker'],
+                      technologies: ['ml-docker'],
                       description:
                         'Build the docker/<image>/Dockerfile images and write a build record',
                     },
@@ -91,7 +91,7 @@ describe('@ml/docker plugin', () => {
                     dependsOn: ['docker-build'],
                     options: { buildTarget: 'docker-build' },
                     metadata: {
-                      technologies: ['docker'],
+                      technologies: ['ml-docker'],
                       description:
                         'Start the images: services must become healthy, jobs must exit 0',
                     },
@@ -101,9 +101,18 @@ describe('@ml/docker plugin', () => {
                     dependsOn: ['docker-test'],
                     options: { buildTarget: 'docker-build' },
                     metadata: {
-                      technologies: ['docker'],
+                      technologies: ['ml-docker'],
                       description:
                         'Push every tag; tags the registry already holds are skipped',
+                    },
+                  },
+                  'nx-release-publish': {
+                    executor: '@ml/docker:release-publish',
+                    options: { buildTarget: 'docker-build' },
+                    metadata: {
+                      technologies: ['ml-docker'],
+                      description:
+                        'What nx release publish runs: tag the built images with the released version and push them',
                     },
                   },
                 },
@@ -279,6 +288,7 @@ describe('@ml/docker plugin', () => {
         'image-build',
         'image-test',
         'image-push',
+        'nx-release-publish',
       ]);
       expect(targets['image-build'].dependsOn).toEqual(['^image-build']);
       expect(targets['image-test']).toMatchObject({
@@ -291,6 +301,11 @@ describe('@ml/docker plugin', () => {
         dependsOn: ['image-test'],
         options: { buildTarget: 'image-build' },
       });
+      // Nx fixes the publish target's name; it follows the renamed build target.
+      expect(targets['nx-release-publish']).toMatchObject({
+        executor: '@ml/docker:release-publish',
+        options: { buildTarget: 'image-build' },
+      });
     });
 
     it('keeps the default names of the targets not given', () => {
@@ -301,6 +316,7 @@ describe('@ml/docker plugin', () => {
         'docker-build',
         'smoke',
         'docker-push',
+        'nx-release-publish',
       ]);
       expect(targets['docker-push'].dependsOn).toEqual(['smoke']);
     });
@@ -830,6 +846,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         'docker-build',
         'docker-test',
         'docker-push',
+        'nx-release-publish',
       ]);
       expect(targets['docker-train']).toEqual({
         executor: '@ml/docker:train',
@@ -839,7 +856,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         outputs: ['{projectRoot}/models', '{projectRoot}/metrics'],
         options: { image: 'training', buildTarget: 'docker-build' },
         metadata: {
-          technologies: ['docker'],
+          technologies: ['ml-docker'],
           description:
             'Run the training image and keep what it writes (models, metrics) for the images that bake it in',
         },
@@ -893,6 +910,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         'image-build',
         'docker-test',
         'docker-push',
+        'nx-release-publish',
       ]);
       expect(targets['fit']).toMatchObject({
         dependsOn: ['^image-build'],
@@ -913,6 +931,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         'docker-build',
         'docker-test',
         'docker-push',
+        'nx-release-publish',
       ]);
       expect(targets['docker-build'].dependsOn).toEqual(['^docker-build']);
       expect(targets['docker-build'].inputs).toEqual(BUILD_INPUTS);

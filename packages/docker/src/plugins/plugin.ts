@@ -37,7 +37,9 @@ import {
   dockerfileOf,
   MlDockerPluginOptions,
   OUTPUTS_LABEL,
+  RELEASE_PUBLISH_TARGET,
   targetNames,
+  TECHNOLOGY,
 } from '../lib/names';
 import { listDockerfiles } from '../lib/project-images';
 import { workspaceImageIndex } from '../lib/workspace-images';
@@ -192,7 +194,7 @@ export function inferredTargets(
           outputs: training.outputs.map((o) => `{projectRoot}/${o}`),
           options: { image: training.image, buildTarget: build },
           metadata: {
-            technologies: ['docker'],
+            technologies: [TECHNOLOGY],
             description: `Run the ${training.image} image and keep what it writes (${training.outputs.join(', ')}) for the images that bake it in`,
           },
         },
@@ -212,7 +214,7 @@ export function inferredTargets(
       options: { outputPath: defaultOutputPath(projectRoot) },
       outputs: ['{options.outputPath}'],
       metadata: {
-        technologies: ['docker'],
+        technologies: [TECHNOLOGY],
         description:
           'Build the docker/<image>/Dockerfile images and write a build record',
       },
@@ -222,7 +224,7 @@ export function inferredTargets(
       dependsOn: [build],
       options: { buildTarget: build },
       metadata: {
-        technologies: ['docker'],
+        technologies: [TECHNOLOGY],
         description:
           'Start the images: services must become healthy, jobs must exit 0',
       },
@@ -232,9 +234,20 @@ export function inferredTargets(
       dependsOn: [test],
       options: { buildTarget: build },
       metadata: {
-        technologies: ['docker'],
+        technologies: [TECHNOLOGY],
         description:
           'Push every tag; tags the registry already holds are skipped',
+      },
+    },
+    // Not after docker-test: a release publishes what was built and tested
+    // before it, and a publish that started containers could not be a dry run.
+    [RELEASE_PUBLISH_TARGET]: {
+      executor: EXECUTORS.releasePublish,
+      options: { buildTarget: build },
+      metadata: {
+        technologies: [TECHNOLOGY],
+        description:
+          'What nx release publish runs: tag the built images with the released version and push them',
       },
     },
   };
