@@ -100,7 +100,7 @@ describe('MlImageVersionActions', () => {
     const { actions, init } = actionsFor(tree, 'apps/a');
     await init();
     await expect(
-      actions.readCurrentVersionFromSourceManifest(tree),
+      actions.readCurrentVersionFromSourceManifest(),
     ).resolves.toEqual({ currentVersion: version, manifestPath: path });
     expect(actions.manifestsToUpdate.map((m) => m.manifestPath)).toEqual([
       path,
@@ -151,7 +151,7 @@ describe('MlImageVersionActions', () => {
     });
     await init();
     await expect(
-      actions.readCurrentVersionFromSourceManifest(tree),
+      actions.readCurrentVersionFromSourceManifest(),
     ).resolves.toMatchObject({ currentVersion: '0.0.0' });
     const { newVersion, logText } = await bump(actions, '0.0.0', 'patch');
     expect(newVersion).toMatch(/^\d{4}\.\d{2}\.abcdef0$/);
@@ -233,7 +233,7 @@ describe('MlImageVersionActions', () => {
     const { actions, init } = actionsFor(tree, 'apps/a', options);
     await init();
     await expect(
-      actions.readCurrentVersionFromSourceManifest(tree),
+      actions.readCurrentVersionFromSourceManifest(),
     ).rejects.toThrow(message);
   });
 

@@ -13,7 +13,6 @@
  * (the @ml/docker:release-publish executor) tags the built images and pushes them.
  */
 import {
-  type ProjectGraph,
   type ProjectGraphDependency,
   type Tree,
   workspaceRoot,
@@ -97,9 +96,10 @@ export default class MlImageVersionActions extends VersionActions {
       : `project:${this.projectGraphNode.name}`;
   }
 
-  async readCurrentVersionFromSourceManifest(
-    tree: Tree,
-  ): Promise<{ currentVersion: string; manifestPath: string } | null> {
+  async readCurrentVersionFromSourceManifest(): Promise<{
+    currentVersion: string;
+    manifestPath: string;
+  } | null> {
     if (this.manifest)
       return {
         currentVersion: this.manifest.version,
@@ -130,10 +130,7 @@ export default class MlImageVersionActions extends VersionActions {
     return { currentVersion: null, dependencyCollection: null };
   }
 
-  override async readDependencies(
-    _tree: Tree,
-    _graph: ProjectGraph,
-  ): Promise<ProjectGraphDependency[]> {
+  override async readDependencies(): Promise<ProjectGraphDependency[]> {
     // An image built FROM another project's image names it by tag in its
     // Dockerfile; a new version of the base does not version the dependent.
     return [];

@@ -124,7 +124,8 @@ export function chooseScheme(
 ): { name: string; pattern: string } | undefined {
   if (choice.exact !== undefined)
     return { name: '--dockerVersion', pattern: escapeBraces(choice.exact) };
-  const names = Object.keys(schemes ?? {});
+  const entries = Object.entries(schemes ?? {});
+  const names = entries.map(([name]) => name);
   if (choice.scheme !== undefined) {
     if (!schemes || !(choice.scheme in schemes))
       fail(
@@ -133,8 +134,8 @@ export function chooseScheme(
     return { name: choice.scheme, pattern: schemes[choice.scheme] };
   }
   if (names.length === 0) return undefined;
-  if (names.length === 1)
-    return { name: names[0], pattern: schemes![names[0]] };
+  if (entries.length === 1)
+    return { name: entries[0][0], pattern: entries[0][1] };
   fail(
     `Release group "${group}" has several version schemes (${names.join(', ')}): choose one with nx release --dockerVersionScheme=<name>.`,
   );

@@ -136,7 +136,7 @@ describe('release-publish executor', () => {
         return ok(JSON.stringify([{ Id: IMAGE_ID, Size: 1, Config: {} }]));
       if (args[0] === 'tag') return ok();
       if (args[0] === 'push') {
-        registry[args[1].split(':').pop()!] = IMAGE_ID;
+        registry[args[1].slice(args[1].lastIndexOf(':') + 1)] = IMAGE_ID;
         return ok(`x: digest: ${DIGEST} size: 1`);
       }
       throw new Error(`unexpected command: ${file} ${line}`);
