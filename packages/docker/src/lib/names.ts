@@ -25,6 +25,9 @@ export const EXECUTORS = {
  */
 export const TECHNOLOGY = 'ml-docker';
 
+/** What a release group's version.versionActions names in nx.json: our version actions, as the packed plugin ships them. */
+export const VERSION_ACTIONS_PATH = `${PLUGIN_NAME}/src/release/version-actions`;
+
 /** The target `nx release publish` runs on every project of the release; Nx fixes its name. */
 export const RELEASE_PUBLISH_TARGET = 'nx-release-publish';
 

@@ -8,7 +8,7 @@ import { ExecutorContext, logger } from '@nx/devkit';
 import { Engine } from '../lib/engine';
 import { fail } from '../lib/errors';
 import { assertTag } from '../lib/image-ref';
-import { DEFAULT_TARGET_NAMES } from '../lib/names';
+import { DEFAULT_TARGET_NAMES, VERSION_ACTIONS_PATH } from '../lib/names';
 import { projectInfo } from '../lib/project-images';
 import { PushedTag, pushImages } from '../lib/push-service';
 import { readReleaseRecord } from './release-record';
@@ -42,7 +42,7 @@ export function releaseVersion(
   const record = readReleaseRecord(workspaceRoot, project.root);
   if (record) return record.imageVersion;
   fail(
-    `No release version for ${project.name}: version it first with nx release version (or run nx release, which versions and publishes), then nx release publish. Its release group must use "versionActions": "@ml/docker/src/release/version-actions".`,
+    `No release version for ${project.name}: version it first with nx release version (or run nx release, which versions and publishes), then nx release publish. Its release group must use "versionActions": "${VERSION_ACTIONS_PATH}".`,
   );
 }
 
