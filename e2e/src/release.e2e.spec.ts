@@ -1,0 +1,194 @@
+/**
+ * `nx release` on two ML projects: our version actions take each project's
+ * version from its packaging (pyproject.toml, setup.cfg) and write the new
+ * one back; `nx release publish` tags the built images with it and pushes
+ * them to the real registry, which then holds the version tags pointing at
+ * the built images. A dry run says all that and changes nothing.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  docker,
+  REGISTRY,
+  registryManifest,
+  removeImagesOf,
+  run,
+  uniqueId,
+} from './support/run';
+import { recordedImagesAt } from './support/example-monorepo';
+import { freshWorkspace, Workspace } from './support/workspace';
+
+describe('nx release versions and publishes the ML images', () => {
+  const id = uniqueId('rel');
+  const repository = `e2e-${id}`;
+  const churn = { name: `churn-${id}`, root: `apps/churn-${id}` };
+  const synth = { name: `synth-${id}`, root: `apps/synth-${id}` };
+  let ws: Workspace;
+
+  const read = (path: string) => readFileSync(join(ws.root, path), 'utf8');
+  const git = (args: string[]) =>
+    run('git', args, { cwd: ws.root }).stdout.trim();
+  const imagesOf = (p: { root: string }) => recordedImagesAt(ws.root, p.root)!;
+  /** The registry path of an image: `<repository>/<project>-<image>` under the registry host. */
+  const pathOf = (name: string) => name.slice(REGISTRY.length + 1);
+  const releaseRecord = (p: { root: string }) =>
+    join(ws.root, 'dist/docker-release', p.root, 'release-record.json');
+
+  beforeAll(() => {
+    ws = freshWorkspace();
+    const image = (project: string) => [
+      `RUN echo ${project} > /srv/id`,
+      'CMD ["cat", "/srv/id"]',
+    ];
+    ws.imageProject(churn.root, 'inference', image(churn.name), {});
+    ws.write(
+      `${churn.root}/pyproject.toml`,
+      `[project]\nname = "churn"\nversion = "0.3.0"  # released by nx release\ndependencies = []\n`,
+    );
+    ws.imageProject(synth.root, 'training', image(synth.name), {});
+    ws.write(
+      `${synth.root}/pyproject.toml`,
+      '[build-system]\nrequires = ["setuptools"]\n',
+    );
+    ws.write(
+      `${synth.root}/setup.cfg`,
+      '[metadata]\nname = synth\nversion = 1.0.0\n',
+    );
+    const nxJson = JSON.parse(read('nx.json'));
+    ws.write(
+      'nx.json',
+      JSON.stringify(
+        {
+          ...nxJson,
+          plugins: [...(nxJson.plugins ?? []), '@ml/docker'],
+          targetDefaults: {
+            ...nxJson.targetDefaults,
+            'docker-build': { options: { repository } },
+          },
+          release: {
+            groups: {
+              'ml-images': {
+                projects: [churn.name, synth.name],
+                projectsRelationship: 'independent',
+                version: {
+                  versionActions: '@ml/docker/src/release/version-actions',
+                  currentVersionResolver: 'disk',
+                },
+              },
+            },
+            changelog: { workspaceChangelog: false, projectChangelogs: false },
+          },
+        },
+        null,
+        2,
+      ),
+    );
+    ws.commitAll('two ML projects');
+    ws.nx([
+      'run-many',
+      '-t',
+      'docker-build',
+      `--projects=${churn.name},${synth.name}`,
+      '--outputStyle=stream',
+    ]);
+  });
+
+  afterAll(() => {
+    if (ws) removeImagesOf(`${REGISTRY}/${repository}`);
+    ws?.dispose();
+  });
+
+  it('nx release --dry-run says what would be versioned, tagged and pushed, and changes nothing', async () => {
+    const head = git(['rev-parse', 'HEAD']);
+    const out = ws.nx([
+      'release',
+      'minor',
+      '--dry-run',
+      '--first-release',
+      '--yes',
+    ]).all;
+    for (const [p, version] of [
+      [churn, '0.4.0'],
+      [synth, '1.1.0'],
+    ] as const) {
+      const [img] = imagesOf(p);
+      expect(out).toContain(
+        `[dry run] would tag and push ${img.name}:${version} (image ${img.imageId.slice(0, 19)})`,
+      );
+      expect((await registryManifest(pathOf(img.name), version)).status).toBe(
+        404,
+      );
+      expect(existsSync(releaseRecord(p))).toBe(false);
+      expect(
+        docker(['image', 'inspect', `${img.name}:${version}`], {
+          allowFail: true,
+        }).status,
+      ).not.toBe(0);
+    }
+    expect(out).toContain(
+      `New version 0.4.0 written to ${churn.root}/pyproject.toml`,
+    );
+    expect(out).toContain(
+      `New version 1.1.0 written to ${synth.root}/setup.cfg`,
+    );
+    expect(read(`${churn.root}/pyproject.toml`)).toContain(
+      'version = "0.3.0"  # released',
+    );
+    expect(git(['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(['status', '--porcelain'])).toBe('');
+    expect(git(['tag', '--list'])).toBe('');
+  });
+
+  it('nx release --skip-publish writes the new versions into each manifest in place, commits and tags them', () => {
+    ws.nx(['release', 'minor', '--skip-publish', '--first-release', '--yes']);
+    expect(read(`${churn.root}/pyproject.toml`)).toBe(
+      `[project]\nname = "churn"\nversion = "0.4.0"  # released by nx release\ndependencies = []\n`,
+    );
+    expect(read(`${synth.root}/setup.cfg`)).toBe(
+      '[metadata]\nname = synth\nversion = 1.1.0\n',
+    );
+    expect(git(['status', '--porcelain'])).toBe('');
+    expect(git(['tag', '--list']).split('\n').sort()).toEqual(
+      [`${churn.name}@0.4.0`, `${synth.name}@1.1.0`].sort(),
+    );
+    expect(
+      JSON.parse(readFileSync(releaseRecord(churn), 'utf8')),
+    ).toMatchObject({
+      imageVersion: '0.4.0',
+      manifestVersion: '0.4.0',
+    });
+  });
+
+  it('nx release publish pushes the version tags, which point at the built images', async () => {
+    const out = ws.nx(['release', 'publish']).all;
+    for (const [p, version] of [
+      [churn, '0.4.0'],
+      [synth, '1.1.0'],
+    ] as const) {
+      const [img] = imagesOf(p);
+      const remote = await registryManifest(pathOf(img.name), version);
+      expect(remote).toMatchObject({ status: 200, configDigest: img.imageId });
+      expect(out).toContain(`pushed ${img.name}:${version} ${remote.digest}`);
+      const pushRecord = JSON.parse(
+        read(`dist/docker/${p.root}/push-record.json`),
+      );
+      expect(pushRecord.tags).toContainEqual({
+        ref: `${img.name}:${version}`,
+        digest: remote.digest,
+        uploaded: true,
+      });
+    }
+  });
+
+  it('a second nx release publish uploads nothing', () => {
+    const out = ws.nx(['release', 'publish']).all;
+    for (const [p, version] of [
+      [churn, '0.4.0'],
+      [synth, '1.1.0'],
+    ] as const) {
+      const [img] = imagesOf(p);
+      expect(out).toContain(`${img.name}:${version} already in the registry`);
+    }
+    expect(out).not.toMatch(/@ml\/docker: pushed /);
+  });
+});
