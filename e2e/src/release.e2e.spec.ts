@@ -11,11 +11,10 @@ import {
   docker,
   REGISTRY,
   registryManifest,
-  removeImagesOf,
   run,
   uniqueId,
 } from './support/run';
-import { recordedImagesAt } from './support/example-monorepo';
+import { recordedImagesAt, removeImagesOf } from './support/example-monorepo';
 import { freshWorkspace, Workspace } from './support/workspace';
 
 describe('nx release versions and publishes the ML images', () => {
