@@ -72,6 +72,13 @@ describe('chooseScheme', () => {
   const two = { production: '{currentDate}', hotfix: '{currentDate}-hotfix' };
   it.each([
     ['no schemes: the manifest version', undefined, {}, undefined],
+    // The flags are then meant for @nx/docker's groups in the same workspace.
+    [
+      'no schemes, whatever the flags say',
+      undefined,
+      { scheme: 'production', exact: '3.0.0' },
+      undefined,
+    ],
     [
       'one scheme is used without asking',
       { production: 'p' },
@@ -106,12 +113,6 @@ describe('chooseScheme', () => {
       two,
       { scheme: 'nightly' },
       /--dockerVersionScheme=nightly is not a version scheme of release group "ml" \(it has production, hotfix\)/,
-    ],
-    [
-      'a scheme when none is configured',
-      undefined,
-      { scheme: 'x' },
-      /it has none: add versionSchemes/,
     ],
     [
       'braces in an exact version',

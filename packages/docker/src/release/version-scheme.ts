@@ -115,29 +115,31 @@ export function schemeChoiceFromArgv(argv: readonly string[]): SchemeChoice {
 
 /**
  * The pattern to use, or undefined when the group versions images with the
- * manifest's semver version. An exact version wins over any scheme.
+ * manifest's version. The flags only concern groups with versionSchemes: in
+ * a workspace where @nx/docker releases other images, they are meant for
+ * its groups, and a group without schemes keeps its semver version.
  */
 export function chooseScheme(
   schemes: Record<string, string> | undefined,
   choice: SchemeChoice,
   group: string,
 ): { name: string; pattern: string } | undefined {
+  const entries = Object.entries(schemes ?? {});
+  if (entries.length === 0) return undefined;
   if (choice.exact !== undefined)
     return { name: '--dockerVersion', pattern: escapeBraces(choice.exact) };
-  const entries = Object.entries(schemes ?? {});
-  const names = entries.map(([name]) => name);
   if (choice.scheme !== undefined) {
-    if (!schemes || !(choice.scheme in schemes))
+    const pattern = schemes?.[choice.scheme];
+    if (pattern === undefined)
       fail(
-        `--dockerVersionScheme=${choice.scheme} is not a version scheme of release group "${group}"${names.length ? ` (it has ${names.join(', ')})` : ' (it has none: add versionSchemes to its versionActionsOptions)'}.`,
+        `--dockerVersionScheme=${choice.scheme} is not a version scheme of release group "${group}" (it has ${entries.map(([n]) => n).join(', ')}).`,
       );
-    return { name: choice.scheme, pattern: schemes[choice.scheme] };
+    return { name: choice.scheme, pattern };
   }
-  if (names.length === 0) return undefined;
   if (entries.length === 1)
     return { name: entries[0][0], pattern: entries[0][1] };
   fail(
-    `Release group "${group}" has several version schemes (${names.join(', ')}): choose one with nx release --dockerVersionScheme=<name>.`,
+    `Release group "${group}" has several version schemes (${entries.map(([n]) => n).join(', ')}): choose one with nx release --dockerVersionScheme=<name>.`,
   );
 }
 
