@@ -5,7 +5,7 @@
  * them to the real registry, which then holds the version tags pointing at
  * the built images. A dry run says all that and changes nothing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   docker,
@@ -42,7 +42,7 @@ describe('nx release versions and publishes the ML images', () => {
     ws.imageProject(churn.root, 'inference', image(churn.name), {});
     ws.write(
       `${churn.root}/pyproject.toml`,
-      `[project]\nname = "churn"\nversion = "0.3.0"  # released by nx release\ndependencies = []\n`,
+      `[project]\nname = "churn"\nversion = "1.3.0"  # released by nx release\ndependencies = []\n`,
     );
     ws.imageProject(synth.root, 'training', image(synth.name), {});
     ws.write(
@@ -97,6 +97,15 @@ describe('nx release versions and publishes the ML images', () => {
     ws?.dispose();
   });
 
+  it('nx release publish before any nx release version says to version first, and pushes nothing', async () => {
+    const r = ws.nx(['release', 'publish'], { allowFail: true });
+    expect(r.status).not.toBe(0);
+    expect(r.all).toContain(
+      `@ml/docker:release-publish: No release version for ${churn.name}: version it first with nx release version (or run nx release, which versions and publishes), then nx release publish.`,
+    );
+    expect(r.all).not.toMatch(/@ml\/docker: pushed /);
+  });
+
   it('nx release --dry-run says what would be versioned, tagged and pushed, and changes nothing', async () => {
     const head = git(['rev-parse', 'HEAD']);
     const out = ws.nx([
@@ -107,7 +116,7 @@ describe('nx release versions and publishes the ML images', () => {
       '--yes',
     ]).all;
     for (const [p, version] of [
-      [churn, '0.4.0'],
+      [churn, '1.4.0'],
       [synth, '1.1.0'],
     ] as const) {
       const [img] = imagesOf(p);
@@ -125,13 +134,13 @@ describe('nx release versions and publishes the ML images', () => {
       ).not.toBe(0);
     }
     expect(out).toContain(
-      `New version 0.4.0 written to ${churn.root}/pyproject.toml`,
+      `New version 1.4.0 written to ${churn.root}/pyproject.toml`,
     );
     expect(out).toContain(
       `New version 1.1.0 written to ${synth.root}/setup.cfg`,
     );
     expect(read(`${churn.root}/pyproject.toml`)).toContain(
-      'version = "0.3.0"  # released',
+      'version = "1.3.0"  # released',
     );
     expect(git(['rev-parse', 'HEAD'])).toBe(head);
     expect(git(['status', '--porcelain'])).toBe('');
@@ -139,29 +148,46 @@ describe('nx release versions and publishes the ML images', () => {
   });
 
   it('nx release --skip-publish writes the new versions into each manifest in place, commits and tags them', () => {
-    ws.nx(['release', 'minor', '--skip-publish', '--first-release', '--yes']);
+    ws.nx(['release', 'minor', '--skip-publish', '--first-release']);
     expect(read(`${churn.root}/pyproject.toml`)).toBe(
-      `[project]\nname = "churn"\nversion = "0.4.0"  # released by nx release\ndependencies = []\n`,
+      `[project]\nname = "churn"\nversion = "1.4.0"  # released by nx release\ndependencies = []\n`,
     );
     expect(read(`${synth.root}/setup.cfg`)).toBe(
       '[metadata]\nname = synth\nversion = 1.1.0\n',
     );
     expect(git(['status', '--porcelain'])).toBe('');
     expect(git(['tag', '--list']).split('\n').sort()).toEqual(
-      [`${churn.name}@0.4.0`, `${synth.name}@1.1.0`].sort(),
+      [`${churn.name}@1.4.0`, `${synth.name}@1.1.0`].sort(),
     );
     expect(
       JSON.parse(readFileSync(releaseRecord(churn), 'utf8')),
     ).toMatchObject({
-      imageVersion: '0.4.0',
-      manifestVersion: '0.4.0',
+      imageVersion: '1.4.0',
+      manifestVersion: '1.4.0',
     });
+  });
+
+  it('nx release publish without a build record says to build first, and pushes nothing', () => {
+    const dist = join(ws.root, 'dist/docker', churn.root);
+    renameSync(dist, `${dist}.away`);
+    try {
+      const r = ws.nx(['release', 'publish', `--projects=${churn.name}`], {
+        allowFail: true,
+      });
+      expect(r.status).not.toBe(0);
+      expect(r.all).toContain(
+        `No build record at ${join(dist, 'build-record.json')}. Build the images first: nx run ${churn.name}:docker-build`,
+      );
+      expect(r.all).not.toMatch(/@ml\/docker: pushed /);
+    } finally {
+      renameSync(`${dist}.away`, dist);
+    }
   });
 
   it('nx release publish pushes the version tags, which point at the built images', async () => {
     const out = ws.nx(['release', 'publish']).all;
     for (const [p, version] of [
-      [churn, '0.4.0'],
+      [churn, '1.4.0'],
       [synth, '1.1.0'],
     ] as const) {
       const [img] = imagesOf(p);
@@ -182,12 +208,35 @@ describe('nx release versions and publishes the ML images', () => {
   it('a second nx release publish uploads nothing', () => {
     const out = ws.nx(['release', 'publish']).all;
     for (const [p, version] of [
-      [churn, '0.4.0'],
+      [churn, '1.4.0'],
       [synth, '1.1.0'],
     ] as const) {
       const [img] = imagesOf(p);
       expect(out).toContain(`${img.name}:${version} already in the registry`);
     }
     expect(out).not.toMatch(/@ml\/docker: pushed /);
+  });
+
+  it('a released version is never moved: after a rebuild, publishing the same version again is refused', async () => {
+    const [before] = imagesOf(churn);
+    ws.write(
+      `${churn.root}/docker/inference/Dockerfile`,
+      read(`${churn.root}/docker/inference/Dockerfile`) + 'ENV CHANGED=1\n',
+    );
+    ws.nx(['run', `${churn.name}:docker-build`]);
+    const [after] = imagesOf(churn);
+    expect(after.imageId).not.toBe(before.imageId);
+    const r = ws.nx(['release', 'publish', `--projects=${churn.name}`], {
+      allowFail: true,
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.all).toMatch(
+      new RegExp(
+        `${after.name.replace(/[.]/g, '\\.')}:1\\.4\\.0 is already in the registry as another image \\(sha256:[0-9a-f]{64}\\): a released version is never moved\\. Release a new version \\(nx release\\)`,
+      ),
+    );
+    expect(
+      (await registryManifest(pathOf(after.name), '1.4.0')).configDigest,
+    ).toBe(before.imageId);
   });
 });
