@@ -93,7 +93,7 @@ describe('nx release versions and publishes the ML images', () => {
   });
 
   afterAll(() => {
-    if (ws) removeImagesOf(`${REGISTRY}/${repository}`);
+    removeImagesOf(repository);
     ws?.dispose();
   });
 
