@@ -100,10 +100,9 @@ describe('@ml/docker registered together with @nx/docker', () => {
             groups: {
               web: {
                 projects: ['web'],
-                version: {
-                  versionActions: '@nx/docker/src/release/version-actions',
-                },
+                // @nx/docker's own way: no version actions, a version scheme.
                 docker: {
+                  skipVersionActions: true,
                   versionSchemes: { production: 'web-{shortCommitSha}' },
                 },
               },
