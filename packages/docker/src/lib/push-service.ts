@@ -21,7 +21,7 @@ import { pathInRegistry, splitRegistry } from './image-ref';
 import { DEFAULT_TARGET_NAMES } from './names';
 import { projectInfo } from './project-images';
 import { recordedImages } from './recorded-images';
-import { RegistryClient } from './registry-client';
+import { RegistryClient, RemoteManifest } from './registry-client';
 
 export type PushFailure = 'auth' | 'transient' | 'fatal';
 
@@ -87,8 +87,7 @@ export async function pushImages(
     options.images,
   );
   const clients = new Map<string, RegistryClient>();
-  const results: PushedTag[] = [];
-  for (const recorded of images) {
+  const clientOf = (recorded: ImageRecord) => {
     if (!recorded.registry)
       fail(
         `${recorded.image} has no registry in its build record. Set the registry option of ${buildTarget}.`,
@@ -96,6 +95,23 @@ export async function pushImages(
     const client =
       clients.get(recorded.registry) ?? new RegistryClient(recorded.registry);
     clients.set(recorded.registry, client);
+    return client;
+  };
+  // Every image first: a refused release pushes none of them, not half.
+  if (options.tags)
+    for (const recorded of images)
+      for (const tag of options.tags)
+        refuseMovedTag(
+          `${recorded.name}:${tag}`,
+          recorded.imageId,
+          await clientOf(recorded).manifest(
+            pathInRegistry(recorded.name, recorded.registry),
+            tag,
+          ),
+        );
+  const results: PushedTag[] = [];
+  for (const recorded of images) {
+    const client = clientOf(recorded);
     await client.ping();
     const image = options.dryRun
       ? recorded
@@ -128,11 +144,8 @@ export async function pushImages(
     for (const { tag, imageId, cache } of pushes) {
       const ref = `${image.name}:${tag}`;
       const remote = await client.manifest(path, tag);
-      if (options.tags && remote && remote.configDigest !== imageId)
-        // A released version names one image for good: rollbacks and changelogs rely on it.
-        fail(
-          `${ref} is already in the registry as another image (${remote.digest}): a released version is never moved. Release a new version (nx release), or delete the tag in the registry if it was a mistake.`,
-        );
+      // Again here: a rebuild of a missing image may have made another one.
+      if (options.tags) refuseMovedTag(ref, imageId, remote);
       if (remote?.configDigest === imageId) {
         logger.info(
           `@ml/docker: ${ref} already in the registry (${remote.digest}); nothing uploaded`,
@@ -174,6 +187,18 @@ export async function pushImages(
     });
   }
   return results;
+}
+
+/** A released version names one image for good: rollbacks and changelogs rely on it. */
+function refuseMovedTag(
+  ref: string,
+  imageId: string,
+  remote: RemoteManifest | undefined,
+): void {
+  if (remote && remote.configDigest !== imageId)
+    fail(
+      `${ref} is already in the registry as another image (${remote.digest}): a released version is never moved. Release a new version (nx release), or delete the tag in the registry if it was a mistake.`,
+    );
 }
 
 /** The push record's entries for refs not pushed again now (a release adds to docker-push's record). */

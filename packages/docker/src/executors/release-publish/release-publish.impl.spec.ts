@@ -46,13 +46,14 @@ describe('release-publish executor', () => {
   const realFetch = global.fetch;
   let root: string;
   let context: ExecutorContext;
-  /** What the registry holds: tag -> config digest. */
+  /** What the registry holds: repository path:tag -> config digest. */
   let registry: Record<string, string>;
+  const inRegistry = (ref: string) => ref.slice('127.0.0.1:5000/'.length);
 
   const pushRecordFile = () =>
     join(root, 'dist/docker/apps/synth/push-record.json');
 
-  function writeBuildRecord() {
+  function writeBuildRecord(extra: object[] = []) {
     mkdirSync(join(root, 'dist/docker/apps/synth'), { recursive: true });
     writeFileSync(
       join(root, 'dist/docker/apps/synth/build-record.json'),
@@ -60,6 +61,7 @@ describe('release-publish executor', () => {
         version: 2,
         project: 'synth',
         images: [
+          ...extra,
           {
             image: 'training',
             dockerfile: 'docker/training/Dockerfile',
@@ -136,7 +138,7 @@ describe('release-publish executor', () => {
         return ok(JSON.stringify([{ Id: IMAGE_ID, Size: 1, Config: {} }]));
       if (args[0] === 'tag') return ok();
       if (args[0] === 'push') {
-        registry[args[1].slice(args[1].lastIndexOf(':') + 1)] = IMAGE_ID;
+        registry[inRegistry(args[1])] = IMAGE_ID;
         return ok(`x: digest: ${DIGEST} size: 1`);
       }
       throw new Error(`unexpected command: ${file} ${line}`);
@@ -145,8 +147,8 @@ describe('release-publish executor', () => {
     global.fetch = jest.fn(async (url: string | URL | Request) => {
       const u = String(url);
       if (u.endsWith('/v2/')) return new Response('{}', { status: 200 });
-      const tag = /\/manifests\/([^/]+)$/.exec(u)?.[1];
-      const config = tag && registry[decodeURIComponent(tag)];
+      const m = /\/v2\/(.+)\/manifests\/([^/]+)$/.exec(u);
+      const config = m && registry[`${m[1]}:${decodeURIComponent(m[2])}`];
       return config
         ? new Response(JSON.stringify({ config: { digest: config } }), {
             status: 200,
@@ -253,7 +255,7 @@ describe('release-publish executor', () => {
 
   it('pushes nothing when the registry holds the version as this image already (a rerun)', async () => {
     writeBuildRecord();
-    registry['1.4.0'] = IMAGE_ID;
+    registry[inRegistry(`${NAME}:1.4.0`)] = IMAGE_ID;
     await expect(
       releasePublishExecutor(fromRun('1.4.0'), context),
     ).resolves.toEqual({ success: true });
@@ -285,10 +287,32 @@ describe('release-publish executor', () => {
       'a released version that names another image in the registry',
       () => {
         writeBuildRecord();
-        registry['1.4.0'] = OTHER_IMAGE_ID;
+        registry[inRegistry(`${NAME}:1.4.0`)] = OTHER_IMAGE_ID;
       },
       fromRun('1.4.0'),
       /^@ml\/docker:release-publish: 127.0.0.1:5000\/ml-images\/synth-training:1.4.0 is already in the registry as another image \(sha256:9+\): a released version is never moved/,
+    ],
+    [
+      'a released version naming another image for the second image only: the first is not pushed either',
+      () => {
+        writeBuildRecord([
+          {
+            image: 'inference',
+            dockerfile: 'docker/inference/Dockerfile',
+            name: `${NAME}-inference`,
+            registry: '127.0.0.1:5000',
+            tags: ['latest'],
+            imageId: IMAGE_ID,
+            sizeBytes: 1,
+            durationMs: 1,
+            builtWith: 'buildx',
+            createdAt: '2024-05-01T10:00:00.000Z',
+          },
+        ]);
+        registry[inRegistry(`${NAME}:1.4.0`)] = OTHER_IMAGE_ID;
+      },
+      fromRun('1.4.0'),
+      /is already in the registry as another image/,
     ],
     [
       'a version that is not an image tag',
