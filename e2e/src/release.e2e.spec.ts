@@ -239,4 +239,34 @@ describe('nx release versions and publishes the ML images', () => {
       (await registryManifest(pathOf(after.name), '1.4.0')).configDigest,
     ).toBe(before.imageId);
   });
+
+  it('with a version scheme, the images get the scheme tag and the manifests stay as they are', async () => {
+    const nxJson = JSON.parse(read('nx.json'));
+    nxJson.release.groups['ml-images'].version.versionActionsOptions = {
+      versionSchemes: {
+        nightly: 'nightly-{currentDate|YYYYMMDD}.{shortCommitSha}',
+      },
+    };
+    ws.write('nx.json', JSON.stringify(nxJson, null, 2));
+    ws.commitAll('a nightly version scheme');
+    const manifests = [
+      read(`${churn.root}/pyproject.toml`),
+      read(`${synth.root}/setup.cfg`),
+    ];
+    const tag = `nightly-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}.${git(['rev-parse', '--short=7', 'HEAD'])}`;
+    const out = ws.nx(['release', 'version', 'patch']).all;
+    expect(out).toContain(`Image version ${tag} from version scheme "nightly"`);
+    expect([
+      read(`${churn.root}/pyproject.toml`),
+      read(`${synth.root}/setup.cfg`),
+    ]).toEqual(manifests);
+    ws.nx(['release', 'publish']);
+    for (const p of [churn, synth]) {
+      const [img] = imagesOf(p);
+      expect(await registryManifest(pathOf(img.name), tag)).toMatchObject({
+        status: 200,
+        configDigest: img.imageId,
+      });
+    }
+  });
 });
