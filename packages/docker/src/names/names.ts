@@ -17,6 +17,7 @@ export const EXECUTORS = {
   promote: `${PLUGIN_NAME}:promote`,
   deployManifests: `${PLUGIN_NAME}:deploy-manifests`,
   checkManifests: `${PLUGIN_NAME}:check-manifests`,
+  releasePublish: `${PLUGIN_NAME}:release-publish`,
 } as const;
 
 /** The folder of a project's deployment manifests, beside docker/. */
@@ -27,6 +28,20 @@ export const DEPLOY_TARGET_NAMES = {
   pin: 'docker-deploy-manifests',
   check: 'docker-check-manifests',
 } as const;
+
+/**
+ * The technology every inferred target declares. Not "docker": nx release
+ * hands every project with a "docker" target to @nx/docker's image
+ * versioning whenever release.docker is configured anywhere in the
+ * workspace, which would tag our projects a second time under another name.
+ */
+export const TECHNOLOGY = 'ml-docker';
+
+/** What a release group's version.versionActions names in nx.json: our version actions, as the packed plugin ships them. */
+export const VERSION_ACTIONS_PATH = `${PLUGIN_NAME}/src/release/version-actions`;
+
+/** The target `nx release publish` runs on every project of the release; Nx fixes its name. */
+export const RELEASE_PUBLISH_TARGET = 'nx-release-publish';
 
 export interface MlDockerPluginOptions {
   buildTargetName?: string;
@@ -136,6 +151,17 @@ export const PUSH_RECORD_FILE = 'push-record.json';
 export const TEST_RECORD_FILE = 'test-record.json';
 /** Every promotion of the build record's images, beside it: which digest went where, when. */
 export const PROMOTION_RECORD_FILE = 'promotion-record.json';
+
+/**
+ * The version `nx release version` chose for a project's images, read by a
+ * later `nx release publish`. Outside the build target's output folder: a
+ * cache restore of docker-build replaces that folder and would drop it.
+ */
+export function releaseRecordPath(projectRoot: string): string {
+  const root =
+    projectRoot === '.' || projectRoot === '' ? '.workspace-root' : projectRoot;
+  return posix.join('dist', 'docker-release', root, 'release-record.json');
+}
 
 /** Label on every container the plugin starts, so a leak is easy to find: docker ps -a --filter label=ml-docker.owner */
 export const OWNER_LABEL = 'ml-docker.owner';

@@ -89,7 +89,7 @@ describe('@ml/docker plugin', () => {
                     options: { outputPath: 'dist/docker/examples/synth' },
                     outputs: ['{options.outputPath}'],
                     metadata: {
-                      technologies: ['docker'],
+                      technologies: ['ml-docker'],
                       description:
                         'Build the docker/<image>/Dockerfile images and write a build record',
                     },
@@ -99,7 +99,7 @@ describe('@ml/docker plugin', () => {
                     dependsOn: ['docker-build'],
                     options: { buildTarget: 'docker-build' },
                     metadata: {
-                      technologies: ['docker'],
+                      technologies: ['ml-docker'],
                       description:
                         'Start the images: services must become healthy, jobs must exit 0',
                     },
@@ -109,7 +109,7 @@ describe('@ml/docker plugin', () => {
                     dependsOn: ['docker-test'],
                     options: { buildTarget: 'docker-build' },
                     metadata: {
-                      technologies: ['docker'],
+                      technologies: ['ml-docker'],
                       description:
                         'Push every tag; tags the registry already holds are skipped',
                     },
@@ -119,9 +119,18 @@ describe('@ml/docker plugin', () => {
                     executor: '@ml/docker:promote',
                     options: { buildTarget: 'docker-build' },
                     metadata: {
-                      technologies: ['docker'],
+                      technologies: ['ml-docker'],
                       description:
                         'Copy the tested digests to another environment: nx run <project>:docker-promote --from=dev --to=prod',
+                    },
+                  },
+                  'nx-release-publish': {
+                    executor: '@ml/docker:release-publish',
+                    options: { buildTarget: 'docker-build' },
+                    metadata: {
+                      technologies: ['ml-docker'],
+                      description:
+                        'What nx release publish runs: tag the built images with the released version and push them',
                     },
                   },
                 },
@@ -337,6 +346,7 @@ describe('@ml/docker plugin', () => {
         'image-test',
         'image-push',
         'image-promote',
+        'nx-release-publish',
       ]);
       expect(targets['image-promote']).toMatchObject({
         executor: '@ml/docker:promote',
@@ -354,6 +364,11 @@ describe('@ml/docker plugin', () => {
         dependsOn: ['image-test'],
         options: { buildTarget: 'image-build' },
       });
+      // Nx fixes the publish target's name; it follows the renamed build target.
+      expect(targets['nx-release-publish']).toMatchObject({
+        executor: '@ml/docker:release-publish',
+        options: { buildTarget: 'image-build' },
+      });
     });
 
     it('keeps the default names of the targets not given', () => {
@@ -365,6 +380,7 @@ describe('@ml/docker plugin', () => {
         'smoke',
         'docker-push',
         'docker-promote',
+        'nx-release-publish',
       ]);
       expect(targets['docker-push'].dependsOn).toEqual(['smoke']);
     });
@@ -941,6 +957,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         'docker-test',
         'docker-push',
         'docker-promote',
+        'nx-release-publish',
       ]);
       expect(targets['docker-train']).toEqual({
         executor: '@ml/docker:train',
@@ -950,7 +967,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         outputs: ['{projectRoot}/models', '{projectRoot}/metrics'],
         options: { image: 'training', buildTarget: 'docker-build' },
         metadata: {
-          technologies: ['docker'],
+          technologies: ['ml-docker'],
           description:
             'Run the training image and keep what it writes (models, metrics) for the images that bake it in',
         },
@@ -1005,6 +1022,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         'docker-test',
         'docker-push',
         'docker-promote',
+        'nx-release-publish',
       ]);
       expect(targets['fit']).toMatchObject({
         dependsOn: ['^image-build'],
@@ -1026,6 +1044,7 @@ describe('@ml/docker plugin: training before the images that bake its outputs in
         'docker-test',
         'docker-push',
         'docker-promote',
+        'nx-release-publish',
       ]);
       expect(targets['docker-build'].dependsOn).toEqual(['^docker-build']);
       expect(targets['docker-build'].inputs).toEqual(BUILD_INPUTS);

@@ -39,7 +39,9 @@ import {
   dockerfileOf,
   MlDockerPluginOptions,
   OUTPUTS_LABEL,
+  RELEASE_PUBLISH_TARGET,
   targetNames,
+  TECHNOLOGY,
 } from '../names/names';
 import { listDockerfiles } from '../record/project-images';
 import { workspaceImageIndex } from '../record/workspace-images';
@@ -208,7 +210,7 @@ export function inferredTargets(
           outputs: training.outputs.map((o) => `{projectRoot}/${o}`),
           options: { image: training.image, buildTarget: build },
           metadata: {
-            technologies: ['docker'],
+            technologies: [TECHNOLOGY],
             description: `Run the ${training.image} image and keep what it writes (${training.outputs.join(', ')}) for the images that bake it in`,
           },
         },
@@ -221,7 +223,7 @@ export function inferredTargets(
           dependsOn: [push],
           options: { buildTarget: build, pushTarget: push },
           metadata: {
-            technologies: ['docker'],
+            technologies: [TECHNOLOGY],
             description:
               'Pin the deploy/ manifests to the digest of the tested, pushed image',
           },
@@ -230,7 +232,7 @@ export function inferredTargets(
           executor: EXECUTORS.checkManifests,
           options: { buildTarget: build, pushTarget: push },
           metadata: {
-            technologies: ['docker'],
+            technologies: [TECHNOLOGY],
             description:
               'Check deployment manifests against the image: probes, port, UID, digest',
           },
@@ -252,7 +254,7 @@ export function inferredTargets(
       options: { outputPath: defaultOutputPath(projectRoot) },
       outputs: ['{options.outputPath}'],
       metadata: {
-        technologies: ['docker'],
+        technologies: [TECHNOLOGY],
         description:
           'Build the docker/<image>/Dockerfile images and write a build record',
       },
@@ -262,7 +264,7 @@ export function inferredTargets(
       dependsOn: [build],
       options: { buildTarget: build },
       metadata: {
-        technologies: ['docker'],
+        technologies: [TECHNOLOGY],
         description:
           'Start the images: services must become healthy, jobs must exit 0',
       },
@@ -272,7 +274,7 @@ export function inferredTargets(
       dependsOn: [test],
       options: { buildTarget: build },
       metadata: {
-        technologies: ['docker'],
+        technologies: [TECHNOLOGY],
         description:
           'Push every tag; tags the registry already holds are skipped',
       },
@@ -282,9 +284,20 @@ export function inferredTargets(
       executor: EXECUTORS.promote,
       options: { buildTarget: build },
       metadata: {
-        technologies: ['docker'],
+        technologies: [TECHNOLOGY],
         description:
           'Copy the tested digests to another environment: nx run <project>:docker-promote --from=dev --to=prod',
+      },
+    },
+    // Not after docker-test: a release publishes what was built and tested
+    // before it, and a publish that started containers could not be a dry run.
+    [RELEASE_PUBLISH_TARGET]: {
+      executor: EXECUTORS.releasePublish,
+      options: { buildTarget: build },
+      metadata: {
+        technologies: [TECHNOLOGY],
+        description:
+          'What nx release publish runs: tag the built images with the released version and push them',
       },
     },
   };

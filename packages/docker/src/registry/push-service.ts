@@ -4,6 +4,7 @@
  * failures, and writing the push record beside the build record.
  */
 import { ExecutorContext, logger } from '@nx/devkit';
+import { readFileSync } from 'node:fs';
 import type { PushOptions } from './push-options';
 import { ImageRecord, pushRecordPath, writeJsonAtomic } from '../record/build-record';
 import { rebuildWith } from '../build/build-service';
@@ -16,7 +17,7 @@ import { pathInRegistry, splitRegistry } from './image-ref';
 import { DEFAULT_TARGET_NAMES } from '../names/names';
 import { projectInfo } from '../record/project-images';
 import { recordedImages } from '../record/recorded-images';
-import { RegistryClient } from './registry-client';
+import { RegistryClient, RemoteManifest } from './registry-client';
 
 export type PushFailure = 'auth' | 'transient' | 'fatal';
 
@@ -73,8 +74,7 @@ export async function pushImages(
     options.images,
   );
   const clients = new Map<string, RegistryClient>();
-  const results: PushedTag[] = [];
-  for (const recorded of images) {
+  const clientOf = (recorded: ImageRecord) => {
     if (!recorded.registry)
       fail(
         `${recorded.image} has no registry in its build record. Set the registry option of ${buildTarget}.`,
@@ -82,6 +82,23 @@ export async function pushImages(
     const client =
       clients.get(recorded.registry) ?? new RegistryClient(recorded.registry);
     clients.set(recorded.registry, client);
+    return client;
+  };
+  // Every image first: a refused release pushes none of them, not half.
+  if (options.tags)
+    for (const recorded of images)
+      for (const tag of options.tags)
+        refuseMovedTag(
+          `${recorded.name}:${tag}`,
+          recorded.imageId,
+          await clientOf(recorded).manifest(
+            pathInRegistry(recorded.name, recorded.registry),
+            tag,
+          ),
+        );
+  const results: PushedTag[] = [];
+  for (const recorded of images) {
+    const client = clientOf(recorded);
     await client.ping();
     const image = options.dryRun
       ? recorded
@@ -93,21 +110,29 @@ export async function pushImages(
         );
     const path = pathInRegistry(image.name, image.registry);
     // The image's tags, then its per-stage cache images (never tagged latest).
-    const pushes = [
-      ...image.tags.map((tag) => ({
-        tag,
-        imageId: image.imageId,
-        cache: false,
-      })),
-      ...(image.cache?.stages ?? []).map((s) => ({
-        tag: s.ref.slice(s.ref.lastIndexOf(':') + 1),
-        imageId: s.imageId,
-        cache: true,
-      })),
-    ];
+    const pushes = options.tags
+      ? options.tags.map((tag) => ({
+          tag,
+          imageId: image.imageId,
+          cache: false,
+        }))
+      : [
+          ...image.tags.map((tag) => ({
+            tag,
+            imageId: image.imageId,
+            cache: false,
+          })),
+          ...(image.cache?.stages ?? []).map((s) => ({
+            tag: s.ref.slice(s.ref.lastIndexOf(':') + 1),
+            imageId: s.imageId,
+            cache: true,
+          })),
+        ];
     for (const { tag, imageId, cache } of pushes) {
       const ref = `${image.name}:${tag}`;
       const remote = await client.manifest(path, tag);
+      // Again here: a rebuild of a missing image may have made another one.
+      if (options.tags) refuseMovedTag(ref, imageId, remote);
       if (remote?.configDigest === imageId) {
         logger.info(
           `@ml/docker: ${ref} already in the registry (${remote.digest}); nothing uploaded`,
@@ -117,10 +142,11 @@ export async function pushImages(
       }
       if (options.dryRun) {
         logger.info(
-          `@ml/docker: [dry run] would push ${ref} (image ${imageId.slice(0, 19)})`,
+          `@ml/docker: [dry run] would ${options.tags ? 'tag and ' : ''}push ${ref} (image ${imageId.slice(0, 19)})`,
         );
         continue;
       }
+      if (options.tags) await tagImage(engine, imageId, ref);
       if (cache && !(await inspectImage(engine, imageId))) {
         // A cache hit restored the record on a machine that never built the stage.
         logger.info(
@@ -137,14 +163,49 @@ export async function pushImages(
     }
   }
   if (!options.dryRun) {
-    writeJsonAtomic(pushRecordPath(recordPath), {
+    const path = pushRecordPath(recordPath);
+    writeJsonAtomic(path, {
       version: 1,
       project: project.name,
       pushedAt: new Date().toISOString(),
-      tags: results,
+      tags: options.tags
+        ? [...earlierPushes(path, results), ...results]
+        : results,
     });
   }
   return results;
+}
+
+/** A released version names one image for good: rollbacks and changelogs rely on it. */
+function refuseMovedTag(
+  ref: string,
+  imageId: string,
+  remote: RemoteManifest | undefined,
+): void {
+  if (remote && remote.configDigest !== imageId)
+    fail(
+      `${ref} is already in the registry as another image (${remote.digest}): a released version is never moved. Release a new version (nx release), or delete the tag in the registry if it was a mistake.`,
+    );
+}
+
+/** The push record's entries for refs not pushed again now (a release adds to docker-push's record). */
+function earlierPushes(path: string, now: PushedTag[]): PushedTag[] {
+  try {
+    const record = JSON.parse(readFileSync(path, 'utf8')) as {
+      tags?: PushedTag[];
+    };
+    return (record.tags ?? []).filter((t) => !now.some((n) => n.ref === t.ref));
+  } catch {
+    return [];
+  }
+}
+
+async function tagImage(engine: Engine, imageId: string, ref: string) {
+  const r = await docker(engine, ['tag', imageId, ref]);
+  if (r.exitCode !== 0)
+    fail(
+      `Could not tag image ${imageId.slice(0, 19)} as ${ref}: ${firstLine(r.all || r.spawnError || '')}. Rebuild it (nx run-many -t docker-build --skip-nx-cache), then rerun.`,
+    );
 }
 
 async function pushWithRetry(

@@ -338,4 +338,78 @@ describe('init generator', () => {
       expect(pluginsOf(tree)).toEqual(['@ml/docker']);
     });
   });
+
+  describe('--release: the nx.json release group for the image projects', () => {
+    const GROUP = (projects: string[]) => ({
+      groups: {
+        'ml-images': {
+          projects,
+          projectsRelationship: 'independent',
+          version: {
+            versionActions: '@ml/docker/src/release/version-actions',
+            currentVersionResolver: 'disk',
+          },
+        },
+      },
+    });
+
+    function withProjects(): Tree {
+      const tree = workspace();
+      for (const [name, files] of Object.entries({
+        synth: ['docker/training/Dockerfile', 'docker/inference/Dockerfile'],
+        churn: ['docker/inference/Dockerfile'],
+        web: ['Dockerfile'],
+        // A docker/ folder without a Dockerfile in an image folder is not an image.
+        notes: ['docker/README.md'],
+      })) {
+        tree.write(
+          `apps/${name}/project.json`,
+          JSON.stringify({ name, root: `apps/${name}` }),
+        );
+        for (const f of files) tree.write(`apps/${name}/${f}`, 'FROM x\n');
+      }
+      return tree;
+    }
+
+    it('writes a group of the projects with docker/<image>/Dockerfile, using our version actions', async () => {
+      const tree = withProjects();
+      await initGenerator(tree, { release: true, skipFormat: true });
+      expect(readNxJson(tree)?.release).toEqual(GROUP(['churn', 'synth']));
+    });
+
+    it.each<[string, (t: Tree) => void, RegExp]>([
+      [
+        'nx.json releases already (a group would drop every project outside it)',
+        (t) =>
+          updateNxJson(t, {
+            ...readNxJson(t),
+            release: { projects: ['lib-a'] },
+          }),
+        /nx.json has a release block already; it was left as it is.[\s\S]*"ml-images"[\s\S]*"churn"/,
+      ],
+      [
+        'no project has images yet',
+        (t) => t.delete('apps'),
+        /no project has a docker\/<image>\/Dockerfile yet, so no release group was written/,
+      ],
+    ])(
+      'leaves the release block alone and says what to do when %s',
+      async (_, setup, message) => {
+        const tree = withProjects();
+        setup(tree);
+        const before = readNxJson(tree)?.release;
+        await initGenerator(tree, { release: true, skipFormat: true });
+        expect(readNxJson(tree)?.release).toEqual(before);
+        expect(jest.mocked(logger.warn).mock.calls.map((c) => c[0])).toEqual([
+          expect.stringMatching(message),
+        ]);
+      },
+    );
+
+    it('writes no release block without --release', async () => {
+      const tree = withProjects();
+      await initGenerator(tree, { skipFormat: true });
+      expect(readNxJson(tree)?.release).toBeUndefined();
+    });
+  });
 });

@@ -14,6 +14,7 @@ import {
   pluginEntry,
   targetNames,
 } from '../../names/names';
+import { addReleaseGroup } from '../../release/release-config';
 import { InitGeneratorSchema } from './schema';
 
 const NX_DOCKER = '@nx/docker';
@@ -104,6 +105,7 @@ export function registerPlugin(
 
 export async function initGenerator(tree: Tree, options: InitGeneratorSchema) {
   registerPlugin(tree, options);
+  if (options.release) addReleaseGroup(tree);
   if (!options.skipFormat) await formatFiles(tree);
 }
 
