@@ -99,7 +99,7 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     workspace?.dispose();
   });
 
-  it('generates the Dockerfiles and the .dockerignore, and the plugin infers the four targets', () => {
+  it('generates the Dockerfiles and the .dockerignore, and the plugin infers its targets (build, train, test, push, promote, release publish)', () => {
     const out = nx([
       'g',
       '@ml/docker:images',
@@ -121,6 +121,12 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     expect(shown.targets['docker-test'].executor).toBe('@ml/docker:test');
     expect(shown.targets['docker-push'].executor).toBe('@ml/docker:push');
     expect(shown.targets['docker-push'].dependsOn).toEqual(['docker-test']);
+    // Promotion and a release's publish move what was built and tested: they build nothing.
+    expect(shown.targets['docker-promote'].executor).toBe('@ml/docker:promote');
+    expect(shown.targets['docker-promote'].dependsOn ?? []).toEqual([]);
+    expect(shown.targets['nx-release-publish'].executor).toBe(
+      '@ml/docker:release-publish',
+    );
     // The training image's ml-docker.outputs label names models/, which the
     // inference image COPYs: the model comes out of docker-train first.
     expect(shown.targets['docker-train'].executor).toBe('@ml/docker:train');
@@ -227,7 +233,9 @@ describe('@ml/docker packed and installed into a fresh Nx workspace', () => {
     expect(out).toMatch(/inference ready \(\/ready 200\) after \d+ ms/);
     expect(out).toContain("inference's own HEALTHCHECK passes");
     expect(out).toContain('inference: POST /predict → 200 ok');
-    expect(out).toMatch(/training passed: exit 0 in [\d.]+ s, wrote models\/, metrics\//);
+    expect(out).toMatch(
+      /training passed: exit 0 in [\d.]+ s, wrote models\/, metrics\//,
+    );
   });
 
   it('docker-push puts every tag in the registry with the digest of the built image', async () => {
