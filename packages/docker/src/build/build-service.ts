@@ -31,8 +31,17 @@ import { cachePlan, CachePlan } from './cache-plan';
 import { imageUses } from '../dockerfile/dockerfile';
 import { seedArgSteps, stageBases } from './podman-arg-cache';
 import { RegistryClient } from '../registry/registry-client';
-import { buildCommand, BuildSpec, isLoopbackRegistry, needsBuildKit } from '../engine/commands';
-import { describeEngine, withBuildMode, withBuildxBuilder } from '../engine/detection';
+import {
+  buildCommand,
+  BuildSpec,
+  isLoopbackRegistry,
+  needsBuildKit,
+} from '../engine/commands';
+import {
+  describeEngine,
+  withBuildMode,
+  withBuildxBuilder,
+} from '../engine/detection';
 import { Engine } from '../engine/engine';
 import { inspectImage } from '../engine/image-inspection';
 import { fail } from '../errors/errors';

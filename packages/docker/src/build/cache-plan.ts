@@ -14,7 +14,10 @@
  * - the classic builder: none.
  */
 import { cacheableStages } from '../dockerfile/dockerfile';
-import { CACHE_EXPORTING_DRIVERS, isLoopbackRegistry } from '../engine/commands';
+import {
+  CACHE_EXPORTING_DRIVERS,
+  isLoopbackRegistry,
+} from '../engine/commands';
 import { Engine } from '../engine/engine';
 import { fullName, ImageName, imageRef } from '../registry/image-ref';
 

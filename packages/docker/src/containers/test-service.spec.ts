@@ -9,6 +9,7 @@ import { run, runDetached, RunResult } from '../process/process';
 import { testImages } from './test-service';
 import type { TestOptions } from './test-options';
 import { CLIENT, exited, fakeEngine, ok } from '../testing/fakes';
+import { readRecordedRun } from '../record/recorded-images';
 import { readTestRecord } from '../record/test-record';
 
 jest.mock('../process/process');
@@ -113,8 +114,9 @@ describe('test service: testImages', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  const test = (options: TestOptions = {}) =>
-    testImages(options, context, session);
+  // As the executor does: the record read once, then the images tested.
+  const test = async (options: TestOptions = {}) =>
+    testImages(readRecordedRun(context, options), options, context, session);
   const testRecordFile = () =>
     join(root, 'dist/docker/libs/ml-common/test-record.json');
 

@@ -13,8 +13,7 @@ import { inspectImage } from '../engine/image-inspection';
 import { fail } from '../errors/errors';
 import { ensureLocalImage } from '../record/image-availability';
 import { runJob } from './job-run';
-import { projectInfo } from '../record/project-images';
-import { recordedImages } from '../record/recorded-images';
+import { RecordedRun } from '../record/recorded-images';
 import { isRootUser } from './run-args';
 import { gpuDecision } from '../accelerator/gpu-runtime';
 import { engineGpuSupport, proveGpu } from '../accelerator/gpu-check';
@@ -29,19 +28,14 @@ import {
 } from '../record/test-record';
 
 export async function testImages(
+  run: RecordedRun,
   options: TestOptions,
   context: ExecutorContext,
   session: ContainerSession,
 ): Promise<void> {
   const engine = session.engine;
-  const project = projectInfo(context);
+  const { project, recordPath, images } = run;
   const opts = normalizeOptions(options);
-  const { recordPath, images } = recordedImages(
-    context,
-    project,
-    opts.buildTarget,
-    opts.images,
-  );
   const keys = new Set(images.map((i) => i.image));
   let support: Awaited<ReturnType<typeof engineGpuSupport>> | undefined;
   const passed: TestedImage[] = [];

@@ -52,22 +52,26 @@ export async function runExecutor(
 }
 
 /**
- * An executor that starts containers: the engine it asks for, one session
- * for the containers, and Ctrl-C or a CI cancel removing them before exit.
+ * An executor that starts containers: what it works on, read first (it names
+ * the engine to ask for), one session for the containers, and Ctrl-C or a CI
+ * cancel removing them before exit.
  */
-export async function runContainerExecutor(
+export async function runContainerExecutor<
+  T extends { engine: EngineKind | 'auto' },
+>(
   name: string,
-  engineKind: () => EngineKind | 'auto',
-  body: (session: ContainerSession) => Promise<void>,
+  read: () => T,
+  body: (session: ContainerSession, read: T) => Promise<void>,
 ): Promise<{ success: boolean }> {
   let session: ContainerSession | undefined;
   return runExecutor(
     name,
     async () => {
+      const value = read();
       session = new ContainerSession(
-        await detectEngine(process.env, engineKind()),
+        await detectEngine(process.env, value.engine),
       );
-      await body(session);
+      await body(session, value);
     },
     { onInterrupt: () => session?.removeAllNow() },
   );

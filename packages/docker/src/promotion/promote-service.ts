@@ -9,9 +9,7 @@ import { ExecutorContext, logger } from '@nx/devkit';
 import { existsSync, readFileSync } from 'node:fs';
 import { pushRecordPath } from '../record/build-record';
 import { fail } from '../errors/errors';
-import { DEFAULT_TARGET_NAMES } from '../names/names';
-import { projectInfo } from '../record/project-images';
-import { recordedImages } from '../record/recorded-images';
+import { RecordedRun } from '../record/recorded-images';
 import { RegistryClient } from '../registry/registry-client';
 import {
   readTestRecord,
@@ -90,11 +88,11 @@ export function describeStats(s: CopyStats): string {
 }
 
 export async function promoteImages(
+  run: RecordedRun,
   options: PromoteOptions,
   context: ExecutorContext,
 ): Promise<Promotion[]> {
-  const project = projectInfo(context);
-  const buildTarget = options.buildTarget ?? DEFAULT_TARGET_NAMES.build;
+  const { project, recordPath, images } = run;
   const environments = configuredEnvironments(
     context.nxJsonConfiguration,
     options.environments,
@@ -105,12 +103,6 @@ export async function promoteImages(
     fail(
       `Environments "${from.name}" and "${to.name}" are the same registry (${from.registry}): nothing to promote. Give each environment its own registry or repository.`,
     );
-  const { recordPath, images } = recordedImages(
-    context,
-    project,
-    buildTarget,
-    options.images,
-  );
   const testPath = testRecordPath(recordPath);
   const tested = readTestRecord(testPath);
   const pushed = pushedTags(pushRecordPath(recordPath));

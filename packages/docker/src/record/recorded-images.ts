@@ -9,13 +9,26 @@ import { fail } from '../errors/errors';
 import { DEFAULT_TARGET_NAMES } from '../names/names';
 import { ProjectInfo, projectInfo } from './project-images';
 
-/** The images of the build record that a test or push run is about. */
-export function recordedImages(
+/**
+ * What a test, push, release or promotion works on, read from the build
+ * record once and passed down: the project, the record's images (all, or the
+ * ones asked for) and the engine that holds them.
+ */
+export interface RecordedRun {
+  project: ProjectInfo;
+  buildTarget: string;
+  recordPath: string;
+  images: ImageRecord[];
+  /** Test and push use the engine that built: an image Podman built is not in Docker's store. */
+  engine: EngineKind | 'auto';
+}
+
+export function readRecordedRun(
   context: ExecutorContext,
-  project: ProjectInfo,
-  buildTarget: string,
-  only?: string[],
-): { recordPath: string; images: ImageRecord[] } {
+  options: { buildTarget?: string; images?: string[] } = {},
+): RecordedRun {
+  const project = projectInfo(context);
+  const buildTarget = options.buildTarget ?? DEFAULT_TARGET_NAMES.build;
   const recordPath = recordPathOfTarget(context, project, buildTarget);
   const record = readBuildRecord(recordPath, project.name, buildTarget);
   if (!record) {
@@ -23,45 +36,21 @@ export function recordedImages(
       `No build record at ${recordPath}. Build the images first: nx run ${project.name}:${buildTarget}`,
     );
   }
-  if (!only?.length) return { recordPath, images: record.images };
+  const only = options.images;
+  const images = !only?.length
+    ? record.images
+    : only.map(
+        (i) =>
+          record.images.find((r) => r.image === i) ??
+          fail(
+            `Image "${i}" is not in the build record ${recordPath}. Build it: nx run ${project.name}:${buildTarget}`,
+          ),
+      );
   return {
-    recordPath,
-    images: only.map(
-      (i) =>
-        record.images.find((r) => r.image === i) ??
-        fail(
-          `Image "${i}" is not in the build record ${recordPath}. Build it: nx run ${project.name}:${buildTarget}`,
-        ),
-    ),
-  };
-}
-
-/**
- * The engine that holds a build record's images: test and push use the
- * same one (an image Podman built is not in Docker's store). A missing
- * record is reported by the caller.
- */
-export function recordedEngine(
-  context: ExecutorContext,
-  project: ProjectInfo,
-  buildTarget: string,
-): EngineKind | 'auto' {
-  const record = readBuildRecord(
-    recordPathOfTarget(context, project, buildTarget),
-    project.name,
+    project,
     buildTarget,
-  );
-  return record?.images.find((i) => i.engine)?.engine ?? 'auto';
-}
-
-/** The engine the build record's images live in. */
-export function engineOfRecord(
-  options: { buildTarget?: string },
-  context: ExecutorContext,
-): EngineKind | 'auto' {
-  return recordedEngine(
-    context,
-    projectInfo(context),
-    options.buildTarget ?? DEFAULT_TARGET_NAMES.build,
-  );
+    recordPath,
+    images,
+    engine: record.images.find((i) => i.engine)?.engine ?? 'auto',
+  };
 }

@@ -6,7 +6,11 @@
 import { ExecutorContext, logger } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import type { PushOptions } from './push-options';
-import { ImageRecord, pushRecordPath, writeJsonAtomic } from '../record/build-record';
+import {
+  ImageRecord,
+  pushRecordPath,
+  writeJsonAtomic,
+} from '../record/build-record';
 import { rebuildWith } from '../build/build-service';
 import { registryFlags } from '../engine/commands';
 import { docker, Engine, firstLine } from '../engine/engine';
@@ -14,9 +18,7 @@ import { inspectImage } from '../engine/image-inspection';
 import { fail } from '../errors/errors';
 import { ensureLocalImage } from '../record/image-availability';
 import { pathInRegistry, splitRegistry } from './image-ref';
-import { DEFAULT_TARGET_NAMES } from '../names/names';
-import { projectInfo } from '../record/project-images';
-import { recordedImages } from '../record/recorded-images';
+import { RecordedRun } from '../record/recorded-images';
 import { RegistryClient, RemoteManifest } from './registry-client';
 
 export type PushFailure = 'auth' | 'transient' | 'fatal';
@@ -60,19 +62,13 @@ export interface PushedTag {
 }
 
 export async function pushImages(
+  run: RecordedRun,
   options: PushOptions,
   context: ExecutorContext,
   engine: Engine,
 ): Promise<PushedTag[]> {
-  const project = projectInfo(context);
-  const buildTarget = options.buildTarget ?? DEFAULT_TARGET_NAMES.build;
+  const { project, buildTarget, recordPath, images } = run;
   const retries = options.retries ?? 3;
-  const { recordPath, images } = recordedImages(
-    context,
-    project,
-    buildTarget,
-    options.images,
-  );
   const clients = new Map<string, RegistryClient>();
   const clientOf = (recorded: ImageRecord) => {
     if (!recorded.registry)

@@ -5,10 +5,11 @@
  * to the push record). A released tag never moves to another image.
  */
 import { ExecutorContext, logger } from '@nx/devkit';
-import { Engine } from '../engine/engine';
+import { Engine, EngineKind } from '../engine/engine';
 import { fail } from '../errors/errors';
 import { assertTag } from '../registry/image-ref';
-import { DEFAULT_TARGET_NAMES, VERSION_ACTIONS_PATH } from '../names/names';
+import { VERSION_ACTIONS_PATH } from '../names/names';
+import { readRecordedRun } from '../record/recorded-images';
 import { projectInfo } from '../record/project-images';
 import { PushedTag, pushImages } from '../registry/push-service';
 import { readReleaseRecord } from './release-record';
@@ -49,7 +50,7 @@ export function releaseVersion(
 export async function publishRelease(
   options: ReleasePublishOptions,
   context: ExecutorContext,
-  engine: Engine,
+  engineFor: (kind: EngineKind | 'auto') => Promise<Engine>,
 ): Promise<PushedTag[]> {
   const project = projectInfo(context);
   const version = releaseVersion(options, context.root, project);
@@ -63,15 +64,16 @@ export async function publishRelease(
   logger.info(
     `@ml/docker: ${options.dryRun ? '[dry run] ' : ''}publishing the images of ${project.name} as ${version}`,
   );
+  // Read only now: a project this run did not version needs no build record.
+  const run = readRecordedRun(context, options);
   return pushImages(
+    run,
     {
-      buildTarget: options.buildTarget ?? DEFAULT_TARGET_NAMES.build,
-      images: options.images,
       dryRun: options.dryRun,
       retries: options.retries,
       tags: [version],
     },
     context,
-    engine,
+    await engineFor(run.engine),
   );
 }

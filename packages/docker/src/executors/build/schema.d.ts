@@ -1,1 +1,4 @@
-export type { BuildOptions as BuildExecutorSchema, BuildSecretSource } from '../../build/build-options';
+export type {
+  BuildOptions as BuildExecutorSchema,
+  BuildSecretSource,
+} from '../../build/build-options';

@@ -1,6 +1,7 @@
 import { ExecutorContext } from '@nx/devkit';
 import { runExecutor } from '../../errors/executor-boundary';
 import { promoteImages } from '../../promotion/promote-service';
+import { readRecordedRun } from '../../record/recorded-images';
 import { PromoteExecutorSchema } from './schema';
 
 /** Copies the tested digests to another environment (see promotion/promote-service). */
@@ -9,6 +10,6 @@ export default async function promoteExecutor(
   context: ExecutorContext,
 ) {
   return runExecutor('promote', async () => {
-    await promoteImages(options, context);
+    await promoteImages(readRecordedRun(context, options), options, context);
   });
 }

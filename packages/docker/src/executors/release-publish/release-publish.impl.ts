@@ -1,7 +1,6 @@
 import { ExecutorContext } from '@nx/devkit';
 import { detectEngine } from '../../engine/detection';
 import { runExecutor } from '../../errors/executor-boundary';
-import { engineOfRecord } from '../../record/recorded-images';
 import { publishRelease } from '../../release/publish';
 import { ReleasePublishExecutorSchema } from './schema';
 
@@ -18,7 +17,7 @@ export default async function releasePublishExecutor(
         dryRun: options.dryRun || process.env.NX_DRY_RUN === 'true',
       },
       context,
-      await detectEngine(process.env, engineOfRecord(options, context)),
+      (kind) => detectEngine(process.env, kind),
     );
   });
 }

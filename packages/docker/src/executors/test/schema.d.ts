@@ -1,1 +1,7 @@
-export type { TestOptions as TestExecutorSchema, SmokeRequest, ServiceTestOptions, RouteOptions, JobTestOptions } from '../../containers/test-options';
+export type {
+  TestOptions as TestExecutorSchema,
+  SmokeRequest,
+  ServiceTestOptions,
+  RouteOptions,
+  JobTestOptions,
+} from '../../containers/test-options';

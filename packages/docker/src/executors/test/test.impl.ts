@@ -1,7 +1,8 @@
 import { ExecutorContext } from '@nx/devkit';
 import { runContainerExecutor } from '../../errors/executor-boundary';
 import { testImages } from '../../containers/test-service';
-import { engineOfRecord } from '../../record/recorded-images';
+import { normalizeOptions } from '../../containers/test-options';
+import { readRecordedRun } from '../../record/recorded-images';
 import { TestExecutorSchema } from './schema';
 
 /** Starts the built images and proves they work (see containers/test-service). */
@@ -11,8 +12,7 @@ export default async function testExecutor(
 ) {
   return runContainerExecutor(
     'test',
-    // The engine that holds the record's images.
-    () => engineOfRecord(options, context),
-    (session) => testImages(options, context, session),
+    () => readRecordedRun(context, normalizeOptions(options)),
+    (session, run) => testImages(run, options, context, session),
   );
 }
