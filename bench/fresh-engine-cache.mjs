@@ -11,7 +11,7 @@
 // repository; each (a) build then reads it back with --cache-from.
 //
 // The build command is the plugin's own: buildCommand() from the built
-// dist/packages/docker/src/engine/engine.js, with registryCache (the default:
+// dist/packages/docker/src/engine/commands.js, with registryCache (the default:
 // BUILDKIT_INLINE_CACHE=1, --cache-from <repo>:latest) for (a) and without
 // it for (b).
 //
@@ -56,8 +56,8 @@ const ENGINE_JS = path.join(
   'packages',
   'docker',
   'src',
-  'lib',
-  'engine.js',
+  'engine',
+  'commands.js',
 );
 
 // Each second dockerd gets a bridge of its own (created here, deleted with the
@@ -537,7 +537,7 @@ await main(async () => {
     notes: [
       `every build ran on its own dockerd (20.10, BuildKit via DOCKER_BUILDKIT=1) with a new empty --data-root under ${os.tmpdir()}, a bridge of its own (never --bridge=none, which deletes the host's docker0), --iptables=false --ip-masq=false --ip-forward=false, removed right after (${emptyAtStart ? '0 images and 0 build cache records before every build' : 'NOT EMPTY before some build'}); starting one took ${fmtMs(median(engineStarts))} (median)`,
       `before each build's clock started the engine pulled ${bases.join(' and ')} from ${registry} (what a CI runner does, the same for (a) and (b)); the third row of each image counts it in`,
-      `command line: buildCommand() of dist/packages/docker/src/engine/engine.js with the plugin's registryCache additions, e.g. for (a): DOCKER_BUILDKIT=1 ${sample.args.join(' ').replaceAll(`${ctx.dir}/`, '').replace(ctx.dir, '.')} (for (b) without BUILDKIT_INLINE_CACHE and --cache-from); no OCI labels (they come last and change no cached layer)`,
+      `command line: buildCommand() of dist/packages/docker/src/engine/commands.js with the plugin's registryCache additions, e.g. for (a): DOCKER_BUILDKIT=1 ${sample.args.join(' ').replaceAll(`${ctx.dir}/`, '').replace(ctx.dir, '.')} (for (b) without BUILDKIT_INLINE_CACHE and --cache-from); no OCI labels (they come last and change no cached layer)`,
       "every build runs the plugin's own command line (no --network): each engine has a default network on its own bridge",
       `heavy variant: ${IMAGES.synth.dockerfile} with "${PIP_LINE.trim()}" replaced by a stand-in that copies the base's system dist-packages (numpy, scipy, pandas, scikit-learn, …) into the virtualenv and byte-compiles them with compileall -j 0: the unpack-and-compile half of a real pip install, without its downloads, so (b) is faster than a real PyPI install would be`,
       `the seed pushed ${images.map((i) => `${i.repo}:latest`).join(', ')}; those manifests are deleted at the end (their blobs stay until the registry's garbage collection); nothing was built on the shared engine, whose images and build cache are untouched`,

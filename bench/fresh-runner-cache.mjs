@@ -59,7 +59,7 @@ const WARM_PORT = 23754;
 const BUILD_BOUND_MS = 30 * 60_000;
 const PULL_BOUND_MS = 20 * 60_000;
 const REMOTE_ENGINE = path.join(ROOT, 'tools', 'toolchain', 'remote-engine.sh');
-const LIB = path.join(ROOT, 'dist', 'packages', 'docker', 'src', 'lib');
+const LIB = path.join(ROOT, 'dist', 'packages', 'docker', 'src');
 const PODMAN = process.env.BENCH_PODMAN || '/usr/bin/podman';
 
 const PIP_LINE = 'RUN /opt/venv/bin/pip install -r requirements.txt\n';
@@ -215,11 +215,12 @@ async function loadPlugin() {
   for (let i = 0; i < 12; i++) {
     try {
       return {
-        ...req(path.join(LIB, 'engine.js')),
-        ...req(path.join(LIB, 'cache-plan.js')),
-        ...req(path.join(LIB, 'image-ref.js')),
-        ...req(path.join(LIB, 'podman-arg-cache.js')),
-        ...req(path.join(LIB, 'registry-client.js')),
+        ...req(path.join(LIB, 'engine', 'commands.js')),
+        ...req(path.join(LIB, 'engine', 'detection.js')),
+        ...req(path.join(LIB, 'build', 'cache-plan.js')),
+        ...req(path.join(LIB, 'registry', 'image-ref.js')),
+        ...req(path.join(LIB, 'build', 'podman-arg-cache.js')),
+        ...req(path.join(LIB, 'registry', 'registry-client.js')),
       };
     } catch {
       await new Promise((r) => setTimeout(r, 5000)); // dist/ being rebuilt

@@ -491,13 +491,11 @@ function ensurePlugin(rebuild) {
 /** Plugin sources changed after the build that is measured (said in the report). */
 function sourcesNewerThan(builtAt) {
   const built = Date.parse(builtAt);
-  return ['plugins', 'lib']
-    .flatMap((d) =>
-      fs
-        .readdirSync(path.join(ROOT, 'packages', 'docker', 'src', d))
-        .filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))
-        .map((f) => path.join('packages', 'docker', 'src', d, f)),
-    )
+  const src = path.join(ROOT, 'packages', 'docker', 'src');
+  return fs
+    .readdirSync(src, { recursive: true })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))
+    .map((f) => path.join('packages', 'docker', 'src', f))
     .filter((f) => fs.statSync(path.join(ROOT, f)).mtimeMs > built);
 }
 
@@ -690,7 +688,7 @@ await main(async () => {
       `workspace: ${PROJECTS} projects (libs/ml-base, libs/ml-common from examples/, ${PROJECTS - 2} copies of examples/synth as apps/model-NNN), ${files} files, ${a[0].dockerfiles} Dockerfiles; each model's inference and training Dockerfiles in one of ${SHAPES.length} shapes, in turn: ${SHAPES.map((s, i) => `(${i + 1}) ${s.name} → ${s.edges.join(' + ')}`).join('; ')}`,
       `expected edges: ${expected.size} (model → ml-base / ml-common); "right" means the graph has exactly these between workspace projects, none missing, none extra (without the plugin: none at all)`,
       ...copyFromFlagNote(ws, coldGraphEdges, expected, shapeOf),
-      `plugin: a copy of dist/packages/docker (plugin.js built ${builtAt}${newer.length ? `; sources newer than that build: ${newer.join(', ')}` : '; no plugin or lib source is newer'}) installed as the workspace's node_modules/@ml/docker; the other packages linked from the repository's node_modules`,
+      `plugin: a copy of dist/packages/docker (plugin.js built ${builtAt}${newer.length ? `; sources newer than that build: ${newer.join(', ')}` : '; no plugin source is newer'}) installed as the workspace's node_modules/@ml/docker; the other packages linked from the repository's node_modules`,
       "(a) runs in a fresh `node` process per run (Nx 23 loads each plugin in its own worker per command without the daemon); Nx's own parts (globbing, file map, project.json merge) are prepared outside the clock; the OS file cache is warm (the workspace was just written); the module-load row may overstate what Nx's plugin worker pays, as that worker has parts of nx (which @nx/devkit loads) in memory already",
       `(b) \`node ${path.relative(ROOT, NX_BIN)} graph --file=<tmp>/….json\` with CI=true NX_DAEMON=false NX_NO_CLOUD=true and no inherited NX_* variable; cold = the workspace's .nx folder removed before each run; warm = right after, with the cache the cold run left; without and with the plugin alternate`,
       `machine load (1-min load average on ${os.cpus().length} cores): ${loadStart.toFixed(2)} at the start, ${loadEnd.toFixed(2)} at the end; other users' e2e suites share it`,

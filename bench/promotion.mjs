@@ -69,7 +69,7 @@ function promotionLibrary() {
   const require = createRequire(import.meta.url);
   return {
     ...require(copy),
-    ...require(path.join(dist, 'lib', 'registry-client.js')),
+    ...require(path.join(dist, 'registry', 'registry-client.js')),
   };
 }
 
