@@ -18,6 +18,7 @@ import {
 } from '../../testing/fake-registry';
 import promoteExecutor from './promote.impl';
 import { PromoteExecutorSchema } from './schema';
+import { executorContext } from '../../testing/fakes';
 
 jest.mock('../../process/process');
 
@@ -100,15 +101,12 @@ describe('docker-promote', () => {
     });
     tested(seeded.configDigest);
     context = {
-      root,
-      cwd: root,
-      isVerbose: false,
-      projectName: 'synth',
-      targetName: 'docker-promote',
-      projectsConfigurations: {
-        version: 2,
-        projects: { synth: { root: 'apps/synth', targets: {} } },
-      },
+      ...executorContext(
+        root,
+        { name: 'synth', root: 'apps/synth' },
+        {},
+        'docker-promote',
+      ),
       nxJsonConfiguration: {
         plugins: [
           {
@@ -122,7 +120,6 @@ describe('docker-promote', () => {
           },
         ],
       },
-      projectGraph: { nodes: {}, dependencies: {} },
     };
     for (const level of ['info', 'warn', 'error'] as const)
       jest.spyOn(logger, level).mockImplementation(() => undefined);

@@ -10,7 +10,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { releaseRecordPath } from '../../names/names';
-import { run, RunResult } from '../../process/process';
+import { run } from '../../process/process';
+import {
+  CLIENT,
+  executorContext,
+  ok,
+  restoreEnvAfterEach,
+} from '../../testing/fakes';
 import releasePublishExecutor from './release-publish.impl';
 import { ReleasePublishExecutorSchema } from './schema';
 
@@ -18,7 +24,6 @@ jest.mock('../../process/process');
 
 const runMock = jest.mocked(run);
 
-const CLIENT = '/opt/docker/bin/docker';
 const IMAGE_ID = `sha256:${'1'.repeat(64)}`;
 const OTHER_IMAGE_ID = `sha256:${'2'.repeat(64)}`;
 const DIGEST = `sha256:${'9'.repeat(64)}`;
@@ -31,18 +36,9 @@ const ENV_KEYS = [
   'NX_DRY_RUN',
 ] as const;
 
-const ok = (stdout = ''): RunResult => ({
-  command: '',
-  exitCode: 0,
-  stdout,
-  stderr: '',
-  all: stdout,
-  timedOut: false,
-});
-
 /** The executor behind nx release publish, on a mocked engine and registry. */
 describe('release-publish executor', () => {
-  const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  restoreEnvAfterEach(ENV_KEYS);
   const realFetch = global.fetch;
   let root: string;
   let context: ExecutorContext;
@@ -108,26 +104,12 @@ describe('release-publish executor', () => {
     mkdirSync(join(root, 'empty-bin'));
     process.env.PATH = join(root, 'empty-bin');
     process.env.DOCKER_CONFIG = join(root, 'docker-config');
-    context = {
+    context = executorContext(
       root,
-      cwd: root,
-      isVerbose: false,
-      projectName: 'synth',
-      targetName: 'nx-release-publish',
-      projectsConfigurations: {
-        version: 2,
-        projects: {
-          synth: {
-            root: 'apps/synth',
-            targets: {
-              'docker-build': { executor: '@ml/docker:build', options: {} },
-            },
-          },
-        },
-      },
-      nxJsonConfiguration: {},
-      projectGraph: { nodes: {}, dependencies: {} },
-    };
+      { name: 'synth', root: 'apps/synth' },
+      { 'docker-build': { executor: '@ml/docker:build', options: {} } },
+      'nx-release-publish',
+    );
     runMock.mockReset();
     runMock.mockImplementation(async (file, args) => {
       const line = args.join(' ');
@@ -163,10 +145,6 @@ describe('release-publish executor', () => {
 
   afterEach(() => {
     global.fetch = realFetch;
-    for (const k of ENV_KEYS) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
     jest.restoreAllMocks();
     rmSync(root, { recursive: true, force: true });
   });
