@@ -70,6 +70,7 @@ describe('@ml/docker registered together with @nx/docker', () => {
     ).toBe(false);
     expect(targetsOf('model')).toEqual([
       'docker-build',
+      'docker-promote',
       'docker-push',
       'docker-test',
       'nx-release-publish',
