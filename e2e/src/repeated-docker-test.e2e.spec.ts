@@ -3,7 +3,11 @@
  * `nx run` as CI would do: every run passes, none leaves a container, and the
  * spread of time to healthy and to ready is printed.
  */
-import { removeImagesOf, exampleMonorepo } from './support/example-monorepo';
+import {
+  buildRecord,
+  exampleMonorepo,
+  removeImagesOf,
+} from './support/example-monorepo';
 import { ownedContainersOf, uniqueId } from './support/run';
 import { Workspace } from './support/workspace';
 
@@ -43,8 +47,12 @@ describe(`${RUNS} docker-test runs of the inference image in a row`, () => {
   });
 
   it('every run passes and removes its container', () => {
-    // synth's containers only: others may run the plugin on the engine meanwhile.
-    const before = new Set(ownedContainersOf('synth'));
+    // This workspace's synth containers only: other suites run their own synth
+    // (same project name) on the engine meanwhile.
+    const images = new Set(
+      buildRecord(ws.root, 'synth')!.map((i) => i.imageId),
+    );
+    const before = new Set(ownedContainersOf('synth', images));
     for (let run = 1; run <= RUNS; run++) {
       const r = ws.nx(
         [
@@ -63,7 +71,9 @@ describe(`${RUNS} docker-test runs of the inference image in a row`, () => {
         status: r.status,
         healthyMs: m ? Number(m[1]) : undefined,
         readyMs: m ? Number(m[2]) : undefined,
-        leaked: ownedContainersOf('synth').filter((c) => !before.has(c)),
+        leaked: ownedContainersOf('synth', images).filter(
+          (c) => !before.has(c),
+        ),
         tail: r.status === 0 && m ? undefined : r.all.slice(-1500),
       });
     }

@@ -108,7 +108,11 @@ export function ownedContainers(): string[] {
  * running or not. Other checkouts may be running the plugin on the same
  * engine at the same time: a suite counts only its own project's containers.
  */
-export function ownedContainersOf(project: string): string[] {
+export function ownedContainersOf(
+  project: string,
+  /** Only containers of these images: other suites run projects of the same name at the same time. */
+  imageIds?: ReadonlySet<string>,
+): string[] {
   return docker([
     'ps',
     '-a',
@@ -116,12 +120,13 @@ export function ownedContainersOf(project: string): string[] {
     '--filter',
     `label=${OWNER_LABEL}`,
     '--format',
-    '{{.ID}} {{.Names}}',
+    '{{.ID}} {{.Names}} {{.Image}}',
   ])
     .stdout.split('\n')
     .filter(Boolean)
     .map((line) => line.split(' '))
     .filter(([, name]) => name.startsWith(`mld-${project}-`))
+    .filter(([, , image]) => !imageIds || imageIds.has(image))
     .map(([id]) => id);
 }
 
